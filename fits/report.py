@@ -44,6 +44,24 @@ def _range_line(name: str, lo: float, hi: float) -> str:
     return f"{name} {format_number(lo, 3)} .. {format_number(hi, 3)} ({decades:.1f} decades)"
 
 
+def _selection_lines(choices: dict, conv: dict) -> list[str]:
+    """How a curve fit was chosen among candidates (methods, momenta, optima)."""
+    cands = conv.get("candidates") or []
+    if len(cands) < 2:
+        return []
+    rule = ("leave-one-curve-out mean relative error" if choices.get("select") == "loco"
+            else "lowest objective")
+    lines = [f"         chosen by {rule} among {len(cands)} candidates:"]
+    for c in cands:
+        label = c.get("method", "converged")
+        if c.get("decay") is not None:
+            label += f" lambda={c['decay']}"
+        loco = f", LOCO {c['loco_mean']:.3e}" if "loco_mean" in c else ""
+        mark = "  <- chosen" if c.get("chosen") else ""
+        lines.append(f"           {label:<24} objective {c['objective']:.4e}{loco}{mark}")
+    return lines
+
+
 def format_fit(result: FitResult) -> str:
     """The text report of one fit."""
     data, choices, conv = result.data, result.choices, result.convergence
@@ -58,9 +76,14 @@ def format_fit(result: FitResult) -> str:
     lines.append(f"fit      {choices.get('objective_description', choices.get('loss'))}, "
                  f"summed objective {result.objective:.10g}")
     status = "converged" if conv.get("converged") else "NOT converged"
-    lines.append(f"         {conv.get('n_starts', '?')} starts ({choices.get('starts', '?')}), "
-                 f"{conv.get('n_at_best', '?')} reached the best optimum; {status}; "
-                 f"seed {choices.get('seed')}")
+    if choices.get("method") == "luo2025":
+        lines.append(f"         {conv.get('polish', {}).get('message', 'luo2025')}; not an "
+                     "optimum of the objective")
+    else:
+        lines.append(f"         {conv.get('n_starts', '?')} starts "
+                     f"({choices.get('starts', '?')}), {conv.get('n_at_best', '?')} reached "
+                     f"the best optimum; {status}; seed {choices.get('seed')}")
+    lines.extend(_selection_lines(choices, conv))
     lines.append("")
     rows = []
     for p in result.params.values():

@@ -42,6 +42,21 @@ def _reference(reference, law):
     return get_curve_law(law), dict(reference), None
 
 
+def _refit_center(reference, law, ref):
+    """Where resample refits of the reference start, and the fit-space shift that moves
+    them back onto the reference. A fit chosen from Luo et al.'s procedure is not an
+    optimum, so its resamples are refitted from the converged candidate and shifted by
+    (reference - converged): the converged estimator's spread around the reference."""
+    theta_ref = law.to_theta(ref)
+    if isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025":
+        conv = [c for c in reference.convergence.get("candidates", [])
+                if c.get("method") == "converged"]
+        if conv:
+            theta_conv = law.to_theta(conv[0]["params"])
+            return theta_conv, theta_ref - theta_conv
+    return theta_ref, 0.0
+
+
 def _discrepancy(reference, discrepancy):
     """Relative sd of the law's own error in predicting a final loss, and its source."""
     if discrepancy is None:
@@ -195,11 +210,14 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     if len(curves_ref) >= 2:
         ref_problem = CurveProblem(law, curves_ref, objective, decay=decay,
                                    weights=_run_weights(curves_ref, n_boot, rng))
-        start = np.tile(law.to_theta(ref), (n_boot, 1))
+        center, shift = _refit_center(reference, law, ref)
+        start = np.tile(center, (n_boot, 1))
         ref_rows = law.natural(multistart(ref_problem, start, lower_full, upper_full,
-                                          max_iter=max_iter).theta)
+                                          max_iter=max_iter).theta + shift)
         method.append(f"bootstrap over the reference's {len(curves_ref)} runs "
-                      "(reference refitted per resample)")
+                      "(reference refitted per resample" +
+                      ("; converged refits shifted onto the Luo et al. 2025 fit)"
+                       if np.any(shift) else ")"))
     n = head.loss.size
     block = block or max(2, int(round(2 * n ** (1 / 3))))
     weights = _block_weights(n, block, n_boot, rng)

@@ -6,8 +6,11 @@ curve. Starting points come from variable projection (the laws are linear in ``L
 linear least-squares solve for the rest gives good starts, where naive starts fail),
 then the batched Levenberg-Marquardt multistart and an L-BFGS-B polish
 (:mod:`fits.multistart`). Distinct optima (and, for the LR-annealing law, the optimum
-at each momentum ``lambda``) are candidates; one is chosen by the lowest objective or by
-leave-one-curve-out validation, and every candidate's scores are reported.
+at each momentum ``lambda``) are candidates; for the multi-power law, so is the result of
+Luo et al.'s own procedure (:mod:`fits.curve.luo`), which stops far above the optimum
+and predicts other schedules differently. One candidate is chosen by the lowest
+objective or by leave-one-curve-out validation (the default when there are several
+methods), and every candidate's scores are reported.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from ..objectives import get_objective
 from ..result import FitResult, ParamEstimate
 from .curves import curves_from_table
 from .laws import get_curve_law
+from .luo import fit_luo2025
 from .problem import CurveProblem
 
-__all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "SELECTIONS"]
+__all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
 
 SELECTIONS = ("objective", "loco")
+#: How candidate fits are made: ``"converged"`` (multi-start optima of the objective)
+#: and, for the multi-power law, ``"luo2025"`` (the authors' AdamW procedure).
+METHODS = ("converged", "luo2025")
 _BOUND_TOL = 1e-6
 # exponent grids for variable-projection starts (the paper's fits lie inside them)
 _MPL_GRID = {"alpha": (0.3, 0.5, 0.7), "C": (0.5, 2.0, 8.0), "beta": (0.3, 0.6, 1.2),
@@ -142,21 +149,43 @@ def _summary(heldout):
             "WorstE": float(np.mean([h["max_rel_error"] for h in heldout.values()]))}
 
 
-def _loco(law, objective, curves, theta_full, decay, lower, upper, max_iter):
-    """Leave-one-curve-out: refit from ``theta_full`` without each curve, predict it."""
+def _loco(law, objective, curves, cand, lower, upper, max_iter):
+    """Leave-one-curve-out: refit without each curve by the candidate's method (warm
+    started at the candidate for ``converged``), predict the left-out curve."""
     scores = {}
     for j, held in enumerate(curves):
         rest = [c for i, c in enumerate(curves) if i != j]
-        problem = CurveProblem(law, rest, objective, decay=decay)
-        batch = multistart(problem, theta_full[None], lower, upper, max_iter=max_iter)
-        params = law.from_theta(batch.theta[0])
-        scores[held.run_id] = float(_relative_errors(law, params, [held], decay)[0].mean())
+        problem = CurveProblem(law, rest, objective, decay=cand["decay"])
+        if cand["method"] == "luo2025":
+            theta = fit_luo2025(problem)[0]
+        else:
+            theta = multistart(problem, cand["theta"][None], lower, upper,
+                               max_iter=max_iter).theta[0]
+        params = law.from_theta(theta)
+        scores[held.run_id] = float(_relative_errors(law, params, [held],
+                                                     cand["decay"])[0].mean())
     return scores
 
 
+def _methods(law, methods, fixed, prior):
+    if methods is None:
+        plain = law.name == "mpl" and not fixed and not prior
+        return ("converged", "luo2025") if plain else ("converged",)
+    methods = tuple(methods)
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"`methods` must be a non-empty subset of {list(METHODS)}, got "
+                         f"{list(methods)}")
+    if "luo2025" in methods and (law.name != "mpl" or fixed or prior):
+        raise ValueError("method 'luo2025' fits the multi-power law ('mpl') with every "
+                         "parameter free (no `fixed`, no `prior`)")
+    return methods
+
+
 def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float = 1e-3,
-                  decays=None, select: str = "objective", n_starts: int = 8,
-                  bounds=None, fixed=None, max_iter: int = 200, heldout=None,
+                  decays=None, select: str | None = None, methods=None,
+                  n_starts: int = 8, bounds=None, fixed=None, max_iter: int = 200,
+                  heldout=None,
                   prior=None, prior_scale=None,
                   data_info: dict | None = None) -> FitResult:
     """Fit ``law`` to loss curves (a list of :class:`~fits.curve.curves.Curve`).
@@ -170,10 +199,16 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         Objective on log residuals (default Huber, delta 1e-3 as in Luo et al. 2025).
     decays : sequence of float, optional
         Momentum grid of the LR-annealing law (default 0.99, 0.995, 0.999, 0.9995).
-    select : {"objective", "loco"}
-        How to choose between candidate fits (distinct optima, one per momentum):
-        lowest objective, or lowest leave-one-curve-out relative error (needs >= 2
-        curves). Every candidate's scores are in ``convergence["candidates"]``.
+    select : {"objective", "loco"}, optional
+        How to choose between candidate fits (distinct optima, one per momentum, one per
+        method): lowest objective, or lowest leave-one-curve-out relative error (needs
+        >= 2 curves). Default: ``"loco"`` when there are several methods and >= 2
+        curves, else ``"objective"``. Every candidate's scores are in
+        ``convergence["candidates"]``.
+    methods : sequence of {"converged", "luo2025"}, optional
+        How candidates are made (:data:`METHODS`). Default: both for the multi-power law
+        without ``fixed`` or ``prior`` (the published fits come from ``"luo2025"``, see
+        :mod:`fits.curve.luo`), else ``"converged"``.
     n_starts : int
         Starting points kept from the variable-projection grid.
     bounds : mapping, optional
@@ -209,6 +244,9 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     """
     law = get_curve_law(law)
     objective = get_objective(loss, delta=delta)
+    methods = _methods(law, methods, fixed, prior)
+    if select is None:
+        select = "loco" if len(methods) > 1 and len(list(curves)) >= 2 else "objective"
     if select not in SELECTIONS:
         raise ValueError(f"`select` must be one of {list(SELECTIONS)}, got {select!r}")
     curves = list(curves)
@@ -227,7 +265,8 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     if prior and prior_scale is None:
         plain = fit_curve_law(curves, law.name, loss=loss, delta=delta, decays=decays,
                               n_starts=n_starts, bounds=bounds, fixed=fixed,
-                              max_iter=max_iter)
+                              max_iter=max_iter, methods=("converged",),
+                              select="objective")
         # residual variance per independent point: the residuals are autocorrelated,
         # so the curves carry n / tau independent points, not n
         prior_scale = (plain.data["residual_variance"] *
@@ -235,7 +274,7 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     lower_full, upper_full = law.theta_bounds(bounds)
 
     candidates, n_starts_total, all_values = [], 0, []
-    for decay in decay_grid:
+    for decay in decay_grid if "converged" in methods else ():
         problem = CurveProblem(law, curves, objective, decay=decay, fixed=fixed,
                                prior=prior, prior_scale=prior_scale or 1.0)
         lower, upper = lower_full[problem.free], upper_full[problem.free]
@@ -244,16 +283,24 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         batch, ends = _optimize(problem, lower, upper, theta0, max_iter)
         all_values.extend(batch.values.tolist())
         for theta, value, info in ends[:3]:
-            candidates.append({"decay": decay, "theta": problem.full(theta)[0],
+            candidates.append({"method": "converged", "decay": decay,
+                               "theta": problem.full(theta)[0],
                                "objective": float(value), "polish": info,
                                "n_at_best": count_at_best(batch.values, rtol=1e-4),
                                "problem": problem})
+    if "luo2025" in methods:
+        problem = CurveProblem(law, curves, objective)
+        theta, value, info = fit_luo2025(problem)
+        candidates.append({"method": "luo2025", "decay": None, "theta": theta,
+                           "objective": value, "polish": info, "n_at_best": 1,
+                           "problem": problem})
+        n_starts_total += 1
     if not candidates:
         raise RuntimeError("no starting point gave a finite objective; check the data")
     for cand in candidates:
         if select == "loco":
-            cand["loco"] = _loco(law, objective, curves, cand["theta"], cand["decay"],
-                                 lower_full, upper_full, max_iter)
+            cand["loco"] = _loco(law, objective, curves, cand, lower_full, upper_full,
+                                 max_iter)
             cand["loco_mean"] = float(np.mean(list(cand["loco"].values())))
     key = "loco_mean" if select == "loco" else "objective"
     best = min(candidates, key=lambda c: c[key])
@@ -315,15 +362,21 @@ def _result(law, objective, curves, best, candidates, select, bounds, fixed, n_s
     data["fit_errors"] = _summary(fit_err)
     choices = {"law": law.name, "loss": objective.name, **objective.settings,
                "objective_description": objective.describe() + " over all fitted points",
-               "select": select, "decay": decay, "decays": [c for c in
+               "select": select, "method": best["method"], "decay": decay,
+               "decays": [c for c in
                                                             dict.fromkeys(c["decay"] for c in candidates)],
                "fixed": dict(fixed or {}), "max_iter": max_iter,
                "bounds": {n: [lo_nat[n], hi_nat[n]] for n in law.params},
-               "starts": "variable projection: exponent grid + linear least squares",
-               "stderr_method": "Gauss-Newton approximation on the fit residuals"}
+               "starts": ("instantaneous-drop fit + AdamW best iterate (Luo et al. 2025 "
+                          "procedure)" if best["method"] == "luo2025" else
+                          "variable projection: exponent grid + linear least squares"),
+               "stderr_method": "Gauss-Newton approximation on the fit residuals" + (
+                   " at a point that is not an optimum: indicative only"
+                   if best["method"] == "luo2025" else "")}
     convergence = {"converged": bool(converged), "n_starts": int(n_starts),
                    "n_at_best": int(best["n_at_best"]), "polish": info,
-                   "candidates": [{"decay": c["decay"], "objective": c["objective"],
+                   "candidates": [{"method": c["method"], "decay": c["decay"],
+                                   "objective": c["objective"],
                                    "params": law.from_theta(c["theta"]),
                                    **({"loco": c["loco"], "loco_mean": c["loco_mean"]}
                                       if "loco" in c else {}),
