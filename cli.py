@@ -169,10 +169,16 @@ def _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed):
               help="Leave-largest-out and leave-one-scale-out backtests.")
 @click.option("--fit-runs", default=None, metavar="ID,ID,...",
               help="Curve laws: runs to fit on (default: runs whose split is 'fit').")
+@click.option("--method", "curve_method", type=click.Choice(["auto", "converged", "luo2025"]),
+              default="auto", show_default=True,
+              help="MPL: 'converged' (optimum of the objective), 'luo2025' (the authors' "
+                   "AdamW procedure, which gives the published parameters) or 'auto' (both, "
+                   "chosen by leave-one-curve-out).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the result as JSON to this file (atomically).")
 def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
-        as_json, log_format, model_size, tokens_per_step, n_boot, do_backtest, fit_runs, save):
+        as_json, log_format, model_size, tokens_per_step, n_boot, do_backtest, fit_runs,
+        curve_method, save):
     """Fit a scaling law to DATA.
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
@@ -188,14 +194,17 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
             ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
-            fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta)
+            methods = None if curve_method == "auto" else (curve_method,)
+            fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
+                                        methods=methods)
             if len(fitted) > 1:
                 _emit_groups(fitted, as_json, save)
                 return
             result = next(iter(fitted.values()))
         else:
-            if fit_runs:
-                raise InputError("--fit-runs applies to the curve laws (mpl, tissue) only")
+            if fit_runs or curve_method != "auto":
+                raise InputError("--fit-runs and --method apply to the curve laws (mpl, "
+                                 "tissue) only")
             estimator = _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
             result = estimator.fit(table).result_
             if n_boot:

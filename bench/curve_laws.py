@@ -1,7 +1,8 @@
 """Benchmark the loss-curve laws on the bundled Multi-Power curves (one run prints all).
 
-Fit time per law per size, PredE on the 6 test curves (separate fits and the joint
-25M+100M fit with shared MPL shape), prediction time of a 72,000-step curve, the
+Fit time per law per size, PredE on the 6 test curves (separate fits, each MPL
+candidate - converged optimum and Luo et al.'s own procedure - with its leave-one-curve-out
+score, and the joint 25M+100M fit with shared MPL shape), prediction time of a 72,000-step curve, the
 speed-up over a plain per-point Python-loop evaluation of the same law, and the
 early-curve prediction of 100M cosine_72000 (25M fit as reference) at 10-70% seen.
 Run: ``python bench/curve_laws.py``.
@@ -15,7 +16,8 @@ import numpy as np
 from data import load_multipower
 from data.schedules import lr_schedule
 from fits.curve import (MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, TissuePlan,
-                        curves_from_table, fit_curves, fit_curves_joint, prefix_report)
+                        curves_from_table, fit_curves, fit_curves_joint, heldout_errors,
+                        prefix_report)
 
 COSINE_72K = {"kind": "cosine", "peak_lr": 3e-4, "end_lr": 3e-5, "warmup_steps": 2160,
               "total_steps": 72000}
@@ -48,6 +50,17 @@ def loop_tissue(lr, steps, p, decay):
     return np.array([out[int(s)] for s in steps])
 
 
+def candidates(sub, res):
+    """PredE of every candidate of an MPL fit next to its LOCO score and objective."""
+    test = [c for c in curves_from_table(sub) if c.split == "test"]
+    for c in res.convergence["candidates"]:
+        pred = np.mean([h["mean_rel_error"] for h in
+                        heldout_errors("mpl", c["params"], test).values()])
+        print(f"    candidate {c['method']:9s} objective {c['objective']:.3e}  LOCO "
+              f"{c.get('loco_mean', float('nan')):.5f}  PredE {pred:.5f}"
+              f"{'  <- chosen' if c['chosen'] else ''}")
+
+
 def timed(fn, repeat=3):
     best = np.inf
     for _ in range(repeat):
@@ -71,7 +84,10 @@ def main():
                 dt = time.perf_counter() - t0
             fits[law, size] = res
             s = res.data["heldout_summary"]
-            print(f"{law:7s} {size:5s} {dt:5.2f}  {s['PredE']:.5f}  {s['WorstE']:.5f}")
+            print(f"{law:7s} {size:5s} {dt:5.2f}  {s['PredE']:.5f}  {s['WorstE']:.5f}  "
+                  f"(chosen: {res.choices.get('method')}, by {res.choices['select']})")
+            if law == "mpl":
+                candidates(sub, res)
     for size in ("25M", "100M"):
         sub = table.subset([r for r in table.runs["run_id"] if r.startswith(size + "/")])
         with warnings.catch_warnings():

@@ -133,3 +133,17 @@ def test_schedules_compare_ranks_candidates(tmp_path):
     result = runner.invoke(main, ["schedules", "compare", str(point_fit), "--total-steps", "100",
                                   "--peak-lr", "1e-3"])
     assert result.exit_code == 2 and "needs a curve law" in result.output
+
+
+def test_fit_mpl_with_the_authors_procedure_gives_published_parameters():
+    result = CliRunner().invoke(main, ["fit", "bundled:multipower", "--law", "mpl",
+                                       "--method", "luo2025", "--json"])
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.output)["groups"]
+    for size, (B, pred_e) in {"25M": (363.788, 0.00110), "100M": (437.946, 0.00142)}.items():
+        assert groups[size]["choices"]["method"] == "luo2025"
+        assert groups[size]["params"]["B"]["value"] == pytest.approx(B, rel=1e-4)
+        assert groups[size]["data"]["heldout_summary"]["PredE"] == pytest.approx(pred_e,
+                                                                                 abs=1e-5)
+    bad = CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--method", "luo2025"])
+    assert bad.exit_code == 2 and "--method apply to the curve laws" in bad.output

@@ -3,9 +3,11 @@ LR-annealing law (Tissue et al. 2024); fitting, held-out evaluation and predicti
 
 from .curves import Curve, curves_from_table, schedule_of_run
 from .early import AMPLITUDE_MODES, predict_from_prefix, prefix_report
-from .fit import SELECTIONS, fit_curve_law, fit_curves, fit_curves_by_size, heldout_errors
+from .fit import (METHODS, SELECTIONS, fit_curve_law, fit_curves, fit_curves_by_size,
+                  heldout_errors)
 from .joint import JointCurveProblem, fit_curve_law_joint, fit_curves_joint
 from .laws import CURVE_LAWS, CurveLaw, get_curve_law
+from .luo import LUO2025, fit_luo2025, instant_drop_start
 from .mpl import MPL_PARAMS, MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, multi_power
 from .predict import (candidate_schedules, compare_schedules, plot_schedules, predict_curve,
                       predict_final_loss)
@@ -15,11 +17,12 @@ from .tissue import (DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissueP
 
 __all__ = [
     "AMPLITUDE_MODES", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
-    "JointCurveProblem", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED", "MPL_SHAPE_PRIOR",
-    "SELECTIONS",
+    "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED",
+    "MPL_SHAPE_PRIOR", "SELECTIONS",
     "TISSUE_PARAMS", "TISSUE_SIZED_PARAMS", "TissuePlan", "candidate_schedules",
     "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curve_law_joint",
-    "fit_curves", "fit_curves_by_size", "fit_curves_joint", "get_curve_law", "heldout_errors", "lr_annealing",
+    "fit_curves", "fit_curves_by_size", "fit_curves_joint", "fit_luo2025", "get_curve_law",
+    "heldout_errors", "instant_drop_start", "lr_annealing",
     "lr_annealing_sized", "multi_power", "plot_schedules", "predict_curve",
     "predict_final_loss", "predict_from_prefix", "prefix_report", "schedule_of_run",
 ]

@@ -23,6 +23,7 @@ from ..objectives import get_objective
 from ..result import FitResult
 from .curves import Curve
 from .laws import get_curve_law
+from .luo import fit_luo2025
 from .problem import CurveProblem
 
 __all__ = ["predict_from_prefix", "prefix_report", "AMPLITUDE_MODES"]
@@ -40,21 +41,6 @@ def _reference(reference, law):
     if law is None:
         raise ValueError("pass `law=` when giving reference parameters as a dict")
     return get_curve_law(law), dict(reference), None
-
-
-def _refit_center(reference, law, ref):
-    """Where resample refits of the reference start, and the fit-space shift that moves
-    them back onto the reference. A fit chosen from Luo et al.'s procedure is not an
-    optimum, so its resamples are refitted from the converged candidate and shifted by
-    (reference - converged): the converged estimator's spread around the reference."""
-    theta_ref = law.to_theta(ref)
-    if isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025":
-        conv = [c for c in reference.convergence.get("candidates", [])
-                if c.get("method") == "converged"]
-        if conv:
-            theta_conv = law.to_theta(conv[0]["params"])
-            return theta_conv, theta_ref - theta_conv
-    return theta_ref, 0.0
 
 
 def _discrepancy(reference, discrepancy):
@@ -84,11 +70,27 @@ def _block_weights(n, block, n_boot, rng):
     return np.stack([np.bincount(row, minlength=n) for row in idx]).astype(float)
 
 
-def _run_weights(curves, n_boot, rng):
-    """Bootstrap over runs: each resample's count of every run, spread over its points."""
+def _reference_rows(reference, law, ref, curves, objective, decay, n_boot, rng, max_iter):
+    """Natural parameter rows (n_boot, P) of the reference refitted on bootstrap
+    resamples of its runs. Resamples of a few runs repeat (3 runs give 10 distinct
+    ones), so each distinct resample is refitted once: warm-started from the reference,
+    or, for a fit made by Luo et al.'s procedure (not an optimum), by that procedure."""
     counts = rng.multinomial(len(curves), np.full(len(curves), 1 / len(curves)), n_boot)
-    return np.hstack([np.repeat(counts[:, [i]], c.loss.size, axis=1)
-                      for i, c in enumerate(curves)]).astype(float)
+    distinct, inverse = np.unique(counts, axis=0, return_inverse=True)
+    if isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025":
+        rows = []
+        for row in distinct:
+            repeated = [c for c, k in zip(curves, row) for _ in range(k)]
+            rows.append(fit_luo2025(CurveProblem(law, repeated, objective))[0])
+        theta = np.array(rows)
+    else:
+        weights = np.hstack([np.repeat(distinct[:, [i]], c.loss.size, axis=1)
+                             for i, c in enumerate(curves)]).astype(float)
+        problem = CurveProblem(law, curves, objective, decay=decay, weights=weights)
+        lower, upper = law.theta_bounds()
+        theta = multistart(problem, np.tile(law.to_theta(ref), (len(distinct), 1)), lower,
+                           upper, max_iter=max_iter).theta
+    return law.natural(theta)[np.ravel(inverse)], len(distinct)
 
 
 def _carry(law, free, amplitude, ref_rows):
@@ -208,16 +210,12 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     ref_rows = np.repeat(ref_row, n_boot, axis=0)
     curves_ref = list(reference_curves or [])
     if len(curves_ref) >= 2:
-        ref_problem = CurveProblem(law, curves_ref, objective, decay=decay,
-                                   weights=_run_weights(curves_ref, n_boot, rng))
-        center, shift = _refit_center(reference, law, ref)
-        start = np.tile(center, (n_boot, 1))
-        ref_rows = law.natural(multistart(ref_problem, start, lower_full, upper_full,
-                                          max_iter=max_iter).theta + shift)
-        method.append(f"bootstrap over the reference's {len(curves_ref)} runs "
-                      "(reference refitted per resample" +
-                      ("; converged refits shifted onto the Luo et al. 2025 fit)"
-                       if np.any(shift) else ")"))
+        ref_rows, n_distinct = _reference_rows(reference, law, ref, curves_ref, objective,
+                                               decay, n_boot, rng, max_iter)
+        how = ("by Luo et al.'s procedure" if isinstance(reference, FitResult) and
+               reference.choices.get("method") == "luo2025" else "warm-started")
+        method.append(f"bootstrap over the reference's {len(curves_ref)} runs (reference "
+                      f"refitted {how} on each of the {n_distinct} distinct resamples)")
     n = head.loss.size
     block = block or max(2, int(round(2 * n ** (1 / 3))))
     weights = _block_weights(n, block, n_boot, rng)

@@ -99,6 +99,7 @@ def adamw_best_iterate(problem, params0: dict, *, lr_scale: float, lr_shape: flo
     lr = np.array([lr_scale if n in _SCALE_GROUP else lr_shape for n in names])
     log_idx = np.flatnonzero(law.is_log())
     lo_nat, hi_nat = (law.natural(b) for b in law.theta_bounds())
+    p = np.clip(p, lo_nat, hi_nat)  # e.g. B = 0 from a start fitted without any LR drop
     m = np.zeros_like(p)
     v = np.zeros_like(p)
     b1, b2, eps = 0.9, 0.999, 1e-8
