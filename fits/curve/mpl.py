@@ -186,11 +186,15 @@ class MPLPlan:
 
     # -- evaluation --------------------------------------------------------------
     def _moments(self, gamma):
-        """Per unit: sum d g, sum d g S1(k-1) and their gamma-derivatives; (U, S)."""
-        g = np.exp(-np.outer(self._log_lr, gamma))  # (K, S)
+        """Per unit and distinct ``gamma``: sum d g, sum d g S1(k-1) and their
+        gamma-derivatives, (U, G); and the column of each row's ``gamma`` (rows sharing
+        it, e.g. a bootstrap with shape parameters carried from a reference, share the
+        work)."""
+        distinct, column = np.unique(gamma, return_inverse=True)
+        g = np.exp(-np.outer(self._log_lr, distinct))  # (K, G)
         gl = -g * self._log_lr[:, None]
         parts = [[m @ g, ms @ g, m @ gl, ms @ gl] for (_, _, m, ms) in self._blocks]
-        return [np.vstack([p[j] for p in parts]) for j in range(4)]
+        return [np.vstack([p[j] for p in parts]) for j in range(4)], np.ravel(column)
 
     def evaluate(self, params, jacobian: bool = False):
         """Loss at the plan's steps for a batch of parameter rows.
@@ -214,9 +218,9 @@ class MPLPlan:
         if self.n_pairs == 0:
             ld = np.zeros((n_batch, n))
         else:
-            P, Q, dP, dQ = self._moments(gamma)
+            (P, Q, dP, dQ), column = self._moments(gamma)
             u_idx, w = self._pair_u, self._weight[self._pair_u][:, None]
-            x = (P[u_idx] * self._pair_S[:, None] - Q[u_idx]) / w  # (pairs, S)
+            x = ((P[u_idx] * self._pair_S[:, None] - Q[u_idx]) / w)[:, column]  # (pairs, S)
             u = C * x + 1.0
             log_u = np.log(u)
             pw = np.exp(-beta * log_u)  # u**-beta
@@ -233,7 +237,7 @@ class MPLPlan:
             jac[:, 4:] = 0.0
             return L, jac
         q = pw / u
-        dx = (dP[u_idx] * self._pair_S[:, None] - dQ[u_idx]) / w
+        dx = ((dP[u_idx] * self._pair_S[:, None] - dQ[u_idx]) / w)[:, column]
         # dG/dlogC = beta (u - 1) u**(-beta-1); dG/dbeta = log(u) u**-beta;
         # dG/dgamma = beta C u**(-beta-1) dx/dgamma
         jac[:, 4] = -B[:, None] * (self._sum @ (beta * (u - 1.0) * q)).T
