@@ -142,7 +142,8 @@ def early(table, fits):
     print(f"\nEarly curve: 100M/cosine_72000 (final {run.loss[-1]:.4f}), 25M fit as reference, "
           "90% interval (bootstrap over the reference's runs x prefix blocks, plus the "
           "reference's own held-out final-loss error as model discrepancy)")
-    for law, fractions in (("tissue", (0.1, 0.2, 0.3, 0.5, 0.7)), ("mpl", (0.3, 0.5, 0.7))):
+    for law, fractions in (("tissue", (0.1, 0.2, 0.3, 0.5, 0.7)),
+                           ("mpl", (0.1, 0.2, 0.3, 0.5, 0.7))):
         t0 = time.perf_counter()
         rows = prefix_report(run, fits[law, "25M"], fractions=fractions,
                              reference_curves=fit25, n_boot=100)
