@@ -74,10 +74,14 @@ def _reference_rows(reference, law, ref, curves, objective, decay, n_boot, rng, 
     """Natural parameter rows (n_boot, P) of the reference refitted on bootstrap
     resamples of its runs. Resamples of a few runs repeat (3 runs give 10 distinct
     ones), so each distinct resample is refitted once: warm-started from the reference,
-    or, for a fit made by Luo et al.'s procedure (not an optimum), by that procedure."""
+    or, for a fit made by Luo et al.'s procedure (not an optimum), by that procedure.
+    Returns the rows and a description of the refits."""
     counts = rng.multinomial(len(curves), np.full(len(curves), 1 / len(curves)), n_boot)
     distinct, inverse = np.unique(counts, axis=0, return_inverse=True)
-    if isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025":
+    luo = isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025"
+    refit = "by Luo et al.'s procedure" if luo else "warm-started"
+    how = f"reference refitted {refit} on each of the {len(distinct)} distinct resamples"
+    if luo:
         rows = []
         for row in distinct:
             repeated = [c for c, k in zip(curves, row) for _ in range(k)]
@@ -90,7 +94,7 @@ def _reference_rows(reference, law, ref, curves, objective, decay, n_boot, rng, 
         lower, upper = law.theta_bounds()
         theta = multistart(problem, np.tile(law.to_theta(ref), (len(distinct), 1)), lower,
                            upper, max_iter=max_iter).theta
-    return law.natural(theta)[np.ravel(inverse)], len(distinct)
+    return law.natural(theta)[np.ravel(inverse)], how
 
 
 def _carry(law, free, amplitude, ref_rows):
@@ -210,12 +214,9 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     ref_rows = np.repeat(ref_row, n_boot, axis=0)
     curves_ref = list(reference_curves or [])
     if len(curves_ref) >= 2:
-        ref_rows, n_distinct = _reference_rows(reference, law, ref, curves_ref, objective,
-                                               decay, n_boot, rng, max_iter)
-        how = ("by Luo et al.'s procedure" if isinstance(reference, FitResult) and
-               reference.choices.get("method") == "luo2025" else "warm-started")
-        method.append(f"bootstrap over the reference's {len(curves_ref)} runs (reference "
-                      f"refitted {how} on each of the {n_distinct} distinct resamples)")
+        ref_rows, how = _reference_rows(reference, law, ref, curves_ref, objective, decay,
+                                        n_boot, rng, max_iter)
+        method.append(f"bootstrap over the reference's {len(curves_ref)} runs ({how})")
     n = head.loss.size
     block = block or max(2, int(round(2 * n ** (1 / 3))))
     weights = _block_weights(n, block, n_boot, rng)

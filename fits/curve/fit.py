@@ -245,11 +245,11 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     law = get_curve_law(law)
     objective = get_objective(loss, delta=delta)
     methods = _methods(law, methods, fixed, prior)
+    curves = list(curves)
     if select is None:
-        select = "loco" if len(methods) > 1 and len(list(curves)) >= 2 else "objective"
+        select = "loco" if len(methods) > 1 and len(curves) >= 2 else "objective"
     if select not in SELECTIONS:
         raise ValueError(f"`select` must be one of {list(SELECTIONS)}, got {select!r}")
-    curves = list(curves)
     if not curves:
         raise ValueError("no curves to fit")
     n_free = len(law.params) - len(fixed or {})
@@ -363,8 +363,7 @@ def _result(law, objective, curves, best, candidates, select, bounds, fixed, n_s
     choices = {"law": law.name, "loss": objective.name, **objective.settings,
                "objective_description": objective.describe() + " over all fitted points",
                "select": select, "method": best["method"], "decay": decay,
-               "decays": [c for c in
-                                                            dict.fromkeys(c["decay"] for c in candidates)],
+               "decays": list(dict.fromkeys(c["decay"] for c in candidates)),
                "fixed": dict(fixed or {}), "max_iter": max_iter,
                "bounds": {n: [lo_nat[n], hi_nat[n]] for n in law.params},
                "starts": ("instantaneous-drop fit + AdamW best iterate (Luo et al. 2025 "

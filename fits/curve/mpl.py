@@ -191,10 +191,14 @@ class MPLPlan:
         it, e.g. a bootstrap with shape parameters carried from a reference, share the
         work)."""
         distinct, column = np.unique(gamma, return_inverse=True)
+        if distinct.size == gamma.size:  # nothing shared: no gather copy on the hot path
+            distinct, column = gamma, slice(None)
+        else:
+            column = np.ravel(column)
         g = np.exp(-np.outer(self._log_lr, distinct))  # (K, G)
         gl = -g * self._log_lr[:, None]
         parts = [[m @ g, ms @ g, m @ gl, ms @ gl] for (_, _, m, ms) in self._blocks]
-        return [np.vstack([p[j] for p in parts]) for j in range(4)], np.ravel(column)
+        return [np.vstack([p[j] for p in parts]) for j in range(4)], column
 
     def evaluate(self, params, jacobian: bool = False):
         """Loss at the plan's steps for a batch of parameter rows.
