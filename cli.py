@@ -48,7 +48,7 @@ class _Group(click.Group):
 def _load(data: str, columns, runs=None, log_format=None, model_size=None,
           tokens_per_step=None):
     """Load DATA: a path, ``bundled:NAME``, or a training log (``log_format``)."""
-    from data import load_dataset, load_log, load_table, parse_column_map
+    from scaling.data import load_dataset, load_log, load_table, parse_column_map
 
     if data.startswith("bundled:"):
         return load_dataset(data.split(":", 1)[1])
@@ -94,7 +94,7 @@ def _colorize(text: str) -> str:
 
 
 def _emit(result, as_json: bool, save: Path | None) -> None:
-    from data import atomic_write_text
+    from scaling.data import atomic_write_text
 
     if save is not None:
         atomic_write_text(save, result.to_json() + "\n")
@@ -104,7 +104,7 @@ def _emit(result, as_json: bool, save: Path | None) -> None:
 @click.group(cls=_Group)
 @click.option("--verbose", is_flag=True, help="Show full tracebacks on errors.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.version_option(package_name="scaling")
+@click.version_option(package_name="scaling-planner")
 @click.pass_context
 def main(ctx, verbose, quiet):
     """Plan language-model training with scaling laws: fit, predict, plan, report."""
@@ -149,7 +149,7 @@ def _fit_options(function):
 
 
 def _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed):
-    from fits import ScalingLawFit
+    from scaling.fits import ScalingLawFit
 
     return ScalingLawFit(law=law, x=x, loss=loss, delta=delta, k=asymmetry,
                          starts=_parse_starts(starts), seed=seed, drop_highest=drop_highest)
@@ -186,7 +186,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     curve laws (mpl, tissue) use whole loss curves and their LR schedules, fit on some
     runs and report errors on the others.
     """
-    from fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+    from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
 
     table = _load(data_path, columns, runs, log_format, model_size, tokens_per_step)
     with warnings.catch_warnings():
@@ -219,7 +219,7 @@ def _emit_groups(results: dict, as_json: bool, save: Path | None) -> None:
     errors, or the reports one after another."""
     import json as _json
 
-    from data import atomic_write_text
+    from scaling.data import atomic_write_text
 
     payload = {"groups": {name: r.to_dict() for name, r in results.items()},
                "heldout": {rid: h for r in results.values()
@@ -261,7 +261,7 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
     Compute-optimal N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
     a sensitivity check (FRAGILE flag), and GPU-hours, days and cost.
     """
-    from fits import plan_compute
+    from scaling.fits import plan_compute
     from scaling.costs import attach_resources
 
     if compute is None and target_loss is None:
@@ -304,13 +304,13 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, x_va
     """
     import json as _json
 
-    from fits import FitResult, FitWarning, predict_point
+    from scaling.fits import FitResult, FitWarning, predict_point
 
     table = _load(data_path, columns, runs, log_format, model_size, tokens_per_step)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
-            from fits import curves_from_table, predict_from_prefix
+            from scaling.fits import curves_from_table, predict_from_prefix
 
             if run_id is None or upto_step is None:
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
@@ -338,7 +338,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, x_va
 
 
 def _jsonable(payload):
-    from fits.result import to_jsonable
+    from scaling.fits.result import to_jsonable
 
     return to_jsonable(payload)
 
@@ -405,8 +405,8 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
 
     import pandas as pd
 
-    from data import atomic_write_text, load_dataset, read_frame
-    from fits import FitWarning, l2l_fit
+    from scaling.data import atomic_write_text, load_dataset, read_frame
+    from scaling.fits import FitWarning, l2l_fit
 
     if data_path.startswith("bundled:"):
         frame = load_dataset(data_path.split(":", 1)[1])
@@ -435,7 +435,7 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json):
     """Translate new x losses with a saved l2l fit."""
     import json as _json
 
-    from fits import l2l_predict
+    from scaling.fits import l2l_predict
 
     try:
         values = [float(v) for v in x_values.split(",") if v.strip()]
@@ -474,8 +474,8 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_jso
     final loss a saved curve-law fit (`scaling fit ... --law mpl|tissue --save`) predicts."""
     import json as _json
 
-    from fits import FitResult, compare_schedules
-    from fits.curve import plot_schedules
+    from scaling.fits import FitResult, compare_schedules
+    from scaling.fits.curve import plot_schedules
 
     try:
         fit = FitResult.from_dict(_json.loads(fit_path.read_text()))
@@ -506,7 +506,7 @@ def datasets(ctx):
     Without a subcommand, lists them (name and provenance).
     """
     if ctx.invoked_subcommand is None:
-        from data import DATASETS
+        from scaling.data import DATASETS
 
         width = max(len(name) for name in DATASETS)
         for name, entry in DATASETS.items():
@@ -518,7 +518,7 @@ def datasets(ctx):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def datasets_export(name, directory):
     """Write bundled dataset NAME as runs.csv + points.csv into DIRECTORY."""
-    from data import export_dataset
+    from scaling.data import export_dataset
 
     for path in export_dataset(name, directory):
         click.echo(f"wrote {path}")

@@ -14,9 +14,9 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-import fits
-from data import load_chinchilla_epoch
-from fits.bootstrap import bootstrap, resample_counts
+from scaling import fits
+from scaling.data import load_chinchilla_epoch
+from scaling.fits.bootstrap import bootstrap, resample_counts
 
 
 def scipy_loop(result, counts):

@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from data import load_multipower
-from data.schedules import lr_schedule
-from fits.curve import (MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, TissuePlan,
+from scaling.data import load_multipower
+from scaling.data.schedules import lr_schedule
+from scaling.fits.curve import (MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, TissuePlan,
                         curves_from_table, fit_curves, fit_curves_joint, heldout_errors,
                         prefix_report)
 

@@ -18,9 +18,9 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import huber, logsumexp
 
-import fits
-from data import load_chinchilla_epoch
-from fits.laws import EPOCH_GRID
+from scaling import fits
+from scaling.data import load_chinchilla_epoch
+from scaling.fits.laws import EPOCH_GRID
 
 
 def _data():

@@ -21,7 +21,7 @@ __all__ = ["DATASETS", "Dataset", "load_chinchilla_epoch", "load_multipower",
 
 
 def _read(name: str) -> pd.DataFrame:
-    with resources.files("data").joinpath("datasets", name).open("rb") as handle:
+    with resources.files(__package__).joinpath("datasets", name).open("rb") as handle:
         return pd.read_csv(handle)
 
 

@@ -42,6 +42,6 @@ def load_llm_line() -> pd.DataFrame:
     >>> len(frame)
     129
     """
-    with resources.files("data").joinpath("datasets", "llm_line_checkpoints.csv").open(
+    with resources.files(__package__).joinpath("datasets", "llm_line_checkpoints.csv").open(
             "rb") as handle:
         return pd.read_csv(handle)

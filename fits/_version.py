@@ -11,6 +11,6 @@ __all__ = ["package_version"]
 @lru_cache(maxsize=1)
 def package_version() -> str:
     try:
-        return metadata.version("scaling")
+        return metadata.version("scaling-planner")
     except metadata.PackageNotFoundError:
         return "0+unknown"

@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from data import RunsTable, load_table, validate
+from scaling.data import RunsTable, load_table, validate
 
 from ._version import package_version
 from .laws import Law, get_law
@@ -237,7 +237,7 @@ class ScalingLawFit:
 
     Examples
     --------
-    >>> from data import load_chinchilla_epoch
+    >>> from scaling.data import load_chinchilla_epoch
     >>> fit = ScalingLawFit(law="chinchilla", drop_highest=5).fit(load_chinchilla_epoch())
     >>> round(fit.result_["alpha"], 3)
     0.347

@@ -22,7 +22,7 @@ def _pyplot():
 
 
 def _save(fig, path) -> Path:
-    from data import atomic_write_bytes
+    from scaling.data import atomic_write_bytes
 
     import io
 

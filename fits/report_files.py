@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data import atomic_write_text
+from scaling.data import atomic_write_text
 
 from ._version import package_version
 from .report import format_backtest, format_fit

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.io import atomic_write_csv, atomic_write_text
-from data.schedules import Schedule, as_schedule, lr_schedule
+from scaling.data.io import atomic_write_csv, atomic_write_text
+from scaling.data.schedules import Schedule, as_schedule, lr_schedule
 
 from .flops import mfu
 
@@ -34,7 +34,7 @@ def _version() -> str:
     from importlib import metadata
 
     try:
-        return metadata.version("scaling")
+        return metadata.version("scaling-planner")
     except metadata.PackageNotFoundError:
         return "0+unknown"
 

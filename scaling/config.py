@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-from data.schedules import as_schedule, lr_schedule
+from scaling.data.schedules import as_schedule, lr_schedule
 
 from . import _runio
 from .flops import PEAK_FLOPS

@@ -45,7 +45,7 @@ def attach_resources(plan, gpu: str = "h100-sxm", *, n_gpus: int = 1, mfu: float
                      price_per_gpu_hour: float | None = None):
     """Fill ``plan.resources`` (GPU-hours, days, cost at the budget) and, for a target
     loss, the same with intervals propagated from the compute interval."""
-    from fits.plan import Estimate
+    from scaling.fits.plan import Estimate
 
     budget = gpu_time(plan.compute, gpu, n_gpus=n_gpus, mfu=mfu,
                       price_per_gpu_hour=price_per_gpu_hour)

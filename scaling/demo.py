@@ -21,10 +21,10 @@ CHINCHILLA_BUDGET = 5.88e23
 
 def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000) -> str:
     """Run the demo, write reports under ``out_dir`` and return the terminal text."""
-    from data import load_chinchilla_epoch, load_multipower
-    from fits import FitWarning, ScalingLawFit, backtest, fit_curves, plan_compute
-    from fits.design import suggest_runs
-    from fits.report_files import write_report
+    from scaling.data import load_chinchilla_epoch, load_multipower
+    from scaling.fits import FitWarning, ScalingLawFit, backtest, fit_curves, plan_compute
+    from scaling.fits.design import suggest_runs
+    from scaling.fits.report_files import write_report
 
     from .costs import attach_resources
 

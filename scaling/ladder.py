@@ -207,7 +207,7 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None) -
     jobs = spec.configs()
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0:
-        from data.io import atomic_write_text
+        from scaling.data.io import atomic_write_text
 
         atomic_write_text(out_dir / "ladder.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     if corpus is None:
@@ -260,8 +260,8 @@ def ladder_check(out_dir) -> dict:
     """
     import warnings
 
-    from data import load_table
-    from fits import FitWarning, ScalingLawFit
+    from scaling.data import load_table
+    from scaling.fits import FitWarning, ScalingLawFit
 
     table = load_table(out_dir)
     final = table.final_points()

@@ -10,7 +10,7 @@ __all__ = ["report_from_cli"]
 
 
 def _load(input_path: str, columns, runs):
-    from data import load_dataset, load_table, parse_column_map
+    from scaling.data import load_dataset, load_table, parse_column_map
 
     if input_path.startswith("bundled:"):
         return load_dataset(input_path.split(":", 1)[1])
@@ -21,10 +21,10 @@ def _load(input_path: str, columns, runs):
 def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, compute=None,
                     proxy_budget=None, n_boot: int = 1000, columns=(), runs=None) -> str:
     """Fit (or read) and write a report; return the terminal summary."""
-    from fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap,
+    from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
-    from fits.design import suggest_runs
-    from fits.report_files import write_report
+    from scaling.fits.design import suggest_runs
+    from scaling.fits.report_files import write_report
 
     out = Path(out)
     path = Path(input_path)

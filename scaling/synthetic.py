@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data import RunsTable, validate
+from scaling.data import RunsTable, validate
 
 __all__ = ["mlp_square_loss", "mlp_square_table", "random_feature_loss",
            "random_feature_table"]
@@ -96,7 +96,7 @@ def random_feature_table(N_values, *, T: int | None = None, alpha: float = 0.5,
 
     Examples
     --------
-    >>> from fits import ScalingLawFit
+    >>> from scaling.fits import ScalingLawFit
     >>> table = random_feature_table([16, 32, 64, 128, 256, 512])
     >>> alpha = ScalingLawFit(law="power-law", x="N").fit(table).result_["alpha"]  # ~0.5
     """

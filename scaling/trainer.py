@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from data.io import atomic_write_bytes, atomic_write_text
+from scaling.data.io import atomic_write_bytes, atomic_write_text
 
 from . import _runio
 from .config import TrainConfig, apply_overrides, branch_config, branch_fork_step, load_config

@@ -11,7 +11,7 @@ def _loaded_after(statement: str) -> set[str]:
 
 
 def test_fits_and_data_do_not_import_torch_or_matplotlib():
-    loaded = _loaded_after("import fits, data")
+    loaded = _loaded_after("from scaling import fits, data")
     assert "torch" not in loaded
     assert "matplotlib" not in loaded
 

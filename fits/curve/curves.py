@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from data.schedules import Schedule, lr_schedule
+from scaling.data.schedules import Schedule, lr_schedule
 
 __all__ = ["Curve", "curves_from_table", "schedule_of_run"]
 

@@ -169,8 +169,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
 
     Examples
     --------
-    >>> from data import load_multipower
-    >>> from fits.curve import curves_from_table, fit_curves
+    >>> from scaling.data import load_multipower
+    >>> from scaling.fits.curve import curves_from_table, fit_curves
     >>> table = load_multipower()
     >>> ref = fit_curves(table.subset([r for r in table.runs["run_id"]
     ...                                if r.startswith("25M/")]), "tissue")  # doctest: +SKIP

@@ -443,7 +443,7 @@ def fit_curves(table, law: str = "mpl", *, fit_runs=None, eval_runs=None,
 
     Examples
     --------
-    >>> from data import load_multipower
+    >>> from scaling.data import load_multipower
     >>> table = load_multipower()
     >>> runs = [r for r in table.runs["run_id"] if r.startswith("25M/")]
     >>> result = fit_curves(table.subset(runs), "tissue")  # doctest: +SKIP

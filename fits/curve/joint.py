@@ -171,8 +171,8 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
 
     Examples
     --------
-    >>> from data import load_multipower
-    >>> from fits.curve import curves_from_table
+    >>> from scaling.data import load_multipower
+    >>> from scaling.fits.curve import curves_from_table
     >>> curves = curves_from_table(load_multipower())
     >>> groups = {s: [c for c in curves if c.split == "fit" and c.run_id.startswith(s + "/")]
     ...           for s in ("25M", "100M")}

@@ -286,7 +286,7 @@ def multi_power(step, lr, L0, A, alpha, B, C, beta, gamma):
 
     Examples
     --------
-    >>> from data.schedules import lr_schedule
+    >>> from scaling.data.schedules import lr_schedule
     >>> lr = lr_schedule({"kind": "cosine", "peak_lr": 3e-4, "end_lr": 3e-5,
     ...                   "warmup_steps": 2160, "total_steps": 24000})
     >>> float(multi_power(23999, lr, **MPL_PUBLISHED["25M"])).__round__(3)

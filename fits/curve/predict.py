@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.schedules import as_schedule, lr_schedule
+from scaling.data.schedules import as_schedule, lr_schedule
 
 from ..result import FitResult
 from .laws import get_curve_law
@@ -47,7 +47,7 @@ def predict_curve(fit, schedule, steps=None, *, law=None, decay=None, N=None):
 
     Examples
     --------
-    >>> from fits.curve.mpl import MPL_PUBLISHED
+    >>> from scaling.fits.curve.mpl import MPL_PUBLISHED
     >>> s, L = predict_curve(MPL_PUBLISHED["25M"], {"kind": "cosine", "peak_lr": 3e-4,
     ...     "end_lr": 3e-5, "warmup_steps": 2160, "total_steps": 24000}, law="mpl")
     >>> round(float(L[-1]), 3)
@@ -128,7 +128,7 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
 
     Examples
     --------
-    >>> from fits.curve.mpl import MPL_PUBLISHED
+    >>> from scaling.fits.curve.mpl import MPL_PUBLISHED
     >>> png = plot_schedules(MPL_PUBLISHED["25M"], 24000, 3e-4, warmup_steps=2160,
     ...                      law="mpl")  # doctest: +SKIP
     """

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.schedules import annealing_area
+from scaling.data.schedules import annealing_area
 
 from .mpl import _check_curve_inputs
 

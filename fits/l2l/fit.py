@@ -235,7 +235,7 @@ def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequen
 
     Examples
     --------
-    >>> from data.llm_line import load_llm_line
+    >>> from scaling.data.llm_line import load_llm_line
     >>> res = l2l_fit(load_llm_line(), "C4 Validation Loss", "FineWeb-Edu Validation Loss",
     ...               "Pretraining Data", n_boot=200)
     >>> sorted(res.groups)[:2]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import (DATASETS, RunsTable, export_dataset, load_chinchilla_epoch, load_dataset,
+from scaling.data import (DATASETS, RunsTable, export_dataset, load_chinchilla_epoch, load_dataset,
                   load_multipower, load_table)
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import (atomic_write_csv, atomic_write_text, final_points_table, load_table,
+from scaling.data import (atomic_write_csv, atomic_write_text, final_points_table, load_table,
                   parse_column_map, read_frame, validate)
-from data.io import atomic_write_bytes
+from scaling.data.io import atomic_write_bytes
 
 
 def flat():

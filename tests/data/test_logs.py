@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.logs import (LogError, MissingDependencyError, load_hf_trainer_state,
+from scaling.data.logs import (LogError, MissingDependencyError, load_hf_trainer_state,
                        load_lightning_csv, load_log, load_tensorboard, load_wandb_csv,
                        sniff_log)
-from data.logs._core import metric_name
+from scaling.data.logs._core import metric_name
 
 STEPS = [10, 20, 30, 40]
 LOSS = [4.0, 3.5, 3.25, 3.125]  # exact in float32, as TensorBoard stores scalars
@@ -519,7 +519,7 @@ def test_docs_examples_run(tmp_path, monkeypatch):
 
 
 def test_a_loaded_log_saved_flat_reads_back_with_load_table(tmp_path):
-    from data import load_table
+    from scaling.data import load_table
 
     table = load_lightning_csv(lightning_metrics(tmp_path / "pl" / "version_0"), N="124M",
                                tokens_per_step=8192)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data.schedules import (
+from scaling.data.schedules import (
     SCHEDULE_KINDS,
     Schedule,
     annealing_area,

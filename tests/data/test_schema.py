@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import RunsTable, parse_quantity, validate
+from scaling.data import RunsTable, parse_quantity, validate
 
 
 def curves():

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import fits
+from scaling import fits
 from cli import main
-from fits.backtest import backtest, seed_noise
+from scaling.fits.backtest import backtest, seed_noise
 
 
 def _runs(noise=0.0, seeds=1):

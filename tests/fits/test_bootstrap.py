@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-import fits
-from data import load_chinchilla_epoch
-from fits.bootstrap import bootstrap, percentile_interval, resample_counts
+from scaling import fits
+from scaling.data import load_chinchilla_epoch
+from scaling.fits.bootstrap import bootstrap, percentile_interval, resample_counts
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import fits
-from data import load_chinchilla_epoch
+from scaling import fits
+from scaling.data import load_chinchilla_epoch
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,14 @@ import warnings
 import numpy as np
 import pytest
 
-from data import load_multipower
-from data.schedules import lr_schedule
-from fits.curve import (Curve, CurveProblem, MPL_PUBLISHED, MPL_SHAPE_PRIOR, compare_schedules,
+from scaling.data import load_multipower
+from scaling.data.schedules import lr_schedule
+from scaling.fits.curve import (Curve, CurveProblem, MPL_PUBLISHED, MPL_SHAPE_PRIOR, compare_schedules,
                         curves_from_table, fit_curve_law, fit_curves, fit_curves_joint,
                         get_curve_law, plot_schedules, predict_curve, predict_from_prefix,
                         prefix_report)
-from fits.objectives import get_objective
-from fits.result import FitResult
+from scaling.fits.objectives import get_objective
+from scaling.fits.result import FitResult
 
 SCHEDULES = [
     {"kind": "constant", "peak_lr": 3e-4, "warmup_steps": 500, "total_steps": 8000},
@@ -156,7 +156,7 @@ def test_luo2025_procedure_reproduces_published_parameters(size):
 
 def test_instant_drop_start_is_the_global_optimum():
     from scipy.optimize import minimize
-    from fits.curve.luo import instant_drop_start
+    from scaling.fits.curve.luo import instant_drop_start
 
     table = load_multipower()
     fit = [c for c in curves_from_table(table) if c.run_id.startswith("100M/")

@@ -4,9 +4,9 @@ dense double sum, analytic Jacobians against finite differences, input errors.""
 import numpy as np
 import pytest
 
-from data import load_multipower
-from data.schedules import lr_schedule
-from fits.curve import (MPL_PUBLISHED, MPLPlan, TissuePlan, curves_from_table, get_curve_law,
+from scaling.data import load_multipower
+from scaling.data.schedules import lr_schedule
+from scaling.fits.curve import (MPL_PUBLISHED, MPLPlan, TissuePlan, curves_from_table, get_curve_law,
                         heldout_errors, lr_annealing, multi_power)
 
 SPECS = {

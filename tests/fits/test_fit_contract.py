@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fits
-from fits import FitResult, FitWarning, ScalingLawFit
+from scaling import fits
+from scaling.fits import FitResult, FitWarning, ScalingLawFit
 
 
 def _ladder(n_sizes=6, noise=0.0, seed=0, lo=1e6, hi=1e9):
@@ -125,7 +125,7 @@ def test_fit_invariant_to_token_units_for_exponents():
 
 
 def test_curve_table_without_tokens_refuses_chinchilla():
-    from data import load_multipower
+    from scaling.data import load_multipower
 
     with pytest.raises(ValueError, match="needs token counts D"):
         ScalingLawFit(law="chinchilla").fit(load_multipower())

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import validate
-from fits import FitWarning, chinchilla
-from fits.l2l import chain_predict, shifted_power_law
+from scaling.data import validate
+from scaling.fits import FitWarning, chinchilla
+from scaling.fits.l2l import chain_predict, shifted_power_law
 
 LAW = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
 LINK = {"K": 1.1, "kappa": 1.2, "E_x": 1.2, "E_y": 1.6}

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import curve_fit
 
-from data.llm_line import LLM_LINE_LOSSES, load_llm_line
-from fits import FitWarning
-from fits.l2l import l2l_fit, l2l_predict, shifted_power_law, sigmoid_link
+from scaling.data.llm_line import LLM_LINE_LOSSES, load_llm_line
+from scaling.fits import FitWarning
+from scaling.fits.l2l import l2l_fit, l2l_predict, shifted_power_law, sigmoid_link
 
 C4, FWE = "C4 Validation Loss", "FineWeb-Edu Validation Loss"
 #: Mean relative errors of a plain curve_fit (README of the bundled dataset).

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import validate
-from fits import chinchilla
-from fits.l2l import budget_link_predict, proxy_pairs, shifted_power_law
+from scaling.data import validate
+from scaling.fits import chinchilla
+from scaling.fits.l2l import budget_link_predict, proxy_pairs, shifted_power_law
 
 LAW = {"E": 1.2, "A": 60.0, "B": 45.0, "alpha": 0.45, "beta": 0.25}
 # the link drifts with the budget D: one pooled curve would average the budgets together

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from fits import FitWarning
-from fits.l2l import (SHIFTED_POWER_LAW, fit_group, shifted_power_law,
+from scaling.fits import FitWarning
+from scaling.fits.l2l import (SHIFTED_POWER_LAW, fit_group, shifted_power_law,
                       shifted_power_law_inverse)
 
 TRUE = {"K": 1.2, "kappa": 1.3, "E_x": 1.8, "E_y": 1.5}

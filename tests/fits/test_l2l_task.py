@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fits import FitWarning
-from fits.l2l import SIGMOID_LINK, fit_group, l2l_fit, monotonicity, reliability, sigmoid_link
+from scaling.fits import FitWarning
+from scaling.fits.l2l import SIGMOID_LINK, fit_group, l2l_fit, monotonicity, reliability, sigmoid_link
 
 TRUE = {"a": 0.25, "b": 0.85, "k": -3.0, "L0": 2.6}
 

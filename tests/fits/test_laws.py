@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import fits
-from fits.laws import LAWS, get_law, power_law_inverse
+from scaling import fits
+from scaling.fits.laws import LAWS, get_law, power_law_inverse
 
 # one line per law: truth and a design that identifies it
 TRUTH = {

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fits.objectives import OBJECTIVES, get_objective, huber
+from scaling.fits.objectives import OBJECTIVES, get_objective, huber
 
 R = np.array([-0.05, -2e-3, -5e-4, 0.0, 3e-4, 1e-3, 0.02])
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import fits
+from scaling import fits
 from cli import main
-from data import load_chinchilla_epoch
-from fits.compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
+from scaling.data import load_chinchilla_epoch
+from scaling.fits.compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
                                   chinchilla_optimum, isoflop_groups, isoflop_penalty)
 from scaling.costs import gpu_time
 

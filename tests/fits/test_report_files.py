@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import fits
+from scaling import fits
 from cli import main
-from data import load_chinchilla_epoch, load_multipower
-from fits.bootstrap import bootstrap
-from fits.design import naive_extension, suggest_runs, target_variance
-from fits.report_files import SECTIONS, checklist, write_report
+from scaling.data import load_chinchilla_epoch, load_multipower
+from scaling.fits.bootstrap import bootstrap
+from scaling.fits.design import naive_extension, suggest_runs, target_variance
+from scaling.fits.report_files import SECTIONS, checklist, write_report
 
 
 def _check_report(directory, images):

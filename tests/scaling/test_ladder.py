@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from data import load_table
+from scaling.data import load_table
 from scaling.ladder import (
     PRESETS,
     LadderSpec,

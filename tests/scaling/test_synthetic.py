@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fits import FitWarning, ScalingLawFit
+from scaling.fits import FitWarning, ScalingLawFit
 from scaling.synthetic import (
     mlp_square_loss,
     mlp_square_table,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from data import load_table
+from scaling.data import load_table
 from scaling.trainer import TrainConfig, apply_overrides, load_config, train, train_from_cli
 
 VOLATILE = ["wall_s", "tokens_per_s"]  # timings differ between runs; everything else must not
