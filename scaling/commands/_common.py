@@ -1,0 +1,160 @@
+"""What every verb shares: one-line errors, loading DATA, printing results, options."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import click
+
+__all__ = ["InputError", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
+           "fit_options", "make_estimator", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES"]
+
+LAW_CHOICES = ["chinchilla", "kaplan", "power-law", "mpl", "tissue"]
+CURVE_LAWS = ("mpl", "tissue")
+LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
+
+
+class InputError(click.ClickException):
+    """A user mistake: printed as one line, exit code 2 (no traceback)."""
+
+    exit_code = 2
+
+
+class Group(click.Group):
+    """Turns library ``ValueError``s into one-line errors; ``--verbose`` shows tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (ValueError, FileNotFoundError, TypeError) as err:
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            raise InputError(str(err).strip() or type(err).__name__) from None
+        except Exception as err:  # noqa: BLE001 - last-resort message, traceback on request
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(err).__name__}: {err} (run `scaling --verbose ...` "
+                "for the traceback and report it)") from None
+
+
+def load(data: str, columns, runs=None, log_format=None, model_size=None,
+          tokens_per_step=None):
+    """Load DATA: a path, ``bundled:NAME``, or a training log (``log_format``)."""
+    from scaling.data import load_dataset, load_log, load_table, parse_column_map
+
+    if data.startswith("bundled:"):
+        return load_dataset(data.split(":", 1)[1])
+    if not Path(data).exists():
+        raise InputError(f"DATA {data!r} does not exist (give a file, a directory, or "
+                         "bundled:NAME; see `scaling datasets`)")
+    if log_format:
+        if model_size is None:
+            raise InputError("reading a training log needs the model size: --model-size N")
+        return load_log(data, None if log_format == "auto" else log_format, N=model_size,
+                        tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
+                        require_tokens=False)
+    # curve laws need no token counts; point laws check for them and say so
+    return load_table(data, runs=runs, columns=parse_column_map(columns), require_tokens=False)
+
+
+def parse_starts(value: str):
+    if value == "grid":
+        return "grid"
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected 'grid' or a number of random starts, got {value!r}")
+
+
+_ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")
+
+
+def colorize(text: str) -> str:
+    """Warnings in yellow, alarms in red; click.echo drops the colors when not on a TTY."""
+    out, in_warnings = [], False
+    for line in text.splitlines():
+        if line.strip() in ("warnings", "warning"):
+            in_warnings = True
+        elif not line.startswith(" "):
+            in_warnings = False
+        if any(word in line for word in _ALARM):
+            line = click.style(line, fg="red", bold=True)
+        elif in_warnings and line.strip():
+            line = click.style(line, fg="yellow")
+        out.append(line)
+    return "\n".join(out)
+
+
+def emit(result, as_json: bool, save: Path | None) -> None:
+    from scaling.data import atomic_write_text
+
+    if save is not None:
+        atomic_write_text(save, result.to_json() + "\n")
+    click.echo(result.to_json() if as_json else colorize(result.report()))
+
+def fit_options(function):
+    """Options shared by `fit`, `plan` and `predict` for point laws."""
+    for option in reversed([
+        click.option("--loss", type=click.Choice(LOSS_CHOICES), default="huber", show_default=True,
+                     help="Objective, summed over points."),
+        click.option("--delta", type=float, default=1e-3, show_default=True,
+                     help="Huber threshold on log residuals."),
+        click.option("--asymmetry", type=float, default=4.0, show_default=True,
+                     help="Over-prediction weight of the asymmetric loss."),
+        click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Leave out the K runs with the highest final loss."),
+        click.option("--col", "columns", multiple=True, metavar="NEW=OLD",
+                     help="Column map, e.g. --col loss=train/loss (repeatable)."),
+        click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, help="Separate runs file (one row per run) to join with DATA."),
+        click.option("--starts", default="grid", show_default=True,
+                     help="'grid' (the law's published grid) or a number of seeded random starts."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed for random starts and the bootstrap."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        click.option("--log-format", type=click.Choice(["auto", "wandb", "tensorboard", "hf",
+                                                        "lightning"]), default=None,
+                     help="DATA is a training log (W&B CSV export, TensorBoard events, HF "
+                          "trainer_state.json, Lightning metrics.csv)."),
+        click.option("--model-size", type=float, default=None,
+                     help="With --log-format: the run's parameter count N."),
+        click.option("--tokens-per-step", type=float, default=None,
+                     help="With --log-format: tokens per optimizer step (gives D)."),
+    ]):
+        function = option(function)
+    return function
+
+
+def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed):
+    from scaling.fits import ScalingLawFit
+
+    return ScalingLawFit(law=law, x=x, loss=loss, delta=delta, k=asymmetry,
+                         starts=parse_starts(starts), seed=seed, drop_highest=drop_highest)
+
+
+def emit_groups(results: dict, as_json: bool, save: Path | None) -> None:
+    """Several fits (one per model size): JSON with every group and the merged held-out
+    errors, or the reports one after another."""
+    import json as _json
+
+    from scaling.data import atomic_write_text
+
+    payload = {"groups": {name: r.to_dict() for name, r in results.items()},
+               "heldout": {rid: h for r in results.values()
+                           for rid, h in r.data.get("heldout", {}).items()}}
+    text = _json.dumps(payload, indent=2)
+    if save is not None:
+        atomic_write_text(save, text + "\n")
+    click.echo(text if as_json else "\n\n".join(
+        f"== {name} ==\n{r.report()}" for name, r in results.items()))
+
+
+def jsonable(payload):
+    from scaling.fits.result import to_jsonable
+
+    return to_jsonable(payload)
+

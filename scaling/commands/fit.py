@@ -1,0 +1,70 @@
+"""`scaling fit`: fit a point law or a curve law."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from ._common import CURVE_LAWS, LAW_CHOICES, InputError, emit, emit_groups, make_estimator, fit_options, load
+
+
+@click.command()
+@click.argument("data_path", metavar="DATA")
+@click.option("--law", type=click.Choice(LAW_CHOICES), default="chinchilla", show_default=True,
+              help="Scaling law: point laws (chinchilla, kaplan, power-law) or LR-schedule "
+                   "curve laws (mpl, tissue).")
+@click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
+              help="Variable of the one-variable power law (default N).")
+@fit_options
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0,
+              help="Bootstrap resamples over runs for parameter intervals (e.g. 1000).")
+@click.option("--backtest", "do_backtest", is_flag=True,
+              help="Leave-largest-out and leave-one-scale-out backtests.")
+@click.option("--fit-runs", default=None, metavar="ID,ID,...",
+              help="Curve laws: runs to fit on (default: runs whose split is 'fit').")
+@click.option("--method", "curve_method", type=click.Choice(["auto", "converged", "luo2025"]),
+              default="auto", show_default=True,
+              help="MPL: 'converged' (optimum of the objective), 'luo2025' (the authors' "
+                   "AdamW procedure, which gives the published parameters) or 'auto' (both, "
+                   "chosen by leave-one-curve-out).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result as JSON to this file (atomically).")
+def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
+        as_json, log_format, model_size, tokens_per_step, n_boot, do_backtest, fit_runs,
+        curve_method, save):
+    """Fit a scaling law to DATA.
+
+    DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
+    runs.* and points.*, or bundled:NAME. Point laws use the final point of each run;
+    curve laws (mpl, tissue) use whole loss curves and their LR schedules, fit on some
+    runs and report errors on the others.
+    """
+    from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+
+    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    with warnings.catch_warnings():
+        # the report lists every warning; do not print them twice
+        warnings.simplefilter("ignore", FitWarning)
+        if law in CURVE_LAWS:
+            ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
+            methods = None if curve_method == "auto" else (curve_method,)
+            fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
+                                        methods=methods)
+            if len(fitted) > 1:
+                emit_groups(fitted, as_json, save)
+                return
+            result = next(iter(fitted.values()))
+        else:
+            if fit_runs or curve_method != "auto":
+                raise InputError("--fit-runs and --method apply to the curve laws (mpl, "
+                                 "tissue) only")
+            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
+            result = estimator.fit(table).result_
+            if n_boot:
+                bootstrap(result, n_boot=n_boot, seed=seed)
+            if do_backtest:
+                result.data["backtest"] = backtest(estimator, table, result)
+    emit(result, as_json, save)
+

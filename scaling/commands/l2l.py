@@ -1,0 +1,104 @@
+"""`scaling l2l`: loss-to-loss and loss-to-task laws."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from ._common import InputError, jsonable
+
+
+class _DefaultFit(click.Group):
+    """`scaling l2l DATA ...` means `scaling l2l fit DATA ...`; `scaling l2l predict ...` too."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["fit", *args]
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_DefaultFit)
+def l2l():
+    """Loss-to-loss and loss-to-task laws.
+
+    `scaling l2l DATA --x COL --y COL` fits, `scaling l2l predict FIT.json --x-values ...`
+    translates new losses.
+    """
+
+
+@l2l.command("fit")
+@click.argument("data_path", metavar="DATA")
+@click.option("--x", "x_col", required=True, help="Column of the loss to translate from.")
+@click.option("--y", "y_col", required=True, help="Column to predict (a loss, or an accuracy "
+                                                   "with --task).")
+@click.option("--group", "group_cols", multiple=True,
+              help="Fit one curve per value of this column (repeatable: several columns).")
+@click.option("--holdout-lowest", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
+              help="Fraction of points with the lowest x held out for evaluation.")
+@click.option("--task", is_flag=True, help="Loss -> accuracy with a sigmoid link.")
+@click.option("--chance", type=float, default=None,
+              help="--task: fix the lower asymptote at this chance accuracy.")
+@click.option("--min-points", type=click.IntRange(min=4), default=15, show_default=True,
+              help="Skip groups with fewer points.")
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+              show_default=True, help="Bootstrap resamples for intervals.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the JSON result here (for `scaling l2l predict`).")
+def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chance, min_points,
+                n_boot, seed, as_json, save):
+    """Fit y = K (x - E_x)^kappa + E_y (or a sigmoid with --task) per group, scoring the
+    held-out lowest-x points."""
+    import json as _json
+
+    import pandas as pd
+
+    from scaling.data import atomic_write_text, load_dataset, read_frame
+    from scaling.fits import FitWarning, l2l_fit
+
+    if data_path.startswith("bundled:"):
+        frame = load_dataset(data_path.split(":", 1)[1])
+        if not isinstance(frame, pd.DataFrame):
+            frame = frame.merged()
+    else:
+        frame = read_frame(data_path)
+    group = list(group_cols) if len(group_cols) > 1 else (group_cols[0] if group_cols else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        result = l2l_fit(frame, x_col, y_col, group, holdout_lowest=holdout_lowest, task=task,
+                         chance=chance, min_points=min_points, n_boot=n_boot, seed=seed)
+    text = _json.dumps(result.to_dict(), indent=2)
+    if save is not None:
+        atomic_write_text(save, text + "\n")
+    click.echo(text if as_json else result.report())
+
+
+@l2l.command("predict")
+@click.argument("fit_path", metavar="FIT.json",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--x-values", required=True, help="Comma-separated x losses to translate.")
+@click.option("--group", default=None, help="Which group's curve (if the fit has several).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def l2l_predict_cmd(fit_path, x_values, group, as_json):
+    """Translate new x losses with a saved l2l fit."""
+    import json as _json
+
+    from scaling.fits import l2l_predict
+
+    try:
+        values = [float(v) for v in x_values.split(",") if v.strip()]
+        saved = _json.loads(fit_path.read_text())
+    except ValueError as err:
+        raise InputError(f"bad input: {err}") from None
+    out = l2l_predict(saved, values, group)
+    click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
+
+
+def _format_l2l(out) -> str:
+    rows = zip(out["x"], out["value"], out["interval"])
+    return "\n".join(f"x {x:.5g} -> {y:.5g}  [{lo:.5g}, {hi:.5g}]" for x, y, (lo, hi) in rows) \
+        + f"\n({out['level']:.0%} intervals, group {out['group']})"
+

@@ -1,0 +1,52 @@
+"""`scaling plan`: compute-optimal allocation and cost."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import emit, make_estimator, fit_options, load
+
+
+@click.command()
+@click.argument("data_path", metavar="DATA")
+@click.option("--compute", type=float, default=None,
+              help="Training budget in FLOPs (C = 6 N D), e.g. 5.88e23.")
+@click.option("--target-loss", type=float, default=None,
+              help="Also report the compute needed to reach this loss.")
+@click.option("--law", type=click.Choice(["chinchilla"]), default="chinchilla",
+              show_default=True, help="Law giving L(N, D).")
+@fit_options
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+              show_default=True, help="Bootstrap resamples for intervals (0: none).")
+@click.option("--gpu", default="h100", show_default=True,
+              help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")
+@click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of accelerators (for wall-clock days).")
+@click.option("--mfu", type=click.FloatRange(min=0, min_open=True, max=1), default=0.4,
+              show_default=True, help="Model FLOPs utilization.")
+@click.option("--price", type=click.FloatRange(min=0), default=None,
+              help="Price per GPU-hour (for cost).")
+@click.option("--max-extrapolation", type=float, default=2.0, show_default=True,
+              help="Warn beyond this many decades past the largest run.")
+@click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity refits.")
+def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_highest, columns,
+         runs, starts, seed, as_json, log_format, model_size, tokens_per_step, n_boot, gpu, gpus,
+         mfu, price, max_extrapolation, no_sensitivity):
+    """Plan a compute budget: N*, D*, tokens/param, cost.
+
+    Compute-optimal N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
+    a sensitivity check (FRAGILE flag), and GPU-hours, days and cost.
+    """
+    from scaling.fits import plan_compute
+    from scaling.costs import attach_resources
+
+    if compute is None and target_loss is None:
+        raise click.UsageError("give --compute FLOPS (and/or --target-loss L)")
+    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    estimator = make_estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed)
+    result = plan_compute(table, compute, estimator=estimator, n_boot=n_boot, seed=seed,
+                          target_loss=target_loss, max_extrapolation=max_extrapolation,
+                          sensitivity=not no_sensitivity)
+    attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
+    emit(result, as_json, None)
+

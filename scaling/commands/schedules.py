@@ -1,0 +1,56 @@
+"""`scaling schedules compare`: rank LR schedules with a saved curve-law fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import CURVE_LAWS, InputError, jsonable
+
+
+@click.group()
+def schedules():
+    """Compare LR schedules with a fitted curve law."""
+
+
+@schedules.command("compare")
+@click.argument("fit_path", metavar="FIT.json",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--total-steps", type=click.IntRange(min=2), required=True,
+              help="Step budget of the planned run.")
+@click.option("--peak-lr", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Peak learning rate of the candidates.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Linear warmup steps of every candidate.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of the predicted curves here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
+def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_json):
+    """Rank constant, cosine to 10%, linear D2Z and WSD 10%/20% cooldown schedules by the
+    final loss a saved curve-law fit (`scaling fit ... --law mpl|tissue --save`) predicts."""
+    import json as _json
+
+    from scaling.fits import FitResult, compare_schedules
+    from scaling.fits.curve import plot_schedules
+
+    try:
+        fit = FitResult.from_dict(_json.loads(fit_path.read_text()))
+    except _json.JSONDecodeError as err:
+        raise InputError(f"{fit_path} is not JSON: {err}") from None
+    if fit.law not in CURVE_LAWS:
+        raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
+                         f"curve law ({', '.join(CURVE_LAWS)})")
+    ranking = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps)
+    if plot is not None:
+        plot_schedules(fit, total_steps, peak_lr, plot, warmup_steps=warmup_steps)
+    if as_json:
+        click.echo(_json.dumps(jsonable(ranking), indent=2))
+        return
+    best = ranking[0]["final_loss"]
+    for rank, row in enumerate(ranking, 1):
+        click.echo(f"{rank}. {row['name']:<14} predicted final loss {row['final_loss']:.4f}"
+                   + ("" if rank == 1 else f"  (+{row['final_loss'] - best:.4f})"))
+    if plot is not None:
+        click.echo(f"wrote {plot}")
+
