@@ -9,6 +9,11 @@ after ``trainer.save_state()``). Its ``log_history`` is a list of dicts, one per
   ``num_input_tokens_seen`` with ``include_num_input_tokens_seen=True``);
 - evaluations: ``eval_loss``, other ``eval_<metric>`` values, ``eval_runtime``, ...;
 - the end of training: ``train_loss`` (the mean over the run), ``train_runtime``, ...
+
+Current transformers (5.x, seen with 5.24) also adds ``train_runtime`` and
+``train_tokens_per_second`` to every training log when
+``include_num_input_tokens_seen=True``: those throughput keys are dropped, the entry kept.
+Only the end-of-training summary (``train_loss`` without a per-step ``loss``) is skipped.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ STATE_FILE = "trainer_state.json"
 _LABEL = "Hugging Face trainer_state.json"
 # summary values of the whole run, logged once at the end of training
 _SUMMARY = {"train_loss", "train_runtime", "train_samples_per_second",
-            "train_steps_per_second", "total_flos"}
+            "train_steps_per_second", "total_flos", "train_tokens_per_second"}
 _STATE_FACTS = ("global_step", "max_steps", "num_train_epochs", "logging_steps",
                 "eval_steps", "save_steps", "train_batch_size", "total_flos",
                 "num_input_tokens_seen")
@@ -119,10 +124,11 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
             raise fail(path, _LABEL, f"log_history[{i}] is not an object: {entry!r:.60}")
         if "step" not in entry:
             raise fail(path, _LABEL, f"log_history[{i}] has no 'step' (keys: {sorted(entry)})")
-        if _SUMMARY & entry.keys():
-            continue
+        if "train_loss" in entry and "loss" not in entry:
+            continue  # the end-of-training summary: means over the whole run
         rows.extend((name, entry["step"], key, value, i) for key, value in entry.items()
-                    if key not in ("step", "epoch") and value is not None)
+                    if key not in ("step", "epoch") and key not in _SUMMARY
+                    and value is not None)
     records = pd.DataFrame(rows, columns=["run_id", "step", "metric", "value", "loc"])
     if len(records) == 0:
         raise fail(path, _LABEL, f"'log_history' has no training logs ({len(history)} "

@@ -8,11 +8,56 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES"]
+           "fit_options", "make_estimator", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "PER_RUN_QUANTITY"]
 
 LAW_CHOICES = ["chinchilla", "kaplan", "power-law", "mpl", "tissue"]
 CURVE_LAWS = ("mpl", "tissue")
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
+
+
+class Quantity(click.ParamType):
+    """A count with an optional size suffix: ``124M``, ``1.3B``, ``5.88e23``."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        from scaling.data.schema import parse_quantity
+
+        try:
+            number = parse_quantity(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number (a size suffix K, M, B, T is allowed, "
+                      "e.g. 124M or 1.3B)", param, ctx)
+        import math
+
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class PerRunQuantity(Quantity):
+    """One count for every run (``124M``) or one per run (``run_a=124M,run_b=350M``)."""
+
+    name = "number or RUN=NUMBER,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (float, dict)) or "=" not in str(value):
+            return super().convert(value, param, ctx)
+        out = {}
+        for item in str(value).split(","):
+            run, sep, number = item.partition("=")
+            if not sep or not run.strip():
+                self.fail(f"expected RUN=NUMBER pairs separated by commas, got {item!r}",
+                          param, ctx)
+            out[run.strip()] = super().convert(number.strip(), param, ctx)
+        return out
+
+
+QUANTITY = Quantity()
+PER_RUN_QUANTITY = PerRunQuantity()
 
 
 class InputError(click.ClickException):
@@ -120,9 +165,10 @@ def fit_options(function):
                                                         "lightning"]), default=None,
                      help="DATA is a training log (W&B CSV export, TensorBoard events, HF "
                           "trainer_state.json, Lightning metrics.csv)."),
-        click.option("--model-size", type=float, default=None,
-                     help="With --log-format: the run's parameter count N."),
-        click.option("--tokens-per-step", type=float, default=None,
+        click.option("--model-size", type=PER_RUN_QUANTITY, default=None,
+                     help="With --log-format: the parameter count N (124M, 1.3B), or one "
+                          "per run: run_a=124M,run_b=350M."),
+        click.option("--tokens-per-step", type=PER_RUN_QUANTITY, default=None,
                      help="With --log-format: tokens per optimizer step (gives D)."),
     ]):
         function = option(function)
