@@ -10,6 +10,10 @@ from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_csv"]
 
+# Test hook: called with the final path after the temporary file is complete and before the
+# rename, so a test can kill a process at exactly that point (never set in normal use).
+_before_replace = None
+
 
 def atomic_write_bytes(path, payload: bytes) -> Path:
     """Write ``payload`` to ``path`` atomically (same-folder temp file + ``os.replace``)."""
@@ -26,6 +30,8 @@ def atomic_write_bytes(path, payload: bytes) -> Path:
             os.fsync(handle.fileno())
         if path.exists():
             os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))  # keep an existing file's mode
+        if _before_replace is not None:
+            _before_replace(path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -166,9 +166,27 @@ def _save_checkpoint(torch, path: Path, state: dict) -> None:
 
 
 def _load_checkpoint(torch, path: Path) -> dict | None:
+    """The checkpoint at ``path`` (None if there is none), loaded without running code.
+
+    ``weights_only=True`` unpickles only tensors and plain containers/numbers/strings, so a
+    checkpoint crafted to run code (a run folder copied from someone else) is refused instead
+    of executed; every checkpoint this module writes holds only those types.
+    """
     if not path.is_file():
         return None
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle.UnpicklingError for foreign objects, or a torn file
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path}: refusing to load this checkpoint: it is not a plain "
+                         f"checkpoint written by `scaling train` (it may hold code; "
+                         f"{first[:160]}); delete it to restart the run") from error
+    missing = sorted({"step", "model", "optimizer", "log", "monitor", "clock", "rng"}
+                     - set(state if isinstance(state, dict) else ()))
+    if missing:
+        raise ValueError(f"{path}: not a checkpoint written by `scaling train` (missing "
+                         f"{', '.join(missing)}); delete it to restart the run")
+    return state
 
 
 def _stop_clock(clock: dict, tick: float) -> float:

@@ -78,34 +78,52 @@ def test_finished_run_is_skipped_and_a_changed_config_refused(tmp_path):
 
 
 KILLED_RUN = textwrap.dedent("""
-    import sys
+    import os, signal, sys
     sys.path.insert(0, {tests!r})
+    import scaling.data.io
     from test_trainer import tiny
     from scaling.trainer import train
-    train(tiny(total_steps=200, eval_every=5, ckpt_every=5), {out!r})
+
+    seen = [0]
+
+    def kill_at_known_point(path):  # after the temp file is written, before its rename
+        if path.name == {name!r}:
+            seen[0] += 1
+            if seen[0] == {nth}:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    scaling.data.io._before_replace = kill_at_known_point
+    train(tiny(total_steps=60, eval_every=5, ckpt_every=5), {out!r})
 """)
 
 
-def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_points(tmp_path):
-    out = tmp_path / "killed"
-    script = KILLED_RUN.format(tests=os.path.dirname(__file__), out=str(out))
-    proc = subprocess.Popen([sys.executable, "-c", script])
-    ckpt = out / "runs" / "tiny" / "checkpoint.pt"
-    deadline = time.time() + 120
-    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.005)
-    time.sleep(0.05)  # somewhere between checkpoints, maybe while writing one
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
-    info = json.loads((out / "runs" / "tiny" / "run.json").read_text())
-    assert info["status"] == "running" and 0 < info["steps_done"] < 200
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole")
+    return train(tiny(total_steps=60, eval_every=5, ckpt_every=5), out)["runs"][0], out
 
-    resumed = train(tiny(total_steps=200, eval_every=5, ckpt_every=5), out)["runs"][0]
-    whole = train(tiny(total_steps=200, eval_every=5, ckpt_every=5), tmp_path / "whole")["runs"][0]
+
+@pytest.mark.parametrize("name, nth", [("checkpoint.pt", 3), ("points.csv", 4),
+                                       ("run.json", 5)])
+def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_points(tmp_path, uninterrupted,
+                                                                   name, nth):
+    # killed at a known point (the nth atomic write of `name`, between writing the temporary
+    # file and renaming it), not after a sleep, so the test cannot race the run
+    out = tmp_path / "killed"
+    script = KILLED_RUN.format(tests=os.path.dirname(__file__), out=str(out), name=name,
+                               nth=nth)
+    proc = subprocess.run([sys.executable, "-c", script], timeout=300)
+    assert proc.returncode == -signal.SIGKILL, "the run was not killed at the hook"
+    info = json.loads((out / "runs" / "tiny" / "run.json").read_text())
+    assert info["status"] == "running" and 0 < info["steps_done"] < 60
+    assert list((out / "runs" / "tiny").glob(".*.tmp")), "the kill left no temporary file"
+
+    resumed = train(tiny(total_steps=60, eval_every=5, ckpt_every=5), out)["runs"][0]
+    whole, whole_dir = uninterrupted
     assert resumed["final_loss"] == whole["final_loss"]
-    for name in ("points.csv", "steps.csv"):
-        got = stable(pd.read_csv(out / name))
-        want = stable(pd.read_csv(tmp_path / "whole" / name))
+    for table in ("points.csv", "steps.csv"):
+        got = stable(pd.read_csv(out / table))
+        want = stable(pd.read_csv(whole_dir / table))
         pd.testing.assert_frame_equal(got, want)
 
 
