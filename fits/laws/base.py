@@ -99,21 +99,34 @@ class Law(FitSpace):
     variables : tuple of str
         Independent variables in call order (``("N", "D")``; ``("x",)`` for one-variable laws).
     params : tuple of str
-        The paper's symbols, in the order of the fit vector.
+        The paper's symbols, in the order of the fit vector (``()``: read from the
+        function's signature, after the variables).
     log_params : tuple of str
         Parameters fitted through their logarithm (must be > 0).
     bounds : mapping
         ``{symbol: (lower, upper)}`` in natural units.
-    log_model : callable
+    log_model : callable, optional
         ``log_model(log_vars, theta) -> (log_f, jac)``: batched evaluation in fit space,
         ``log_vars`` a tuple of (n,) arrays (log of each variable), ``theta`` (S, P);
-        returns log predictions (S, n) and d log_f / d theta (S, P, n).
-    grid : callable
-        ``grid(log_vars, log_y) -> (S, P)`` starting points in fit space.
-    guess : callable
+        returns log predictions (S, n) and d log_f / d theta (S, P, n). The analytic
+        Jacobian; when absent, a numeric one (``jacobian``, :mod:`fits.laws.numeric`).
+    grid : callable, optional
+        ``grid(log_vars, log_y) -> (S, P)`` starting points in fit space. Default:
+        variable projection over ``start_values`` (:func:`~fits.laws.numeric.projected_grid`).
+    guess : callable, optional
         ``guess(log_vars, log_y) -> (P,)`` one cheap starting point in fit space.
     equation, citation : str
         For docstrings and reports.
+    aliases : tuple of str
+        Other names ``get_law`` accepts.
+    linear : tuple of str
+        Parameters the law is linear in (solved by least squares for each start).
+    start_values : mapping or callable, optional
+        ``{symbol: candidate values}`` (natural units) for the nonlinear parameters of the
+        default grid, or ``start_values(log_vars, log_y) -> mapping``; a parameter not
+        given gets five points across its bounds.
+    jacobian : {"central", "complex-step"}
+        Numeric Jacobian used when ``log_model`` is not given.
     """
 
     name: str
@@ -122,12 +135,42 @@ class Law(FitSpace):
     params: tuple[str, ...]
     log_params: tuple[str, ...]
     bounds: Mapping[str, tuple[float, float]]
-    log_model: Callable
-    grid: Callable
-    guess: Callable
-    equation: str
-    citation: str
+    log_model: Callable | None = None
+    grid: Callable | None = None
+    guess: Callable | None = None
+    equation: str = ""
+    citation: str = ""
     aliases: tuple[str, ...] = field(default=())
+    linear: tuple[str, ...] = ()
+    start_values: Mapping | Callable | None = None
+    jacobian: str = "central"
+
+    def __post_init__(self):
+        from . import numeric
+
+        if not self.params:  # read the paper's symbols from the signature, as lmfit does
+            import inspect
+
+            names = list(inspect.signature(self.function).parameters)
+            object.__setattr__(self, "params", tuple(names[len(self.variables):]))
+        unknown = [p for p in (*self.log_params, *self.linear, *self.bounds)
+                   if p not in self.params]
+        missing = [p for p in self.params if p not in self.bounds]
+        if unknown or missing:
+            raise ValueError(f"law {self.name!r}: {unknown or missing} "
+                             f"{'are not parameters' if unknown else 'have no bounds'}; "
+                             f"its parameters are {list(self.params)}")
+        defaults = {"log_model": lambda: numeric.numeric_log_model(self, self.jacobian),
+                    "grid": lambda: lambda lv, ly: numeric.projected_grid(self, lv, ly),
+                    "guess": lambda: lambda lv, ly: numeric.projected_guess(self, lv, ly)}
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())  # frozen: set once, here
+
+    @property
+    def numeric_jacobian(self) -> bool:
+        """Whether the law's Jacobian is numeric (no analytic ``log_model`` given)."""
+        return getattr(self.log_model, "__qualname__", "").startswith("numeric_log_model")
 
     # -- evaluation ------------------------------------------------------------
     def __call__(self, *variables, **params):

@@ -11,6 +11,9 @@ TRUTH = {
     "power-law": ({"E": 2.0, "A": 50.0, "alpha": 0.3}, {"x": np.geomspace(1e6, 1e10, 9)}),
     "chinchilla": ({"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}, None),
     "kaplan": ({"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.095}, None),
+    # numeric Jacobian, default variable-projection grid (fits/laws/bnsl.py)
+    "bnsl": ({"a": 1.8, "b": 40.0, "c0": 0.1, "c1": 0.25, "d1": 3e8, "f1": 0.3},
+             {"x": np.geomspace(3e6, 3e10, 25)}),
 }
 
 
