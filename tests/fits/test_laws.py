@@ -102,7 +102,7 @@ def test_kaplan_is_the_paper_formula():
 
 
 def test_unknown_law_lists_known_ones():
-    with pytest.raises(ValueError, match=r"unknown law 'chinchila'; known laws are \['chinchilla'"):
+    with pytest.raises(ValueError, match=r"unknown law 'chinchila'; known laws are \[.*'chinchilla'"):
         get_law("chinchila")
 
 
