@@ -132,10 +132,11 @@ def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
 
     Parameters
     ----------
-    path : str or Path
-        A CSV/TSV/Parquet/JSONL file of points (flat or final-points-only), or a
-        directory holding ``runs.*`` and ``points.*`` (or ``curves.*``).
-    runs : str or Path, optional
+    path : str, Path or DataFrame
+        A CSV/TSV/Parquet/JSONL file of points (flat or final-points-only), a
+        directory holding ``runs.*`` and ``points.*`` (or ``curves.*``), or a pandas
+        DataFrame of points (never modified).
+    runs : str, Path or DataFrame, optional
         A separate runs file (one row per run) to join with ``path``.
     columns : mapping, optional
         Column map ``{NEW: OLD}``, e.g. ``{"loss": "train/loss"}``, applied to every file.
@@ -155,6 +156,18 @@ def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
     ValueError
         For a missing or unreadable file and for any validation problem.
     """
+    if isinstance(path, pd.DataFrame):  # a notebook's frame: same column map and checks
+        runs_frame = None if runs is None else (
+            runs if isinstance(runs, pd.DataFrame) else read_frame(Path(runs)))
+        columns = dict(columns or {})
+        points_frame = _apply_column_map(path, columns, "DataFrame") if runs_frame is None \
+            else _rename(path, columns)
+        if runs_frame is not None:
+            runs_frame = _rename(runs_frame, columns)
+        table = validate(points_frame, runs_frame, n_convention=n_convention,
+                         flops_per_token_factor=flops_per_token_factor,
+                         require_tokens=require_tokens, meta={"source": "DataFrame"})
+        return final_points_table(table) if final_only else table
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no such file or directory: {str(path)!r}")

@@ -1,6 +1,11 @@
-"""Plots for reports (matplotlib, Agg backend, imported only when a plot is made).
+"""Plots for reports and notebooks (matplotlib, imported only when a plot is made).
 
-Every function writes one PNG and returns its path.
+Library code never changes matplotlib's backend. Every function takes ``ax=None``:
+- with ``path``, it draws on a fresh :class:`matplotlib.figure.Figure` (no pyplot, no
+  backend needed), writes the file atomically (format from the suffix: ``.png`` at
+  200 dpi, ``.svg``, ``.pdf``) and returns the path;
+- without ``path``, it draws on ``ax`` (or on a new pyplot figure, which Jupyter shows
+  inline) and returns the :class:`~matplotlib.figure.Figure`.
 """
 
 from __future__ import annotations
@@ -9,31 +14,71 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_point_fit", "plot_residuals", "plot_isoflop", "plot_curve_fit"]
+__all__ = ["plot_point_fit", "plot_residuals", "plot_isoflop", "plot_curve_fit",
+           "PLOT_FORMATS", "plain_log_ticks"]
+
+#: File formats a plot can be written in (chosen by the file's suffix).
+PLOT_FORMATS = ("png", "svg", "pdf")
+_DPI = 200  # print resolution for PNG
 
 
-def _pyplot():
-    import matplotlib
+def _figure(path, ax, figsize, **subplots):
+    """(figure, axes): the caller's ``ax``; a backend-free Figure when writing a file;
+    else a pyplot figure (shown inline by notebooks)."""
+    if ax is not None:
+        return ax.figure, ax
+    if path is not None:
+        from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(**subplots)
     import matplotlib.pyplot as plt
 
-    return plt
+    return plt.subplots(figsize=figsize, **subplots)
 
 
-def _save(fig, path) -> Path:
-    from scaling.data import atomic_write_bytes
+def plain_log_ticks(ax, axis: str = "both") -> None:
+    """Label log axes with plain numbers (``3``, ``0.5``, ``1e+21``), never ``3x10^0``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
+    def label(value, _pos):
+        return f"{value:g}"
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        target = ax.xaxis if name == "x" else ax.yaxis
+        if (ax.get_xscale() if name == "x" else ax.get_yscale()) != "log":
+            continue
+        lo, hi = ax.get_xlim() if name == "x" else ax.get_ylim()
+        target.set_major_formatter(FuncFormatter(label))
+        if hi / max(lo, 1e-300) < 100:  # under two decades: label the minor ticks too
+            target.set_minor_locator(LogLocator(subs=(2, 3, 5)))
+            target.set_minor_formatter(FuncFormatter(label))
+        else:
+            target.set_minor_formatter(FuncFormatter(lambda v, p: ""))
+
+
+def _save(fig, path):
+    """Write ``fig`` to ``path`` (format from the suffix) and return the path; without
+    a path, return the figure."""
+    if path is None:
+        return fig
     import io
 
+    from scaling.data import atomic_write_bytes
+
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    if fmt not in PLOT_FORMATS:
+        raise ValueError(f"plot format must be one of {list(PLOT_FORMATS)}, got {fmt!r} "
+                         f"(from {str(path)!r})")
+    for ax in fig.axes:
+        plain_log_ticks(ax)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    fig.savefig(buffer, format=fmt, dpi=_DPI, bbox_inches="tight")
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def plot_point_fit(result, path, *, boot=None, target_compute: float | None = None,
-                   k: float = 6.0) -> Path:
+def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None = None,
+                   k: float = 6.0, ax=None):
     """Observed final losses and the fitted law, with the extrapolation band to the target.
 
     Chinchilla-type laws are drawn as loss vs compute with the compute-optimal frontier
@@ -43,11 +88,10 @@ def plot_point_fit(result, path, *, boot=None, target_compute: float | None = No
     from .compute_optimal import chinchilla_optimum
     from .laws import get_law
 
-    plt = _pyplot()
     law = get_law(result.law)
     pts = result.data["points"]
     y = np.asarray(pts["loss"], dtype=float)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _figure(path, ax, (6.4, 4.2))
     if law.variables == ("x",):
         name = next(iter(result.data["ranges"]))
         x = np.asarray(pts[name], dtype=float)
@@ -88,15 +132,21 @@ def plot_point_fit(result, path, *, boot=None, target_compute: float | None = No
     return _save(fig, path)
 
 
-def plot_residuals(result, path) -> Path:
-    """Relative residuals (observed / fitted - 1) against each variable."""
-    plt = _pyplot()
+def plot_residuals(result, path=None, *, ax=None):
+    """Relative residuals (observed / fitted - 1) against each variable (``ax``: one
+    Axes per variable)."""
     pts = result.data["points"]
     y = np.asarray(pts["loss"], dtype=float)
     resid = y / np.asarray(pts["predicted"], dtype=float) - 1.0
     names = list(result.data["ranges"])
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    if ax is not None:
+        axes = np.atleast_1d(ax)
+        fig = axes[0].figure
+    else:
+        fig, axes = _figure(path, None, (4.2 * len(names), 3.4), ncols=len(names),
+                            squeeze=False)
+        axes = axes[0]
+    for ax, name in zip(axes, names):
         ax.scatter(np.asarray(pts[name], dtype=float), 100 * resid, s=12)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xscale("log")
@@ -106,17 +156,16 @@ def plot_residuals(result, path) -> Path:
     return _save(fig, path)
 
 
-def plot_isoflop(plan, path, *, k: float = 6.0, n_budgets: int = 5) -> Path:
+def plot_isoflop(plan, path=None, *, k: float = 6.0, n_budgets: int = 5, ax=None):
     """Loss vs N at several budgets up to the plan's, with N* marked (isoFLOP curves)."""
     from .compute_optimal import chinchilla_optimum
     from .laws import chinchilla
 
-    plt = _pyplot()
     p = plan.fit.values
     pts = plan.fit.data["points"]
     c_lo = k * np.min(np.asarray(pts["N"]) * np.asarray(pts["D"]))
     budgets = np.geomspace(c_lo, plan.compute, n_budgets)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _figure(path, ax, (6.4, 4.2))
     for i, c in enumerate(budgets):
         n_opt, _, l_opt = chinchilla_optimum(c, **p, k=k)
         grid = n_opt * np.geomspace(1 / 8, 8, 120)
@@ -133,16 +182,19 @@ def plot_isoflop(plan, path, *, k: float = 6.0, n_budgets: int = 5) -> Path:
     return _save(fig, path)
 
 
-def plot_curve_fit(result, table, path, *, max_runs: int = 9) -> Path:
+def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
     """Observed vs predicted loss curves per run (curve laws) and their LR schedules."""
     from .curve import curves_from_table, predict_curve
 
-    plt = _pyplot()
     run_ids = list(result.data.get("run_ids", []))
     run_ids += [r for r in result.data.get("heldout", {}) if r not in run_ids]
     curves = curves_from_table(table, run_ids[:max_runs])
-    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(7.0, 6.0), sharex=True,
-                                    gridspec_kw={"height_ratios": [3, 1]})
+    if ax is not None:  # (loss axes, LR axes)
+        ax, ax_lr = ax
+        fig = ax.figure
+    else:
+        fig, (ax, ax_lr) = _figure(path, None, (7.0, 6.0), nrows=2, sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
     for i, curve in enumerate(curves):
         # the spec (not the bare LR array) carries the warmup length the laws need
         steps, pred = predict_curve(result, curve.schedule or curve.lr, curve.steps)
