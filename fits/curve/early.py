@@ -28,10 +28,7 @@ from .problem import CurveProblem
 
 __all__ = ["predict_from_prefix", "prefix_report", "AMPLITUDE_MODES"]
 
-#: parameters of the annealing shape a prefix cannot identify; from the reference
-_SHAPE = {"mpl": ("C", "beta", "gamma"), "tissue": (), "tissue-sized": ()}
-#: amplitude of the annealing term
-_AMPLITUDE = {"mpl": "B", "tissue": "C", "tissue-sized": "C"}
+# the annealing amplitude and shape of each law are its own fields (CurveLaw.amplitude)
 AMPLITUDE_MODES = ("scaled", "fixed", "free")
 
 
@@ -100,7 +97,7 @@ def _reference_rows(reference, law, ref, curves, objective, decay, n_boot, rng, 
 def _carry(law, free, amplitude, ref_rows):
     """``fixed`` and ``tied`` of the prefix problem from natural reference rows (S, P)."""
     col = {p: ref_rows[:, i] for i, p in enumerate(law.params)}
-    amp = _AMPLITUDE[law.name]
+    amp = law.amplitude
     fixed = {p: col[p] for p in law.params if p not in free and p != amp}
     tied = {}
     if amplitude == "fixed":
@@ -185,7 +182,7 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     if law.decays and decay is None:
         decay = 0.999
     head = curve.head(upto_step) if upto_step is not None else curve
-    amp = _AMPLITUDE[law.name]
+    amp = law.amplitude
     if free is None:
         free = ("L0", "A", "alpha") + (("B", "beta") if law.sized else ())
     free = tuple(free) + ((amp,) if amplitude == "free" and amp not in free else ())

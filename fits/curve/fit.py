@@ -35,18 +35,13 @@ SELECTIONS = ("objective", "loco")
 #: and, for the multi-power law, ``"luo2025"`` (the authors' AdamW procedure).
 METHODS = ("converged", "luo2025")
 _BOUND_TOL = 1e-6
-# exponent grids for variable-projection starts (the paper's fits lie inside them)
-_MPL_GRID = {"alpha": (0.3, 0.5, 0.7), "C": (0.5, 2.0, 8.0), "beta": (0.3, 0.6, 1.2),
-             "gamma": (0.4, 0.65, 0.9)}
-_TISSUE_GRID = {"alpha": (0.2, 0.35, 0.5, 0.7, 1.0), "beta": (0.2, 0.35, 0.5)}
-_LINEAR = {"mpl": ("L0", "A", "B"), "tissue": ("L0", "A", "C"),
-           "tissue-sized": ("L0", "A", "B", "C")}
+
 
 
 def _grid_rows(problem):
     """Natural-unit rows over the exponent grid (free nonlinear parameters only)."""
     law = problem.law
-    grid_spec = _MPL_GRID if law.name == "mpl" else _TISSUE_GRID
+    grid_spec = law.grid  # the law's own exponent grid (fits/curve/laws.py)
     names = [p for p in law.params if p in grid_spec and p not in problem.fixed]
     combos = list(itertools.product(*(grid_spec[p] for p in names))) or [()]
     rows = np.tile(law.natural(problem.full(problem._base[problem.free])[0]),
@@ -61,7 +56,7 @@ def _linear_solve(problem, rows):
     the others in each natural-unit row; rows where a log-scale one comes out <= 0 are
     NaN."""
     law = problem.law
-    linear = [p for p in _LINEAR[law.name] if p not in problem.fixed]
+    linear = [p for p in law.linear if p not in problem.fixed]
     idx = [law.params.index(p) for p in linear]
     # basis: the law with one linear parameter at 1 and the others at 0
     offset_rows = np.array(rows, dtype=float)
@@ -169,14 +164,14 @@ def _loco(law, objective, curves, cand, lower, upper, max_iter):
 
 def _methods(law, methods, fixed, prior):
     if methods is None:
-        plain = law.name == "mpl" and not fixed and not prior
-        return ("converged", "luo2025") if plain else ("converged",)
+        plain = not fixed and not prior
+        return law.methods if plain else ("converged",)
     methods = tuple(methods)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ValueError(f"`methods` must be a non-empty subset of {list(METHODS)}, got "
                          f"{list(methods)}")
-    if "luo2025" in methods and (law.name != "mpl" or fixed or prior):
+    if "luo2025" in methods and ("luo2025" not in law.methods or fixed or prior):
         raise ValueError("method 'luo2025' fits the multi-power law ('mpl') with every "
                          "parameter free (no `fixed`, no `prior`)")
     return methods
@@ -458,6 +453,8 @@ def fit_curves(table, law: str = "mpl", *, fit_runs=None, eval_runs=None,
         raise ValueError(f"unknown run_id(s) {unknown[:5]}")
     if eval_runs is None:
         eval_runs = [r for r in by_id if r not in set(fit_runs)]
+    # a "held-out" error never includes a fitted run
+    eval_runs = [r for r in eval_runs if r not in set(fit_runs)]
     info = {"source": table.meta.get("source"), "data_hash": table.data_hash(),
             "drop_warmup": drop_warmup}
     return fit_curve_law([by_id[r] for r in fit_runs], law,

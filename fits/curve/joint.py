@@ -19,14 +19,14 @@ from ..multistart import count_at_best, multistart, polish
 from ..objectives import get_objective
 from ..result import FitResult, ParamEstimate
 from .curves import curves_from_table
-from .fit import _MPL_GRID, _TISSUE_GRID, _linear_solve, _summary, heldout_errors
-from .laws import get_curve_law
+from .fit import _linear_solve, _summary, heldout_errors
+from .laws import CURVE_LAWS, get_curve_law
 from .problem import CurveProblem, RobustSum
 
 __all__ = ["JointCurveProblem", "fit_curve_law_joint", "fit_curves_joint", "SHARED_DEFAULT"]
 
 #: parameters shared across sizes by default (Luo et al. 2025: nearly size-independent)
-SHARED_DEFAULT = {"mpl": ("C", "beta", "gamma"), "tissue": ()}
+SHARED_DEFAULT = {name: law.shared for name, law in CURVE_LAWS.items()}  # from each law
 _BOUND_TOL = 1e-6
 
 
@@ -96,7 +96,7 @@ class JointCurveProblem(RobustSum):
 def _joint_starts(problem, n_keep):
     """Exponent grid shared by all groups, linear least squares per group."""
     law = problem.law
-    grid_spec = _MPL_GRID if law.name == "mpl" else _TISSUE_GRID
+    grid_spec = law.grid
     names = [p for p in law.params if p in grid_spec]
     combos = np.array(list(itertools.product(*(grid_spec[p] for p in names))))
     solved, total = {}, np.zeros(len(combos))
@@ -185,7 +185,7 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
         raise ValueError(f"law {law.name!r} already models size; fit it with fit_curve_law")
     objective = get_objective(loss, delta=delta)
     groups = {str(g): list(c) for g, c in dict(groups).items()}
-    shared = tuple(SHARED_DEFAULT.get(law.name, ()) if shared is None else shared)
+    shared = tuple(law.shared if shared is None else shared)
     if law.decays and decay is None:
         decay = 0.999
     problem = JointCurveProblem(law, groups, objective, shared=shared, decay=decay)

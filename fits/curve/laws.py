@@ -7,7 +7,7 @@ space. Bounds are given in natural units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ..laws.base import FitSpace
@@ -38,6 +38,20 @@ class CurveLaw(FitSpace):
     equation, citation : str
     sized : bool
         Whether the law takes the model size ``N``.
+    linear : tuple of str
+        Parameters the law is linear in (solved by least squares for each start).
+    grid : mapping
+        ``{symbol: values}`` start grid of the nonlinear parameters (variable projection).
+    shared : tuple of str
+        Parameters shared across model sizes by default in a joint fit (the rest are
+        size-specific).
+    shape : tuple of str
+        Parameters an early curve cannot identify; early-curve prediction takes them
+        from the reference fit.
+    amplitude : str
+        The annealing amplitude (scaled from the reference in early-curve prediction).
+    methods : tuple of str
+        How candidate fits can be made (``"converged"``; ``"luo2025"`` for the MPL).
     """
 
     name: str
@@ -49,6 +63,17 @@ class CurveLaw(FitSpace):
     citation: str
     decays: tuple[float, ...] = ()
     sized: bool = False
+    linear: tuple[str, ...] = ()
+    grid: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    shared: tuple[str, ...] = ()
+    shape: tuple[str, ...] = ()
+    amplitude: str = ""
+    methods: tuple[str, ...] = ("converged",)
+
+    @property
+    def size_specific(self) -> tuple[str, ...]:
+        """Parameters with one value per model size in a joint fit."""
+        return tuple(p for p in self.params if p not in self.shared)
 
 
 def _mpl_plan(lr, steps, *, N=None, warmup_steps=0, decay=None):
@@ -67,7 +92,13 @@ MPL = CurveLaw(
     name="mpl", params=MPL_PARAMS, log_params=("A", "B", "C"),
     bounds={"L0": (0.05, 20.0), "A": (1e-4, 1e3), "alpha": (0.01, 3.0), "B": (1e-2, 1e5),
             "C": (1e-3, 1e3), "beta": (0.01, 4.0), "gamma": (0.0, 2.0)},
-    make_plan=_mpl_plan,
+    make_plan=_mpl_plan, linear=("L0", "A", "B"),
+    # exponent grid for variable-projection starts (the paper's fits lie inside it)
+    grid={"alpha": (0.3, 0.5, 0.7), "C": (0.5, 2.0, 8.0), "beta": (0.3, 0.6, 1.2),
+          "gamma": (0.4, 0.65, 0.9)},
+    # Luo et al. 2025: the annealing shape is nearly the same across model sizes
+    shared=("C", "beta", "gamma"), shape=("C", "beta", "gamma"), amplitude="B",
+    methods=("converged", "luo2025"),
     equation="L(t) = L0 + A S1(t)^-alpha - B sum_k (lr[k-1]-lr[k]) "
              "(1 - (C lr[k]^-gamma S_k(t) + 1)^-beta)",
     citation="Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across "
@@ -75,7 +106,8 @@ MPL = CurveLaw(
 TISSUE = CurveLaw(
     name="tissue", params=TISSUE_PARAMS, log_params=("A",),
     bounds={"L0": (0.05, 20.0), "A": (1e-4, 1e3), "alpha": (0.01, 3.0), "C": (0.0, 1e4)},
-    make_plan=_tissue_plan, decays=DEFAULT_DECAYS,
+    make_plan=_tissue_plan, decays=DEFAULT_DECAYS, linear=("L0", "A", "C"),
+    grid={"alpha": (0.2, 0.35, 0.5, 0.7, 1.0)}, amplitude="C",
     equation="L(s) = L0 + A S1(s)^-alpha - C S2(s), S2 = sum m_i, "
              "m_i = lambda m_(i-1) + lr_(i-1) - lr_i",
     citation="Tissue et al. 2024, Scaling Law with Learning Rate Annealing, "
@@ -85,6 +117,8 @@ TISSUE_SIZED = CurveLaw(
     bounds={"L0": (0.05, 20.0), "A": (1e-4, 1e3), "alpha": (0.01, 3.0), "B": (1e-3, 1e6),
             "beta": (0.01, 2.0), "C": (0.0, 1e4)},
     make_plan=_tissue_sized_plan, decays=DEFAULT_DECAYS, sized=True,
+    linear=("L0", "A", "B", "C"), grid={"alpha": (0.2, 0.35, 0.5, 0.7, 1.0),
+                                        "beta": (0.2, 0.35, 0.5)}, amplitude="C",
     equation="L(s) = L0 + A S1(s)^-alpha + B N^-beta - C S2(s)",
     citation=TISSUE.citation)
 
