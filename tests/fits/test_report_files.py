@@ -112,6 +112,6 @@ def test_report_cli_bad_input(tmp_path):
 def test_demo_writes_both_reports(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "held-out schedules (25M)" in result.output
+    assert "6 held-out schedules (25M, none of them fitted)" in result.output
     _check_report(tmp_path / "chinchilla", ["fit.png", "residuals.png", "isoflop.png"])
     _check_report(tmp_path / "curves", ["curves.png"])
