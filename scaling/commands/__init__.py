@@ -12,6 +12,7 @@ from ._common import Group
 from .datasets import datasets
 from .fit import fit
 from .l2l import l2l
+from .laws import laws
 from .plan import plan
 from .predict import predict
 from .proxies import ladder, train
@@ -35,5 +36,6 @@ def main(ctx, verbose, quiet):
         os.environ["SCALING_QUIET"] = "1"
 
 
-for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, train, ladder):
+for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, train, ladder,
+                 laws):
     main.add_command(_command)

@@ -8,11 +8,18 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
-LAW_CHOICES = ["chinchilla", "kaplan", "power-law", "mpl", "tissue"]
-CURVE_LAWS = ("mpl", "tissue")
+def _law_names(kind=None):
+    # the registry's names (scaling.fits.laws.REGISTRY); importing it costs only numpy
+    from scaling.fits.laws import law_names
+
+    return law_names(kind)
+
+
+LAW_CHOICES = _law_names()
+CURVE_LAWS = tuple(_law_names("curve"))
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
 
 
@@ -175,11 +182,44 @@ def fit_options(function):
     return function
 
 
-def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed):
+def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, **constraints):
     from scaling.fits import ScalingLawFit
 
     return ScalingLawFit(law=law, x=x, loss=loss, delta=delta, k=asymmetry,
-                         starts=parse_starts(starts), seed=seed, drop_highest=drop_highest)
+                         starts=parse_starts(starts), seed=seed, drop_highest=drop_highest,
+                         **constraints)
+
+
+def constraint_options(function, tie: bool = True, prior: bool = True):
+    """--fix, --tie, --prior, --bounds (each repeatable); read them with :func:`constraints`."""
+    options = [
+        click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
+                     help="Hold a parameter fixed, e.g. --fix E=1.69 (repeatable)."),
+        click.option("--tie", "tie", multiple=True, metavar="NAME=SOURCE",
+                     help="One value for two parameters, e.g. --tie alpha=beta (repeatable).")
+        if tie else None,
+        click.option("--prior", "prior", multiple=True, metavar="NAME=MEAN:SD",
+                     help="Gaussian prior, SD on the fit scale (log scale for E, A, B), e.g. "
+                          "--prior alpha=0.34:0.05 (repeatable).") if prior else None,
+        click.option("--bounds", "bounds", multiple=True, metavar="NAME=LO:HI",
+                     help="Override a parameter's bounds, e.g. --bounds alpha=0.1:0.6 "
+                          "(repeatable)."),
+    ]
+    for option in reversed([o for o in options if o is not None]):
+        function = option(function)
+    return function
+
+
+def constraints(fix=(), tie=(), prior=(), bounds=()) -> dict:
+    """``fixed``, ``tied``, ``prior``, ``bounds`` keyword arguments from the options
+    (None where not given)."""
+    from scaling.fits.params import parse_constraints
+
+    try:
+        parsed = parse_constraints(fix=fix, tie=tie, prior=prior, bounds=bounds)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    return {k: (v or None) for k, v in parsed.items()}
 
 
 def emit_groups(results: dict, as_json: bool, save: Path | None) -> None:
