@@ -78,9 +78,19 @@ def check_same_config(stored: dict, current: dict, run_dir: Path, runtime=()) ->
                          f"config ({shown}); use another output directory or delete that run")
 
 
-def load_corpus_spec(spec: str):
-    """A corpus from a bundled name, a token file (.npy/.bin), a text file or a directory."""
-    from .corpus import Corpus, available_corpora, load_corpus
+def load_corpus_spec(spec: str, val_spec: str | None = None, dtype: str | None = None):
+    """A corpus from a bundled name, a token file (.npy/.bin), a text file or a directory.
+
+    A ``.bin`` file is a raw memmap of ``dtype`` tokens (default ``uint16``) validated on
+    ``val_spec`` (or a ``val.bin`` next to a ``train.bin``; :func:`scaling.corpus.load_token_files`).
+    """
+    from .corpus import Corpus, available_corpora, load_corpus, load_token_files
+
+    if (val_spec is not None or dtype is not None) and Path(spec).suffix != ".bin":
+        raise ValueError(f"`val_corpus` and `token_dtype` apply to .bin token files; `corpus` "
+                         f"is {spec!r}")
+    if Path(spec).suffix == ".bin":
+        return load_token_files(spec, val_spec, dtype=dtype or "uint16")
 
     path = Path(spec)
     if spec in available_corpora():
@@ -203,7 +213,15 @@ def finished_runs(out_dir: Path, status=("done",)) -> list[dict]:
 def combine(out_dir: Path) -> list[str]:
     """Rewrite ``runs.csv``, ``points.csv``, ``steps.csv`` of ``out_dir`` from its finished
     runs (diverged runs stay in their own folders); returns the run ids combined."""
+    from .executors import FileLock
+
     out_dir = Path(out_dir)
+    # several ladder workers may finish runs at once: read and write the tables in turn
+    with FileLock(out_dir / "locks" / "combine.lock", stale_after_s=300):
+        return _combine(out_dir)
+
+
+def _combine(out_dir: Path) -> list[str]:
     infos = finished_runs(out_dir)
     if not infos:
         return []
@@ -242,6 +260,9 @@ def report_runs(runs: list[dict], out_dir) -> str:
         if r.get("stop_reason"):
             line += f" ({r['stop_reason']})"
         lines.append(line)
-    lines.append(f"wrote {Path(out_dir) / 'runs.csv'} and points.csv (fit with "
-                 f"`scaling fit {out_dir}`)")
+    sizes = {r.get("N") for r in runs if r}
+    # one model size cannot fix a law in N: fit its loss curve against steps instead
+    hint = (f"scaling fit {out_dir}" if len(sizes) > 1
+            else f"scaling fit {out_dir} --law power-law --x step")
+    lines.append(f"wrote {Path(out_dir) / 'runs.csv'} and points.csv (fit with `{hint}`)")
     return "\n".join(lines)

@@ -32,8 +32,14 @@ class TrainConfig:
     n_layer, n_head, d_model, seq_len, dropout, bias, qk_layernorm, z_loss
         Model shape, as in :class:`scaling.model.GPTConfig`.
     corpus : str
-        A bundled corpus name (``"default"``), a ``.npy``/``.bin`` token file (``.bin`` is
-        read as ``uint16``), a text file, or a directory of text files.
+        A bundled corpus name (``"default"``), a ``.npy``/``.bin`` token file (``.bin``: a raw
+        memmap of ``token_dtype`` tokens, as nanoGPT's prepare scripts write), a text file,
+        or a directory of text files.
+    val_corpus : str, optional
+        Validation tokens for a ``.bin`` corpus (default: ``val.bin`` next to ``train.bin``,
+        else the last 1% of the file).
+    token_dtype : {"uint8", "uint16", "uint32"}, optional
+        Token type of ``.bin`` files (default ``uint16``).
     batch_size : int
         Sequences per optimizer step (split across ranks under ``torchrun``).
     total_steps : int
@@ -65,8 +71,10 @@ class TrainConfig:
         ``auto``: float32 on CPU, bf16 autocast on CUDA.
     compile : bool
         ``torch.compile`` the model (CUDA).
-    threads : int
-        ``torch.set_num_threads`` on CPU.
+    threads : int, optional
+        ``torch.set_num_threads`` on CPU. Default (``None``): chosen by
+        :func:`scaling.trainer.auto_threads` (1 for small models, whose matmuls are too
+        small to share; else the idle cores, at most 8).
     ckpt_every : int
         Steps between checkpoints (also at the end and at every branch point).
     peak_flops : float or str, optional
@@ -86,6 +94,8 @@ class TrainConfig:
     qk_layernorm: bool = False
     z_loss: float = 0.0
     corpus: str = "default"
+    val_corpus: str | None = None
+    token_dtype: str | None = None
     batch_size: int = 32
     total_steps: int = 200
     schedule: dict = field(default_factory=_default_schedule)
@@ -104,7 +114,7 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "auto"
     compile: bool = False
-    threads: int = 2
+    threads: int | None = None
     ckpt_every: int = 100
     peak_flops: float | str | None = None
     group: str | None = None
@@ -113,6 +123,8 @@ class TrainConfig:
         for name in ("total_steps", "batch_size", "eval_every", "eval_tokens", "ckpt_every",
                      "threads", "spike_patience"):
             value = getattr(self, name)
+            if name == "threads" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -120,6 +132,9 @@ class TrainConfig:
         if not self.run_id or "/" in self.run_id or self.run_id.startswith("."):
             raise ValueError(f"`run_id` must be a non-empty name without '/', got "
                              f"{self.run_id!r}")
+        if self.token_dtype not in (None, "uint8", "uint16", "uint32"):
+            raise ValueError(f"`token_dtype` must be 'uint8', 'uint16' or 'uint32', got "
+                             f"{self.token_dtype!r}")
         for name, valid in (("device", ("auto", "cpu", "cuda")),
                             ("dtype", ("auto", "float32", "bfloat16"))):
             if getattr(self, name) not in valid:

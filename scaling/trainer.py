@@ -46,7 +46,7 @@ __all__ = ["TrainConfig", "train", "train_from_cli", "load_config", "apply_overr
 logger = logging.getLogger(__name__)
 
 # config fields that do not change what a run computes (a resumed run may change them)
-_RUNTIME_FIELDS = ("ckpt_every", "compile", "branches")
+_RUNTIME_FIELDS = ("ckpt_every", "compile", "branches", "threads")
 _STATUS_FINAL = ("done", "diverged")
 
 
@@ -80,7 +80,7 @@ def _setup(config: TrainConfig):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
-        torch.set_num_threads(config.threads)
+        torch.set_num_threads(auto_threads(config))
     dtype = config.dtype
     if dtype == "auto":
         dtype = "bfloat16" if device.startswith("cuda") else "float32"
@@ -392,7 +392,7 @@ def train(config: TrainConfig, out_dir, *, corpus=None,
     """
     out_dir = Path(out_dir)
     if corpus is None:
-        corpus = _runio.load_corpus_spec(config.corpus)
+        corpus = _runio.load_corpus_spec(config.corpus, config.val_corpus, config.token_dtype)
     runs = [_train_run(config, out_dir, corpus, progress)]
     if runs[0].get("status") == "done":
         runs += [_train_run(branch_config(config, b), out_dir, corpus, progress)
@@ -402,12 +402,47 @@ def train(config: TrainConfig, out_dir, *, corpus=None,
     return {"out_dir": str(out_dir), "runs": runs}
 
 
+#: Below this width a CPU run uses one thread. Measured on a loaded 2-core machine:
+#: d_model=64, n_layer=2 trained 6.7x faster on 1 thread than on 2 (the matmuls are too
+#: small to split, and a second thread contends with everything else running).
+SMALL_D_MODEL = 256
+
+
+def auto_threads(config) -> int:
+    """CPU threads for a run: ``config.threads`` when set; else 1 for models narrower
+    than :data:`SMALL_D_MODEL`, otherwise the idle cores (cores minus the 1-minute load
+    average), between 1 and 8."""
+    if config.threads is not None:
+        return int(config.threads)
+    if config.d_model < SMALL_D_MODEL:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return int(max(1, min(8, round(cores - load))))
+
+
 def train_from_cli(config_path, overrides, out_dir) -> dict:
     """``scaling train [--config FILE] [--set key=value ...] --out DIR``: train, return summary.
 
-    The summary has ``report`` (text lines for the terminal) and ``runs`` (one dict each).
+    Shows a progress bar of steps on a terminal. The summary has ``report`` (text lines
+    for the terminal) and ``runs`` (one dict each).
     """
+    from scaling.fits.progress import progress_bar
+
     config = load_config(config_path, overrides)
-    summary = train(config, out_dir)
+    bars: dict = {}
+
+    def progress(run_id, done, total):
+        bar = bars.get(run_id)
+        if bar is None:
+            bar = bars[run_id] = progress_bar(total, f"train {run_id}")
+        bar.update(done - getattr(bar, "n", done))
+
+    try:
+        summary = train(config, out_dir, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
     summary["report"] = _runio.report_runs(summary["runs"], out_dir)
     return summary

@@ -178,3 +178,23 @@ def test_train_from_cli_reports_the_run(tmp_path):
                                     "total_steps=12", "eval_every=6", "threads=1",
                                     "eval_tokens=1024", "schedule.warmup_steps=2"], tmp_path)
     assert "run: done" in summary["report"] and "scaling fit" in summary["report"]
+
+
+def test_the_suggested_fit_command_works_and_small_models_get_one_thread(tmp_path):
+    import re
+    import shlex
+
+    from click.testing import CliRunner
+
+    from cli import main
+    from scaling.trainer import auto_threads
+
+    assert auto_threads(tiny(threads=None)) == 1
+    assert auto_threads(tiny(threads=3)) == 3
+    out = tmp_path / "one"
+    summary = train_from_cli(None, ["n_layer=2", "d_model=32", "seq_len=32", "batch_size=8",
+                                    "total_steps=12", "eval_every=4", "eval_tokens=1024",
+                                    "schedule.warmup_steps=2"], out)
+    command = re.search(r"`(scaling fit [^`]+)`", summary["report"]).group(1)
+    result = CliRunner().invoke(main, shlex.split(command)[1:] + ["--starts", "8"])
+    assert result.exit_code == 0, (command, result.output)
