@@ -16,33 +16,41 @@ from .chinchilla import CHINCHILLA, EPOCH_GRID, chinchilla
 from .kaplan import KAPLAN, kaplan
 from .power_law import POWER_LAW, power_law, power_law_inverse
 
-__all__ = ["LAWS", "REGISTRY", "Law", "get_law", "get_any_law", "law_names", "law_kind",
+__all__ = ["LAWS", "REGISTRY", "KINDS", "Law", "get_law", "get_any_law", "law_names", "law_kind",
            "all_laws", "describe_law", "chinchilla", "kaplan", "power_law",
            "power_law_inverse", "CHINCHILLA", "KAPLAN", "POWER_LAW", "EPOCH_GRID",
            "log_sum_exp_terms"]
 
-#: Every law: ``name -> (kind, "module:ATTRIBUTE")``, kind ``"point"`` or ``"curve"``.
+#: Every law: ``name -> (kind, "module:ATTRIBUTE")``; kind ``"point"`` (final loss vs N, D
+#: or x), ``"curve"`` (loss along a run under its LR schedule) or ``"l2l"`` (one loss, or a
+#: task metric, as a function of another loss).
 #: Module paths are relative to ``scaling.fits``. One line per law.
 REGISTRY = {
     "power-law": ("point", ".laws.power_law:POWER_LAW"),
     "kaplan": ("point", ".laws.kaplan:KAPLAN"),
     "chinchilla": ("point", ".laws.chinchilla:CHINCHILLA"),
     "bnsl": ("point", ".laws.bnsl:BNSL"),
+    "data-constrained": ("point", ".laws.data_constrained:DATA_CONSTRAINED"),
+    "overtraining": ("point", ".laws.overtraining:OVERTRAINING"),
     "mpl": ("curve", ".curve.laws:MPL"),
     "tissue": ("curve", ".curve.laws:TISSUE"),
     "tissue-sized": ("curve", ".curve.laws:TISSUE_SIZED"),
+    "shifted-power-law": ("l2l", ".l2l.shifted:SHIFTED_POWER_LAW"),
+    "sigmoid-link": ("l2l", ".l2l.task:SIGMOID_LINK"),
 }
+KINDS = ("point", "curve", "l2l")
 
 
-def law_names(kind: str | None = None) -> list[str]:
-    """Registered law names, in registry order (``kind``: ``"point"`` or ``"curve"``)."""
-    if kind not in (None, "point", "curve"):
-        raise ValueError(f"`kind` must be 'point', 'curve' or None, got {kind!r}")
-    return [name for name, (k, _) in REGISTRY.items() if kind in (None, k)]
+def law_names(kind: str | tuple | None = None) -> list[str]:
+    """Registered law names, in registry order, of one kind (or several, or all)."""
+    kinds = KINDS if kind is None else (kind,) if isinstance(kind, str) else tuple(kind)
+    if any(k not in KINDS for k in kinds):
+        raise ValueError(f"`kind` must be one of {list(KINDS)} or None, got {kind!r}")
+    return [name for name, (k, _) in REGISTRY.items() if k in kinds]
 
 
 def law_kind(name: str) -> str:
-    """``"point"`` or ``"curve"`` for a registered name (or alias of a point law)."""
+    """``"point"``, ``"curve"`` or ``"l2l"`` for a registered name (or a point law's alias)."""
     if name in REGISTRY:
         return REGISTRY[name][0]
     get_law(name)  # raises for an unknown name
@@ -71,7 +79,7 @@ def get_law(law) -> Law:
 
 
 def get_any_law(name):
-    """A point :class:`Law` or a curve law (``CurveLaw``) from its registered name."""
+    """Any registered law (point or l2l :class:`Law`, or ``CurveLaw``) from its name."""
     if not isinstance(name, str):
         return name
     if name in REGISTRY:
@@ -88,14 +96,15 @@ def describe_law(law) -> dict:
     """Plain-JSON description: name, kind, equation, variables, parameters with default
     bounds (and which are linear, log-scale, shared across sizes), citation."""
     law = get_any_law(law)
-    kind = "point" if isinstance(law, Law) else "curve"
+    kind = REGISTRY[law.name][0] if law.name in REGISTRY else \
+        "point" if isinstance(law, Law) else "curve"
     out = {"name": law.name, "kind": kind, "equation": law.equation,
            "variables": list(getattr(law, "variables", ("step", "lr"))),
            "params": {p: {"lower": float(law.bounds[p][0]), "upper": float(law.bounds[p][1]),
                           "log_scale": p in law.log_params,
                           "linear": p in getattr(law, "linear", ())} for p in law.params},
            "citation": law.citation}
-    if kind == "point":
+    if isinstance(law, Law):
         out["jacobian"] = "numeric (" + law.jacobian + ")" if law.numeric_jacobian \
             else "analytic"
     else:
