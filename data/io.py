@@ -3,12 +3,16 @@ leaves one behind (write to a temporary file in the same folder, then rename).""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
+import shutil
 import stat
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_csv"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_csv", "staged_directory",
+           "safe_component", "ReportFolderError"]
 
 # Test hook: called with the final path after the temporary file is complete and before the
 # rename, so a test can kill a process at exactly that point (never set in normal use).
@@ -48,3 +52,93 @@ def atomic_write_text(path, text: str) -> Path:
 def atomic_write_csv(frame, path) -> Path:
     """Write a DataFrame as CSV (no index) to ``path`` atomically."""
     return atomic_write_text(path, frame.to_csv(index=False))
+
+
+class ReportFolderError(ValueError):
+    """An output folder that cannot be (re)written safely."""
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]+")
+
+
+def safe_component(name, fallback: str = "group") -> str:
+    """``name`` (a run id, model label, ... taken from data) as one harmless path component:
+    no separators, no ``..``, no leading dot, no control characters, at most 100 characters.
+
+    >>> safe_component("../../escape"), safe_component("/etc/x"), safe_component("25M")
+    ('escape', 'etc_x', '25M')
+    """
+    text = _UNSAFE.sub("_", str(name)).strip("._")[:100].strip("._")
+    return text or fallback
+
+
+# what a report folder may hold; anything else means --out points at someone's own folder
+_REPORT_FILE = re.compile(r"(report\.(md|html)|fit\.json|[\w.+=-]+\.png|\.scaling-report)$")
+
+
+def _is_report_folder(path: Path, depth: int = 0) -> list[str]:
+    """The entries of ``path`` that a report does not write (empty: safe to replace)."""
+    foreign = []
+    for entry in sorted(path.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and depth == 0:
+            foreign += [f"{entry.name}/{f}" for f in _is_report_folder(entry, 1)]
+        elif not (entry.is_file() and _REPORT_FILE.match(entry.name)):
+            foreign.append(entry.name)
+    return foreign
+
+
+@contextlib.contextmanager
+def staged_directory(out):
+    """Write a whole folder atomically: yield an empty temporary folder next to ``out``;
+    on success it replaces ``out`` whole (no stale plots, no mix of old and new files), on
+    any error it is removed and ``out`` is untouched.
+
+    A lock file (``.<name>.lock`` next to ``out``) makes a second process writing the same
+    folder stop with a clear error instead of interleaving files. An existing ``out`` is
+    replaced only if it holds nothing but report files (``report.md``, ``report.html``,
+    ``fit.json``, PNG plots, and sub-folders of those), so ``--out .`` is refused.
+
+    Raises
+    ------
+    ReportFolderError
+        ``out`` is a file, holds other files, or another process is writing it.
+    """
+    import fcntl
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ReportFolderError(f"--out {out} is a file, not a folder")
+    if out.is_dir():
+        foreign = _is_report_folder(out)
+        if foreign:
+            raise ReportFolderError(
+                f"--out {out} already holds files that are not part of a report "
+                f"({', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}); give a new or "
+                "empty folder, or an old report folder to replace")
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    lock_path = parent / f".{out.name}.lock"
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReportFolderError(f"--out {out}: another scaling process is writing this "
+                                    "folder now; wait for it to finish or choose another "
+                                    "folder") from None
+        for stale in parent.glob(f".{out.name}.*.tmp"):  # left by a killed writer
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+        tmp.mkdir()
+        try:
+            yield tmp
+            (tmp / ".scaling-report").write_text("written by scaling report\n")
+            old = None
+            if out.exists():
+                old = parent / f".{out.name}.{secrets.token_hex(6)}.old.tmp"
+                os.replace(out, old)
+            os.replace(tmp, out)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -17,7 +17,8 @@ from ._version import package_version
 from .report import format_backtest, format_fit
 from .result import FitResult, format_number
 
-__all__ = ["ReportFiles", "write_report", "checklist", "markdown_to_html", "SECTIONS"]
+__all__ = ["ReportFiles", "write_report", "checklist", "markdown_to_html", "neutralize_markdown",
+           "SECTIONS"]
 
 #: Section titles every report has (a section says "not run" rather than disappear).
 SECTIONS = ("Summary", "Fit", "Data used", "Plots", "Backtest", "Extrapolation", "Warnings",
@@ -188,8 +189,9 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     else:
         md.append("not computed (needs a bootstrap, a target and a proxy budget)")
     text = "\n".join(md) + "\n"
-    files.append(atomic_write_text(out / "report.md", text))
-    files.append(atomic_write_text(out / "report.html", markdown_to_html(text, out)))
+    own = [name for _, name in images]
+    files.append(atomic_write_text(out / "report.md", neutralize_markdown(text, own)))
+    files.append(atomic_write_text(out / "report.html", markdown_to_html(text, out, images=own)))
     payload = plan.to_dict() if plan else fit.to_dict()
     files.append(atomic_write_text(out / "fit.json", json.dumps(payload, indent=2) + "\n"))
     summary = (plan.report() if plan else fit.report()).splitlines()[0]
@@ -208,8 +210,35 @@ def _inline(text: str) -> str:
     return text
 
 
-def markdown_to_html(text: str, image_dir: Path) -> str:
-    """The small Markdown subset our reports use -> one HTML page with images inlined."""
+_IMAGE_LINE = re.compile(r"!\[(.*)\]\((.+)\)")
+
+
+def neutralize_markdown(text: str, images=()) -> str:
+    """``text`` with user strings made inert for Markdown viewers: raw HTML outside code
+    blocks is escaped (``<script>`` -> ``&lt;script>``) and image links other than the
+    report's own ``images`` (plain file names it wrote) lose their ``!``, so a data cell
+    holding ``![x](/etc/passwd)`` shows as text."""
+    own = set(images)
+    out, in_code = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code:
+            image = _IMAGE_LINE.match(line)
+            if not (image and image.group(2) in own and "/" not in image.group(2)):
+                line = line.replace("<", "&lt;").replace("![", "!\\[")
+        out.append(line)
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def markdown_to_html(text: str, image_dir: Path, images=()) -> str:
+    """The small Markdown subset our reports use -> one HTML page with images inlined.
+
+    Only the file names in ``images`` (plots the report wrote into ``image_dir``) are
+    inlined; every other string, image links included, is escaped text, so nothing a data
+    file or saved fit holds can pull a local file into the page or add markup to it.
+    """
+    own = {name for name in images if name == Path(name).name and not name.startswith(".")}
     body, in_code, table = [], False, []
 
     def flush_table():
@@ -234,8 +263,8 @@ def markdown_to_html(text: str, image_dir: Path) -> str:
             table.append(line)
             continue
         flush_table()
-        image = re.match(r"!\[(.*)\]\((.+)\)", line)
-        if image:
+        image = _IMAGE_LINE.match(line)
+        if image and image.group(2) in own and (Path(image_dir) / image.group(2)).is_file():
             data = base64.b64encode((Path(image_dir) / image.group(2)).read_bytes()).decode()
             body.append(f'<figure><img alt="{html.escape(image.group(1))}" '
                         f'src="data:image/png;base64,{data}"></figure>')

@@ -20,7 +20,25 @@ def _load(input_path: str, columns, runs):
 
 def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, compute=None,
                     proxy_budget=None, n_boot: int = 1000, columns=(), runs=None) -> str:
-    """Fit (or read) and write a report; return the terminal summary."""
+    """Fit (or read) and write a report; return the terminal summary.
+
+    The report is written into a temporary folder next to ``out`` that replaces ``out`` whole
+    when it is complete (:func:`scaling.data.io.staged_directory`): a crash leaves the old
+    report as it was, a second process on the same folder is refused, and sub-folders named
+    after data (curve-law model labels) are sanitized so nothing is written outside ``out``.
+    """
+    from scaling.data.io import staged_directory
+
+    out = Path(out)
+    with staged_directory(out) as stage:
+        summary = _report(input_path, stage, law=law, drop_highest=drop_highest,
+                          compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
+                          columns=columns, runs=runs)
+    return summary.replace(str(stage), str(out))
+
+
+def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_budget, n_boot,
+            columns, runs) -> str:
     from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
     from scaling.fits.design import suggest_runs
@@ -45,7 +63,9 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
         warnings.simplefilter("ignore", FitWarning)
         if law in ("mpl", "tissue"):
             fits_by_size = fit_curves_by_size(table, law)
-            return _summary([write_report(fit, out / name if len(fits_by_size) > 1 else out,
+            folders = _folders(fits_by_size)
+            return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1
+                                          else out,
                                           table=table.subset(_runs_of(fit, table)),
                                           title=f"{law} curve law ({name})")
                              for name, fit in fits_by_size.items()])
@@ -68,6 +88,21 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
         files = write_report(obj, out, table=table, boot=boot, suggestion=suggestion,
                              target_compute=compute)
     return _summary([files])
+
+
+def _folders(names) -> dict:
+    """One safe, distinct sub-folder name per model label (labels come from the data)."""
+    from scaling.data.io import safe_component
+
+    folders, used = {}, set()
+    for name in names:
+        base = folder = safe_component(name)
+        k = 2
+        while folder.lower() in used:
+            folder, k = f"{base}-{k}", k + 1
+        used.add(folder.lower())
+        folders[name] = folder
+    return folders
 
 
 def _runs_of(fit, table):
