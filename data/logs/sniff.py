@@ -14,12 +14,14 @@ from .hf_trainer import STATE_FILE, load_hf_trainer_state
 from .lightning_csv import METRICS_FILE, load_lightning_csv
 from .tb_events import EVENT_GLOB, load_tensorboard
 from .wandb_csv import is_wandb_header, load_wandb_csv
+from .wandb_offline import load_wandb_offline, offline_run_files
 
 __all__ = ["LOG_KINDS", "sniff_log", "load_log"]
 
 #: kind -> what it reads.
 LOG_KINDS = {
     "wandb": "W&B run-history or panel CSV export",
+    "wandb-offline": "W&B offline run folder (wandb/offline-run-*), needs the wandb package",
     "tensorboard": "TensorBoard event file or log folder",
     "hf": "Hugging Face trainer_state.json (or a Trainer output folder)",
     "lightning": "Lightning CSVLogger metrics.csv (or its log folder)",
@@ -46,7 +48,8 @@ def _has_log_history(path: Path) -> bool:
 def sniff_log(path) -> str:
     """The kind of log at ``path``, one of :data:`LOG_KINDS`.
 
-    Folders: ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) -> hf,
+    Folders: ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
+    ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) -> hf,
     ``metrics.csv`` below it -> lightning, event files below it -> tensorboard, else
     table. Files: ``events.out.tfevents.*`` -> tensorboard; JSON with
     ``log_history`` -> hf; a CSV whose header has ``_step``/``_runtime``/``_timestamp``
@@ -62,6 +65,8 @@ def sniff_log(path) -> str:
     if not path.exists():
         raise ValueError(f"no such file or folder: {str(path)!r}")
     if path.is_dir():
+        if offline_run_files(path):
+            return "wandb-offline"
         if (path / STATE_FILE).is_file() or any(path.glob(f"checkpoint-*/{STATE_FILE}")):
             return "hf"
         if any(path.rglob(METRICS_FILE)):
@@ -70,6 +75,8 @@ def sniff_log(path) -> str:
             return "tensorboard"
         return "table"
     name = path.name
+    if path.suffix == ".wandb":
+        return "wandb-offline"
     if name.startswith("events.out.tfevents"):
         return "tensorboard"
     suffix = path.suffix.lower()
@@ -111,7 +118,8 @@ def _load_plain(path, *, N=None, tokens_per_step=None, run_id=None,
         raise fail(path, "runs table", str(err)) from None
 
 
-_LOADERS = {"wandb": load_wandb_csv, "tensorboard": load_tensorboard,
+_LOADERS = {"wandb": load_wandb_csv, "wandb-offline": load_wandb_offline,
+            "tensorboard": load_tensorboard,
             "hf": load_hf_trainer_state, "lightning": load_lightning_csv,
             "table": _load_plain}
 

@@ -18,7 +18,7 @@ def _law_names(kind=None):
     return law_names(kind)
 
 
-LAW_CHOICES = _law_names()
+LAW_CHOICES = _law_names(("point", "curve"))
 CURVE_LAWS = tuple(_law_names("curve"))
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
 
@@ -104,9 +104,12 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
         raise InputError(f"DATA {data!r} does not exist (give a file, a directory, or "
                          "bundled:NAME; see `scaling datasets`)")
     if log_format:
-        if model_size is None:
+        from scaling.data.logs import sniff_log
+
+        kind = sniff_log(data) if log_format == "auto" else log_format
+        if model_size is None and kind != "wandb-offline":  # offline runs keep their config
             raise InputError("reading a training log needs the model size: --model-size N")
-        return load_log(data, None if log_format == "auto" else log_format, N=model_size,
+        return load_log(data, kind, N=model_size,
                         tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
                         require_tokens=False)
     # curve laws need no token counts; point laws check for them and say so
@@ -168,8 +171,8 @@ def fit_options(function):
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for random starts and the bootstrap."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
-        click.option("--log-format", type=click.Choice(["auto", "wandb", "tensorboard", "hf",
-                                                        "lightning"]), default=None,
+        click.option("--log-format", type=click.Choice(["auto", "wandb", "wandb-offline",
+                                                        "tensorboard", "hf", "lightning"]), default=None,
                      help="DATA is a training log (W&B CSV export, TensorBoard events, HF "
                           "trainer_state.json, Lightning metrics.csv)."),
         click.option("--model-size", type=PER_RUN_QUANTITY, default=None,
