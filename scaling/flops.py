@@ -12,6 +12,7 @@ from typing import NamedTuple
 __all__ = [
     "PEAK_FLOPS",
     "ParamCount",
+    "chinchilla_optimal_N",
     "flops_per_token_6n",
     "flops_per_token_exact",
     "mfu",
@@ -103,6 +104,19 @@ def flops_per_token_6n(N: float) -> float:
     if not N > 0:
         raise ValueError(f"`N` must be > 0, got {N!r}")
     return 6.0 * float(N)
+
+
+def chinchilla_optimal_N(C: float, tokens_per_param: float = 20.0) -> float:
+    """Compute-optimal parameters for budget ``C`` under ``D = r N`` and ``C = 6 N D``.
+
+    ``N* = sqrt(C / (6 r))`` with ``r`` tokens per parameter; ``r = 20`` is Hoffmann et al.
+    2022's rule of thumb (their Table 3, Approach 1, pairs 1B parameters with 20.2B tokens).
+    It is the centre an isoFLOP design spans, not a prediction for a particular setup.
+    """
+    if not C > 0 or not tokens_per_param > 0:
+        raise ValueError(f"`C` and `tokens_per_param` must be > 0, got {C!r} and "
+                         f"{tokens_per_param!r}")
+    return float((C / (6.0 * tokens_per_param)) ** 0.5)
 
 
 def flops_per_token_exact(n_layer: int, d_model: int, seq_len: int, vocab_size: int, *,

@@ -1,4 +1,4 @@
-"""Scaling ladders: sizes x token budgets x schedules x seeds, trained in order, resumable.
+"""Scaling ladders: sizes x token budgets (or isoFLOP budgets) x schedules x seeds, resumable.
 
 A ladder writes every run into one folder (``OUT/runs/<run_id>/``) and keeps the combined
 runs table ``OUT/runs.csv`` + ``OUT/points.csv`` current, so ``scaling fit OUT`` works at any
@@ -6,8 +6,10 @@ moment. Rerunning the same ladder skips finished runs and resumes unfinished one
 budgets of a WSD schedule come from cooldown branches of one run per size (Hägele et al.
 2024): the constant-LR phase is trained once.
 
-Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank walks the same ladder and each run is
-data-parallel (DDP); only rank 0 writes.
+Runs are handed to an executor (:mod:`scaling.executors`): this process, a local process
+pool, Ray or SLURM (submitit); each job holds a lock file, so several ladders may share one
+output folder. Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank walks the same ladder in
+process and each run is data-parallel (DDP); only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ class LadderSpec:
     seeds : list of int
     base : dict
         TrainConfig fields shared by every run (batch size, context, evaluation, threads).
+    design : {"grid", "isoflop"}
+        ``grid``: every size x every budget in ``tokens``. ``isoflop``: for each compute
+        budget in ``budgets``, ``sizes_per_budget`` shapes around the expected optimum, each
+        trained for ``C / (6 N)`` tokens (:func:`scaling.design.isoflop_configs`); ``sizes``
+        and ``tokens`` are then unused.
+    budgets : list of float
+        Compute budgets C in FLOPs (``isoflop``).
+    sizes_per_budget : int
+        Model sizes per budget (``isoflop``).
+    span : float
+        Largest over smallest target N within a budget (``isoflop``).
     """
 
     name: str = "custom"
@@ -58,16 +71,33 @@ class LadderSpec:
     schedules: list = field(default_factory=list)
     seeds: list = field(default_factory=lambda: [0])
     base: dict = field(default_factory=dict)
+    design: str = "grid"
+    budgets: list = field(default_factory=list)
+    sizes_per_budget: int = 5
+    span: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("sizes", "tokens", "schedules", "seeds"):
+        from .design import DESIGNS
+
+        if self.design not in DESIGNS:
+            raise ValueError(f"ladder `design` must be one of {list(DESIGNS)}, got "
+                             f"{self.design!r}")
+        needed = ("sizes", "tokens") if self.design == "grid" else ("budgets",)
+        for name in needed + ("schedules", "seeds"):
             if not getattr(self, name):
                 raise ValueError(f"ladder `{name}` is empty; give at least one")
-        if any(not (isinstance(d, (int, float)) and d > 0) for d in self.tokens):
-            raise ValueError(f"ladder `tokens` must be positive numbers, got {self.tokens}")
+        for name in ("tokens", "budgets"):
+            values = getattr(self, name)
+            if any(not (isinstance(d, (int, float)) and d > 0) for d in values):
+                raise ValueError(f"ladder `{name}` must be positive numbers, got {values}")
 
     def configs(self) -> list[TrainConfig]:
         """One TrainConfig per job (a job may carry cooldown branches), in training order."""
+        if self.design == "isoflop":
+            from .design import isoflop_configs
+
+            return isoflop_configs(self.budgets, self.sizes_per_budget, self.base,
+                                   self.schedules, self.seeds, span=self.span)
         jobs = []
         kinds = [s["kind"] for s in self.schedules]
         for size in sorted(self.sizes, key=_size_key):
@@ -183,7 +213,19 @@ def _job_flops(config: TrainConfig) -> float:
     return per_token * steps * config.tokens_per_step
 
 
-def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None) -> dict:
+def _uses_cuda(job: TrainConfig) -> bool:
+    if job.device == "cpu":
+        return False
+    if job.device == "cuda":
+        return True
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
+               backend: str = "local", workers: int = 1, address: str | None = None,
+               slurm: dict | None = None, stale_after_s: float = 900.0) -> dict:
     """Train every run of ``spec`` into ``out_dir`` (skipping finished, resuming unfinished).
 
     Parameters
@@ -193,49 +235,152 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None) -
     quiet : bool
         No progress bar.
     corpus : scaling.corpus.Corpus, optional
-        Preloaded data (default: ``base["corpus"]`` or the bundled corpus).
+        Preloaded data for runs trained in this process (default: the jobs' ``corpus``).
+    backend : {"local", "ray", "slurm"}
+        Where runs execute (:func:`scaling.executors.make_executor`).
+    workers : int, default 1
+        Local worker processes (``local``); 1 trains in this process.
+    address : str, optional
+        Ray cluster address (``"auto"`` joins a running cluster; None starts a local one).
+    slurm : dict, optional
+        submitit/SLURM options: ``partition``, ``time_min``, ``array_parallelism``,
+        ``cluster`` (``"local"`` runs jobs as local processes).
+    stale_after_s : float
+        A run lock not refreshed for this long is taken over (:class:`~scaling.executors.FileLock`).
 
     Returns
     -------
     dict
-        ``wall_s``, ``runs`` (each run's ``run.json``), ``diverged`` run ids, the ladder
-        checks of :func:`ladder_check` and a text ``report``.
+        ``wall_s``, ``runs`` (each run's ``run.json``, in ladder order), ``diverged`` and
+        ``failed`` (jobs whose worker died or raised, with the error), the ladder checks of
+        :func:`ladder_check` and a text ``report``.
     """
-    from tqdm.auto import tqdm
+    from .executors import make_executor, run_job
 
     out_dir = Path(out_dir)
     jobs = spec.configs()
     rank = int(os.environ.get("RANK", "0"))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
+        raise ValueError("under torchrun every rank trains each run together: use "
+                         "`--backend local --workers 1`")
     if rank == 0:
         from scaling.data.io import atomic_write_text
 
         atomic_write_text(out_dir / "ladder.json", json.dumps(spec.to_dict(), indent=2) + "\n")
-    if corpus is None:
-        corpus = _runio.load_corpus_spec(jobs[0].corpus)
-    costs = [_job_flops(job) for job in jobs]
-    bar = tqdm(total=sum(costs) / 1e12, unit="TFLOP", disable=quiet or rank != 0,
-               desc=spec.name, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} TFLOP "
-                                          "[{elapsed}<{remaining}] {postfix}")
+    gpu = _uses_cuda(jobs[0])
+    threads = None
+    if backend == "local" and workers > 1 and not gpu:  # split the cores between workers
+        threads = max(1, min(jobs[0].threads, (os.cpu_count() or 1) // workers))
+    executor = make_executor(backend, workers=workers, gpu=gpu,
+                             cpus_per_run=threads or jobs[0].threads, address=address,
+                             folder=out_dir / "submitit", slurm=slurm)
+    if not executor.parallel and corpus is None:
+        corpus = _runio.load_corpus_spec(jobs[0].corpus, jobs[0].val_corpus,
+                                         jobs[0].token_dtype)
+    progress = _Progress(jobs, out_dir, spec.name, disabled=quiet or rank != 0)
     start = time.perf_counter()
-    runs = []
-    for job, cost in zip(jobs, costs):
-        seen: dict[str, int] = {}
-        per_step = cost / max(1, job.total_steps + sum(job.branches)) / 1e12
-
-        def progress(run_id, done, total, seen=seen, per_step=per_step):
-            bar.set_postfix_str(run_id)
-            bar.update((done - seen.get(run_id, _start_of(run_id, job))) * per_step)
-            seen[run_id] = done
-
-        runs += train(job, out_dir, corpus=corpus, progress=progress)["runs"]
-    bar.close()
+    outcomes: dict[str, dict] = {}
+    try:
+        pending = jobs
+        for wait in (False, True):  # first pass skips jobs another ladder holds; then wait
+            calls = [((job.to_dict(), str(out_dir)),
+                      {"wait": wait, "stale_after_s": stale_after_s, "threads": threads,
+                       **({} if executor.parallel else
+                          {"corpus": corpus, "progress": progress.step(job)})})
+                     for job in pending]
+            if hasattr(executor, "submit_many"):
+                handles = executor.submit_many(run_job, calls)
+            else:
+                handles = [executor.submit(run_job, *a, **k) for a, k in calls]
+            progress.watch(list(zip(pending, handles)), outcomes)
+            pending = [job for job in pending if outcomes[job.run_id]["status"] == "busy"]
+            if not pending:
+                break
+            logger.info("waiting for %d run(s) held by another ladder", len(pending))
+    finally:
+        executor.shutdown()
+        progress.close()
+    runs = [r for job in jobs for r in outcomes.get(job.run_id, {}).get("runs", [])]
+    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"]} for job in jobs
+              if outcomes.get(job.run_id, {}).get("status") == "failed"]
+    if rank == 0 and executor.parallel:
+        _runio.combine(out_dir)
     diverged = [r["run_id"] for r in runs if r.get("status") == "diverged"]
-    summary = {"ladder": spec.name, "out_dir": str(out_dir),
-               "wall_s": time.perf_counter() - start, "runs": runs, "diverged": diverged}
+    summary = {"ladder": spec.name, "out_dir": str(out_dir), "backend": backend,
+               "workers": workers, "wall_s": time.perf_counter() - start, "runs": runs,
+               "diverged": diverged, "failed": failed,
+               "jobs": [{"job": job.run_id, **{k: outcomes.get(job.run_id, {}).get(k) for k in
+                                               ("status", "trained", "host", "pid", "error")}}
+                        for job in jobs]}
     if rank == 0:
-        summary["checks"] = ladder_check(out_dir)
+        summary["checks"] = ladder_check(out_dir) if runs else {}
         summary["report"] = _report(summary)
     return summary
+
+
+class _Progress:
+    """A FLOP-weighted bar with the counts of runs done, running (holding a lock), failed."""
+
+    def __init__(self, jobs, out_dir: Path, name: str, disabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.costs = {job.run_id: _job_flops(job) for job in jobs}
+        self.locks = out_dir / "locks"
+        self.counts = {"done": 0, "failed": 0}
+        self.bar = tqdm(total=sum(self.costs.values()) / 1e12, unit="TFLOP", disable=disabled,
+                        desc=name, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} TFLOP "
+                                              "[{elapsed}<{remaining}] {postfix}")
+        self.credited: dict[str, float] = {}
+
+    def step(self, job: TrainConfig):
+        """A per-step callback for a job trained in this process."""
+        seen: dict[str, int] = {}
+        per_step = self.costs[job.run_id] / max(1, job.total_steps + sum(job.branches)) / 1e12
+
+        def progress(run_id, done, total):
+            delta = (done - seen.get(run_id, _start_of(run_id, job))) * per_step
+            seen[run_id] = done
+            self.credited[job.run_id] = self.credited.get(job.run_id, 0.0) + delta
+            self.bar.update(delta)
+            self._postfix(run_id)
+
+        return progress
+
+    def _postfix(self, current: str | None = None, running: int | None = None) -> None:
+        text = f"{self.counts['done']} done, {running if running is not None else 1} " \
+               f"running, {self.counts['failed']} failed"
+        self.bar.set_postfix_str(f"{text} | {current}" if current else text)
+
+    def watch(self, pairs, outcomes: dict) -> None:
+        """Wait for every handle, recording each job's outcome as it finishes."""
+        left = list(pairs)
+        while left:
+            still = []
+            for job, handle in left:
+                if not handle.done():
+                    still.append((job, handle))
+                    continue
+                try:
+                    outcome = handle.result()
+                except Exception as err:  # a worker died or the run raised: report, go on
+                    logger.error("run %s failed: %s", job.run_id, err)
+                    outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                               "runs": []}
+                outcomes[job.run_id] = outcome
+                if outcome["status"] in ("done", "failed"):
+                    self.counts[outcome["status"]] += 1
+                    if outcome["status"] == "done":
+                        self.bar.update(self.costs[job.run_id] / 1e12
+                                        - self.credited.get(job.run_id, 0.0))
+                        self.credited[job.run_id] = self.costs[job.run_id] / 1e12
+            left = still
+            running = sum((self.locks / f"{job.run_id}.lock").exists() for job, _ in left)
+            self._postfix(running=running)
+            if left:
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _start_of(run_id: str, job: TrainConfig) -> int:
@@ -278,6 +423,8 @@ def ladder_check(out_dir) -> dict:
                                "loss": [float(loss[i]), float(loss[i + 1])]})
     out["monotone"] = not violations
     out["violations"] = violations
+    if "group" in final and final["group"].astype(str).str.startswith("C=").all():
+        out["isoflop"] = _isoflop_minima(final)
     largest_n = final["N"].max()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -286,6 +433,18 @@ def ladder_check(out_dir) -> dict:
         if final["D"].nunique() >= 2:
             out["chinchilla"] = _backtest(table, ScalingLawFit(law="chinchilla"), largest_n)
     return out
+
+
+def _isoflop_minima(final) -> list[dict]:
+    """Per isoFLOP budget: the size with the lowest loss, and whether it is an interior one."""
+    out = []
+    for group, rows in final.groupby("group", sort=False):
+        rows = rows.sort_values("N")
+        i = int(np.argmin(rows["loss"].to_numpy()))
+        out.append({"C": float(str(group)[2:]), "N_opt": float(rows["N"].iloc[i]),
+                    "loss": float(rows["loss"].iloc[i]), "n_sizes": int(len(rows)),
+                    "interior": 0 < i < len(rows) - 1})
+    return sorted(out, key=lambda b: b["C"])
 
 
 def _backtest(table, estimator, largest_n) -> dict | None:
@@ -322,10 +481,31 @@ def _report(summary: dict) -> str:
                          f"{100 * c[law]['leave_largest_out_error']:.2f}%")
     if summary["diverged"]:
         lines.append(f"diverged (left out of runs.csv): {', '.join(summary['diverged'])}")
+    for item in summary.get("failed", []):
+        lines.append(f"FAILED {item['job']}: {item['error']} (rerun the same command to "
+                     "resume it)")
+    if c.get("isoflop"):
+        best = ", ".join(f"C={b['C']:.3g}: N={b['N_opt']:.3g}"
+                         + ("" if b["interior"] else " (at the edge)") for b in c["isoflop"])
+        lines.append(f"isoFLOP minima: {best}")
     lines.append(f"fit it with `scaling fit {summary['out_dir']} --law chinchilla`")
     return "\n".join(lines)
 
 
-def ladder_from_cli(preset_or_file, out_dir, quiet: bool = False) -> dict:
-    """``scaling ladder [--preset cpu-5min|gpu-30min|FILE] --out DIR``: run, return summary."""
-    return run_ladder(load_ladder(preset_or_file), out_dir, quiet=quiet)
+def ladder_from_cli(preset_or_file, out_dir, quiet: bool = False, *, design: str | None = None,
+                    budgets=None, sizes_per_budget: int | None = None, data: dict | None = None,
+                    **run_options) -> dict:
+    """``scaling ladder [--preset cpu-5min|gpu-30min|FILE] --out DIR``: run, return summary.
+
+    ``design``/``budgets``/``sizes_per_budget`` override the spec's design; ``data`` holds
+    TrainConfig data fields (``corpus``, ``val_corpus``, ``token_dtype``) for every run;
+    ``run_options`` go to :func:`run_ladder` (backend, workers, address, slurm, ...).
+    """
+    spec = load_ladder(preset_or_file)
+    changes = {k: v for k, v in (("design", design), ("budgets", budgets),
+                                 ("sizes_per_budget", sizes_per_budget)) if v is not None}
+    if data:
+        changes["base"] = {**spec.base, **data}
+    if changes:
+        spec = LadderSpec(**{**spec.to_dict(), **changes})
+    return run_ladder(spec, out_dir, quiet=quiet, **run_options)

@@ -1,0 +1,413 @@
+"""Where ladder runs execute: in this process, a local process pool, Ray tasks or SLURM jobs.
+
+The ladder never schedules runs across machines itself: it hands each job (one
+:class:`~scaling.trainer.TrainConfig`, with its cooldown branches) to an engine and waits.
+
+- ``local``: ``workers=1`` trains in this process (today's behaviour); ``workers=K`` uses a
+  :class:`concurrent.futures.ProcessPoolExecutor` (spawn). With CUDA each worker sees one GPU
+  (``CUDA_VISIBLE_DEVICES``); on CPU the threads of a run are capped at ``cores // K``.
+- ``ray``: each job is a Ray task (``num_gpus=1`` on CUDA) on the cluster at ``address``
+  (``"auto"``: an existing one) or on a local one that :func:`ray.init` starts.
+- ``slurm``: each job is one task of a SLURM array job submitted with ``submitit``
+  (``cluster="local"`` runs them as local processes, which is how it is tested).
+
+Every job runs under a per-job lock file ``OUT/locks/<run_id>.lock`` created with ``O_EXCL``,
+so two ladders on one output folder never train the same run at once. A lock is stale, and
+broken, when its owner's process is gone (same host) or it has not been refreshed for
+``stale_after_s`` seconds (any host; the owner refreshes it as training advances). Training
+itself is idempotent (finished runs are skipped, unfinished ones resume from their
+checkpoint), so a job killed anywhere is simply run again.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+__all__ = ["BACKENDS", "FileLock", "LockBusy", "make_executor", "run_job"]
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("local", "ray", "slurm")
+
+#: ``"<run_id>@<step>"``: the worker training ``run_id`` kills itself (SIGKILL) once it has
+#: logged ``step``, the first time only (a marker file in ``OUT/locks`` remembers). It lets
+#: tests kill a worker mid-run at a known point instead of after a sleep.
+FAULT_ENV = "SCALING_FAULT_AT"
+
+
+class LockBusy(RuntimeError):
+    """The lock is held by a live owner."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+class FileLock:
+    """An ``O_EXCL`` lock file with an owner record and a stale-lock rule.
+
+    Parameters
+    ----------
+    path : path-like
+        The lock file (its folder is created).
+    stale_after_s : float, default 900
+        A lock not refreshed (:meth:`heartbeat`) for this long is stale, whoever holds it.
+        A lock whose owner ran on this host and whose process is gone is stale at once.
+    """
+
+    def __init__(self, path, stale_after_s: float = 900.0) -> None:
+        if not stale_after_s > 0:
+            raise ValueError(f"`stale_after_s` must be > 0, got {stale_after_s!r}")
+        self.path = Path(path)
+        self.stale_after_s = float(stale_after_s)
+        self.token = uuid.uuid4().hex
+        self._held = False
+        self._beat = 0.0
+
+    def owner(self) -> dict | None:
+        """The owner record ``{host, pid, token, since}``, ``{}`` while being written, or None."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return {}
+
+    def _stale(self, owner: dict) -> bool:
+        try:
+            age = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age > self.stale_after_s:
+            return True
+        if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
+            return not _pid_alive(owner["pid"])
+        return False
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free or stale; False if a live owner holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self.owner()
+                if owner is None:  # released meanwhile
+                    continue
+                if not self._stale(owner):
+                    return False
+                # break a stale lock: rename is atomic, so only one contender wins it
+                grave = self.path.with_name(f"{self.path.name}.stale-{self.token}")
+                try:
+                    os.rename(self.path, grave)
+                except FileNotFoundError:
+                    continue
+                logger.warning("broke stale lock %s (owner %s)", self.path, owner)
+                grave.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"host": socket.gethostname(), "pid": os.getpid(),
+                           "token": self.token, "since": time.time()}, handle)
+            self._held = True
+            self._beat = time.monotonic()
+            return True
+        return False
+
+    def acquire(self, poll_s: float = 0.5, timeout_s: float | None = None) -> None:
+        """Wait for the lock (polling every ``poll_s``); :class:`LockBusy` after ``timeout_s``."""
+        start = time.monotonic()
+        while not self.try_acquire():
+            if timeout_s is not None and time.monotonic() - start > timeout_s:
+                raise LockBusy(f"{self.path} is held by {self.owner()}")
+            time.sleep(poll_s)
+
+    def heartbeat(self, every_s: float = 10.0) -> None:
+        """Refresh the lock's time stamp (at most every ``every_s`` seconds)."""
+        if self._held and time.monotonic() - self._beat >= every_s:
+            os.utime(self.path)
+            self._beat = time.monotonic()
+
+    def release(self) -> None:
+        """Remove the lock if this object still owns it."""
+        if self._held and (self.owner() or {}).get("token") == self.token:
+            self.path.unlink(missing_ok=True)
+        self._held = False
+
+    def __enter__(self) -> "FileLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --------------------------------------------------------------------------------------
+# one job, wherever it runs
+
+
+@functools.lru_cache(maxsize=2)
+def _corpus(spec: str, val_spec: str | None, dtype: str | None):
+    from . import _runio
+
+    return _runio.load_corpus_spec(spec, val_spec, dtype)
+
+
+def _fault_hook(out_dir: Path, run_id: str, done: int) -> None:
+    target = os.environ.get(FAULT_ENV, "")
+    name, _, step = target.rpartition("@")
+    if name != run_id or not step.isdigit() or done < int(step):
+        return
+    marker = out_dir / "locks" / f".fault-{run_id}"
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    logger.warning("%s=%s: killing this worker (pid %d)", FAULT_ENV, target, os.getpid())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def run_job(config: dict, out_dir, *, wait: bool = True, stale_after_s: float = 900.0,
+            threads: int | None = None, corpus=None, progress=None) -> dict:
+    """Train one ladder job (a TrainConfig and its branches) under its lock.
+
+    Parameters
+    ----------
+    config : dict
+        ``TrainConfig.to_dict()`` of the job.
+    out_dir : path-like
+        The ladder's output folder.
+    wait : bool, default True
+        Wait for a lock held by a live owner; with False return ``status="busy"`` at once.
+    stale_after_s : float
+        See :class:`FileLock`.
+    threads : int, optional
+        CPU threads for this run (overrides ``config["threads"]``; not part of the run's
+        identity, so a resumed run may use another value).
+    corpus : scaling.corpus.Corpus, optional
+        Preloaded data (in-process runs); loaded from the config (and cached) otherwise.
+    progress : callable, optional
+        ``progress(run_id, done, total)`` as in :func:`scaling.trainer.train`.
+
+    Returns
+    -------
+    dict
+        ``{"job": run_id, "status": "done"|"busy", "runs": [run.json, ...], "trained": [run
+        ids this call trained, rather than found finished], "owner": ..., "host": ...,
+        "pid": ...}``.
+    """
+    from .trainer import TrainConfig, train
+
+    out_dir = Path(out_dir)
+    job = TrainConfig.from_dict(dict(config))
+    if threads is not None:
+        job = replace(job, threads=int(threads))
+    lock = FileLock(out_dir / "locks" / f"{job.run_id}.lock", stale_after_s)
+    rank = int(os.environ.get("RANK", "0"))
+    base = {"job": job.run_id, "host": socket.gethostname(), "pid": os.getpid()}
+    if rank == 0:  # under torchrun rank 0 owns the lock for all ranks
+        if not lock.try_acquire():
+            if not wait:
+                return {**base, "status": "busy", "runs": [], "owner": lock.owner()}
+            lock.acquire()
+    final = ("done", "diverged")
+    before = {}
+    for run_id in [job.run_id] + [f"{job.run_id}-cd{b}" for b in job.branches]:
+        info = _read_status(out_dir / "runs" / run_id / "run.json")
+        before[run_id] = info
+    try:
+        if corpus is None:
+            corpus = _corpus(job.corpus, job.val_corpus, job.token_dtype)
+
+        def beat(run_id, done, total):
+            lock.heartbeat()
+            _fault_hook(out_dir, run_id, done)
+            if progress is not None:
+                progress(run_id, done, total)
+
+        runs = train(job, out_dir, corpus=corpus, progress=beat)["runs"]
+    finally:
+        lock.release()
+    trained = [r["run_id"] for r in runs if before.get(r["run_id"]) not in final]
+    return {**base, "status": "done", "runs": runs, "owner": None, "trained": trained}
+
+
+def _read_status(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# engines
+
+
+class _InProcess:
+    """Runs each job when submitted, in this process (``local`` with one worker)."""
+
+    name = "local"
+    parallel = False
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller like a pool would
+            future.set_exception(err)
+        return future
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _init_worker(gpu_queue) -> None:
+    if gpu_queue is not None:  # one GPU per worker process, fixed before CUDA starts
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
+
+
+class _Pool:
+    name = "local"
+    parallel = True
+
+    def __init__(self, workers: int, gpus: list | None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")
+        queue = None
+        if gpus:
+            queue = ctx.Queue()
+            for i in range(workers):
+                queue.put(gpus[i % len(gpus)])
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(queue,))
+
+    def submit(self, fn, *args, **kwargs):
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Ray:
+    name = "ray"
+    parallel = True
+
+    def __init__(self, address: str | None, gpu: bool, cpus: int) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("`--backend ray` needs Ray: pip install 'scaling-planner[ray]'") \
+                from None
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        self.ray = ray
+        self.options = {"num_gpus": 1 if gpu else 0, "num_cpus": cpus, "max_retries": 0}
+
+    def submit(self, fn, *args, **kwargs):
+        remote = self.ray.remote(fn).options(**self.options)
+        return remote.remote(*args, **kwargs).future()
+
+    def shutdown(self) -> None:
+        pass
+
+
+class _Slurm:
+    name = "slurm"
+    parallel = True
+
+    def __init__(self, folder: Path, options: dict, gpu: bool, cpus: int) -> None:
+        try:
+            import submitit
+        except ImportError:
+            raise ValueError("`--backend slurm` needs submitit: pip install "
+                             "'scaling-planner[slurm]'") from None
+        options = {k: v for k, v in options.items() if v is not None}
+        cluster = options.pop("cluster", "slurm")
+        self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+        params = {"timeout_min": int(options.pop("time_min", 60)), "cpus_per_task": cpus,
+                  "gpus_per_node": 1 if gpu else 0, "nodes": 1, "tasks_per_node": 1,
+                  "name": options.pop("name", "scaling-ladder")}
+        if "array_parallelism" in options:
+            params["slurm_array_parallelism"] = int(options.pop("array_parallelism"))
+        params.update({f"slurm_{k}": v for k, v in options.items()})  # partition, account, ...
+        self.executor.update_parameters(**params)
+
+    def submit_many(self, fn, calls):
+        """One array job for all ``calls`` (list of (args, kwargs))."""
+        with self.executor.batch():
+            jobs = [self.executor.submit(fn, *a, **k) for a, k in calls]
+        return jobs
+
+    def submit(self, fn, *args, **kwargs):
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def make_executor(backend: str = "local", *, workers: int = 1, gpu: bool = False,
+                  gpus: list | None = None, cpus_per_run: int = 1, address: str | None = None,
+                  folder=None, slurm: dict | None = None):
+    """An engine object with ``submit(fn, *args, **kwargs)`` returning a future-like handle.
+
+    Parameters
+    ----------
+    backend : {"local", "ray", "slurm"}
+    workers : int
+        Local processes (``local``); with 1 jobs run in this process.
+    gpu : bool
+        Whether runs use CUDA (one GPU each).
+    gpus : list, optional
+        GPU ids to spread local workers over (default: ``range(torch.cuda.device_count())``).
+    cpus_per_run : int
+        CPU cores reserved per run (Ray ``num_cpus``, SLURM ``cpus_per_task``).
+    address : str, optional
+        Ray cluster address (``"auto"``: an existing cluster); None starts a local one.
+    folder : path-like
+        Where submitit keeps its job files (``slurm``).
+    slurm : dict, optional
+        ``partition``, ``time_min``, ``array_parallelism``, ``cluster`` (``"local"`` to run
+        the jobs as local processes), and further ``slurm_*`` parameters without the prefix.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend, bad ``workers``, or a backend whose package is missing.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(BACKENDS)}, got {backend!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"`workers` must be a positive integer, got {workers!r}")
+    if backend == "ray":
+        return _Ray(address, gpu, cpus_per_run)
+    if backend == "slurm":
+        if folder is None:
+            raise ValueError("the slurm backend needs a `folder` for submitit's job files")
+        return _Slurm(Path(folder), slurm or {}, gpu, cpus_per_run)
+    if workers == 1:
+        return _InProcess()
+    if gpu and gpus is None:
+        import torch
+
+        gpus = list(range(torch.cuda.device_count()))
+    return _Pool(workers, gpus if gpu else None)
