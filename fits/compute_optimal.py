@@ -9,7 +9,8 @@ C = k N D (k = 6 by default, Kaplan et al. 2020):
 
 which also inverts in closed form (compute needed for a target loss). Every function
 broadcasts over parameter arrays, so bootstrap samples give intervals directly.
-Approaches 1 (lower envelope of loss vs compute) and 2 (isoFLOP parabolas) use the runs.
+Approaches 1 (lower envelope of loss vs compute) and 2 (isoFLOP profiles, :mod:`fits.isoflop`)
+use the runs.
 """
 
 from __future__ import annotations
@@ -100,43 +101,21 @@ def isoflop_groups(C, width: float = 0.1) -> np.ndarray:
 
 
 def approach2_isoflop(N, C, loss, *, width: float = 0.1, min_points: int = 3,
-                      k: float = 6.0) -> dict:
-    """Approach 2: a parabola of loss in log N per compute budget; minima -> power laws.
+                      k: float = 6.0, n_boot: int = 200, seed: int = 0, level: float = 0.95,
+                      method: str = "parabola", window: float = 0.5) -> dict:
+    """Approach 2: per-budget isoFLOP minima, then ``N*(C) = G C^a``.
 
-    Returns ``{"budgets": [...], "N_opt": PowerLawFit, "D_opt": PowerLawFit, "a": ..., "b": ...,
-    "skipped": [...]}``; budgets whose parabola opens downward or whose minimum lies
-    outside the sizes trained are skipped (listed with the reason).
+    A thin wrapper of :func:`fits.isoflop.isoflop_fit` (windowed parabola of log loss vs
+    log N, edge budgets kept and flagged, bootstrap interval on a) returning the plan's
+    dictionary: ``{"budgets", "skipped", "N_opt", "D_opt", "a", "b", "a_ci", "result"}``.
     """
-    N, C, loss = (np.asarray(v, dtype=float) for v in (N, C, loss))
-    labels = isoflop_groups(C, width)
-    budgets, skipped = [], []
-    for label in np.unique(labels[labels >= 0]):
-        sel = labels == label
-        c_budget = float(np.exp(np.mean(np.log(C[sel]))))
-        if np.unique(N[sel]).size < min_points:
-            skipped.append({"C": c_budget, "reason": f"fewer than {min_points} model sizes"})
-            continue
-        x = np.log(N[sel])
-        curv, slope, const = np.polyfit(x, loss[sel], 2)
-        if curv <= 0:
-            skipped.append({"C": c_budget, "reason": "parabola opens downward"})
-            continue
-        x_opt = -slope / (2 * curv)
-        if not x.min() <= x_opt <= x.max():
-            skipped.append({"C": c_budget, "reason": "minimum outside the sizes trained"})
-            continue
-        n_opt = float(np.exp(x_opt))
-        budgets.append({"C": c_budget, "N_opt": n_opt, "D_opt": c_budget / (k * n_opt),
-                        "loss_opt": float(const - slope ** 2 / (4 * curv)),
-                        "n_points": int(sel.sum())})
-    if len(budgets) < 2:
-        raise ValueError(f"Approach 2 needs at least 2 isoFLOP budgets with {min_points}+ model "
-                         f"sizes and an interior minimum; found {len(budgets)}")
-    cs = np.array([b["C"] for b in budgets])
-    n_fit = _loglog_fit(cs, [b["N_opt"] for b in budgets])
-    d_fit = _loglog_fit(cs, [b["D_opt"] for b in budgets])
-    return {"budgets": budgets, "skipped": skipped, "N_opt": n_fit, "D_opt": d_fit,
-            "a": n_fit.exponent, "b": d_fit.exponent}
+    from .isoflop import isoflop_fit
+
+    result = isoflop_fit(N, C, loss, width=width, min_points=min_points, k=k, n_boot=n_boot,
+                         seed=seed, level=level, method=method, window=window)
+    return {"budgets": result.budgets, "skipped": result.skipped, "N_opt": result.N_opt,
+            "D_opt": result.D_opt, "a": result.a, "b": result.b, "a_ci": result.a_ci,
+            "result": result}
 
 
 def approach1_envelope(N, C, loss, *, n_bins: int = 12, k: float = 6.0) -> dict:

@@ -10,13 +10,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .display import ReportDisplay
+
 from .bootstrap import BootstrapResult, bootstrap
 from .compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
                               chinchilla_optimum, isoflop_penalty)
 from .fit import ScalingLawFit, as_table, warm_refit
 from .result import FitResult, FitWarning, to_jsonable
 
-__all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades"]
+__all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis"]
 
 _PENALTY_FACTORS = (0.25, 0.5, 2.0, 4.0)
 
@@ -45,8 +47,19 @@ def extrapolation_decades(target_compute: float, fitted_compute) -> float:
     return float(np.log10(target_compute / np.max(fitted_compute)))
 
 
-@dataclass
-class Plan:
+def extrapolation_by_axis(target: dict, fitted: dict) -> dict:
+    """Decades past the largest fitted value on each axis: ``{"C": .., "N": .., "D": ..}``.
+
+    A plan reaches past its data when N* or D* does, even at a budget below the largest
+    run (a model 2.8x larger than any fitted one is 0.45 decades out in N).
+    """
+    return {axis: float(np.log10(float(target[axis]) / np.max(np.asarray(fitted[axis],
+                                                                          dtype=float))))
+            for axis in target}
+
+
+@dataclass(repr=False)
+class Plan(ReportDisplay):
     """What ``scaling plan`` reports (see :func:`plan_compute`)."""
 
     compute: float
@@ -68,6 +81,8 @@ class Plan:
     warnings: list = field(default_factory=list)
     #: the bootstrap behind the intervals (reports reuse it for bands and suggestions)
     bootstrap: BootstrapResult | None = None
+    #: decades past the largest fitted run in C, N* and D* (extrapolation_decades: the max)
+    extrapolation: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {k: (asdict(v) if isinstance(v, Estimate) else v) for k, v in self.__dict__.items()
@@ -163,11 +178,15 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     plan_warnings = list(fit.warnings)
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
-    decades = extrapolation_decades(compute, fitted_c)
+    reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
+                                  {"C": fitted_c, "N": points["N"], "D": points["D"]})
+    axis = max(reach, key=reach.get)
+    decades = reach[axis]
     if decades > max_extrapolation:
-        plan_warnings.append(f"the budget is {decades:.1f} decades beyond the largest fitted run "
-                             f"(limit {max_extrapolation:g}): treat the plan as a guess; add "
-                             "larger proxy runs")
+        what = {"C": "the budget", "N": "N*", "D": "D*"}[axis]
+        plan_warnings.append(f"{what} is {decades:.1f} decades beyond the largest fitted run "
+                             f"in {axis} (limit {max_extrapolation:g}): treat the plan as a "
+                             "guess; add larger proxy runs")
     if p["E"] > min(points["loss"]):
         plan_warnings.append(f"E = {p['E']:.4g} is above the smallest observed loss "
                              f"{min(points['loss']):.4g}: the fit contradicts the data")
@@ -178,7 +197,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                 loss=Estimate.from_samples(l_opt, pick(2), level),
                 tokens_per_param=Estimate.from_samples(d_opt / n_opt, tpp_samples, level),
                 extrapolation_decades=decades, flops_convention=f"C = {k:g} N D", fit=fit,
-                warnings=plan_warnings, bootstrap=boot)
+                warnings=plan_warnings, bootstrap=boot, extrapolation=reach)
     if boot is not None:
         # A and B measured at the data's centre, so the matrix shows real confounding
         plan.correlation = boot.correlation({"A": float(np.mean(np.log(points["N"]))),
@@ -223,8 +242,8 @@ def _judge_fragility(plan: Plan) -> None:
 
 
 def _approaches(table, fit, compute, k, n_opt3) -> dict:
-    final = table.final_points()
-    kept = final[final["run_id"].isin(fit.data["points"]["run_id"])]
+    # the fitted rows themselves (split, where, checkpoints, N convention applied)
+    kept = {c: np.asarray(fit.data["points"][c], dtype=float) for c in ("N", "D", "loss")}
     out = {"approach3": {"N_opt": float(n_opt3), "a": fit["beta"] / (fit["alpha"] + fit["beta"])}}
     for name, function in (("approach1", approach1_envelope), ("approach2", approach2_isoflop)):
         try:
@@ -233,6 +252,9 @@ def _approaches(table, fit, compute, k, n_opt3) -> dict:
             out[name] = {"skipped": str(err)}
             continue
         out[name] = {"N_opt": float(found["N_opt"](compute)), "a": found["a"]}
+        if found.get("a_ci"):  # Approach 2: bootstrap over runs within budgets
+            out[name]["a_ci"] = list(found["a_ci"])
+            out[name]["flagged_budgets"] = sum(bool(b["flag"]) for b in found["budgets"])
     values = [v["N_opt"] for v in out.values() if "N_opt" in v]
     spread = float(np.log10(max(values) / min(values)))
     out["disagreement_decades"] = spread
@@ -258,10 +280,35 @@ def _drop_smallest(table, frac: float):
     return table.subset(final.loc[final["N"] > cut, "run_id"])
 
 
+def _convention_variants(estimator, table) -> list[tuple[str, dict]]:
+    """Refit with N counted another way, when the table tells how (model shape or an
+    ``N_total`` column): Porian et al. 2024 and Pearce & Song 2024 trace much of the
+    Kaplan/Chinchilla disagreement to this choice."""
+    from scaling.data.nconvention import N_CONVENTION_CHOICES, convert_n
+
+    merged = table.merged()
+    current = estimator.n_convention
+    try:
+        base = convert_n(merged, current)[0] if current else merged["N"].to_numpy(dtype=float)
+    except ValueError:
+        return []
+    out = []
+    for convention in N_CONVENTION_CHOICES:
+        try:
+            values, how = convert_n(merged, convention)
+        except ValueError:
+            continue
+        if "declared" in how or "as given" in how or np.allclose(values, base, rtol=1e-9):
+            continue
+        out.append((f"N counted as {convention} (N* in that count)",
+                    {"n_convention": convention}))
+    return out
+
+
 def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
     base = plan.fit
     rows = []
-    for label, changes in _variants(estimator):
+    for label, changes in _variants(estimator) + _convention_variants(estimator, table):
         try:
             frac = changes.pop("drop_smallest_frac", None)
             alt = warm_refit(estimator, _drop_smallest(table, frac) if frac else table, base,

@@ -26,7 +26,9 @@ def format_plan(plan) -> str:
             ["D* (tokens)", format_estimate(plan.D_opt)],
             ["tokens per parameter", format_estimate(plan.tokens_per_param)],
             ["loss at the optimum", format_estimate(plan.loss, 4)],
-            ["extrapolation", f"{plan.extrapolation_decades:.2f} decades past the largest run"]]
+            ["extrapolation", f"{plan.extrapolation_decades:.2f} decades past the largest run"
+             + (" (" + ", ".join(f"{a} {v:+.2f}" for a, v in plan.extrapolation.items()) + ")"
+                if plan.extrapolation else "")]]
     for key in ("gpu_hours", "wall_days", "cost"):
         if key in plan.resources:
             rows.append([key.replace("_", " "), format_estimate(plan.resources[key])])
@@ -43,7 +45,9 @@ def format_plan(plan) -> str:
     for name in ("approach1", "approach2", "approach3"):
         entry = app.get(name, {})
         if "N_opt" in entry:
-            app_rows.append([name, format_number(entry["N_opt"], 3), f"{entry['a']:.3f}"])
+            ci = entry.get("a_ci")
+            app_rows.append([name, format_number(entry["N_opt"], 3), f"{entry['a']:.3f}"
+                             + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")])
         elif entry:
             app_rows.append([name, "skipped", entry["skipped"][:70]])
     lines.append(format_table(["", "N*", "a"], app_rows))

@@ -11,6 +11,7 @@ import click
 from ._common import Group
 from .datasets import datasets
 from .fit import fit
+from .isoflop import isoflop
 from .l2l import l2l
 from .laws import laws
 from .plan import plan
@@ -39,3 +40,4 @@ def main(ctx, verbose, quiet):
 for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, train, ladder,
                  laws):
     main.add_command(_command)
+main.add_command(isoflop)
