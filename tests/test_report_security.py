@@ -116,8 +116,8 @@ def test_point_report_escapes_html_in_run_ids_and_columns(tmp_path):
     path = tmp_path / "runs.csv"
     runs.to_csv(path, index=False)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["report", str(path), "--bootstrap", "0", "--out",
-                                       str(out)])
+    result = CliRunner().invoke(main, ["report", str(path), "--law", "power-law",
+                                       "--bootstrap", "0", "--out", str(out)])
     assert result.exit_code == 0, result.output
     _check_page(out, ["fit.png", "residuals.png"], secret)
     assert "&lt;svg onload=alert(3)&gt;" in (out / "report.html").read_text()
@@ -151,12 +151,17 @@ def test_report_out_refuses_a_folder_that_is_not_a_report(tmp_path):
 
 
 def test_rewriting_a_report_leaves_no_stale_plots(tmp_path):
+    from scaling import fits
+
+    result = fits.ScalingLawFit(law="power-law", x="C", starts=8).fit(
+        load_chinchilla_epoch()).result_
+    (tmp_path / "fit.json").write_text(result.to_json())
     out = tmp_path / "out"
-    runner = CliRunner()
-    assert runner.invoke(main, ["report", "bundled:chinchilla_epoch", "--bootstrap", "0",
-                                "--compute", "1e22", "--out", str(out)]).exit_code == 0
-    assert (out / "isoflop.png").exists()
-    assert runner.invoke(main, ["report", "bundled:chinchilla_epoch", "--bootstrap", "0",
-                                "--out", str(out)]).exit_code == 0
+    out.mkdir()
+    (out / "isoflop.png").write_bytes(b"an old plot")  # from an earlier report with --compute
+    (out / "report.md").write_text("old")
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "fit.json"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
     assert not (out / "isoflop.png").exists()  # replaced whole, not merged
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert (out / "report.md").read_text() != "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "fit.json", "out"]
