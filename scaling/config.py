@@ -238,10 +238,17 @@ def apply_overrides(values: dict, overrides) -> dict:
 
 
 def load_config(path=None, overrides=()) -> TrainConfig:
-    """A :class:`TrainConfig` from a JSON (or YAML, with PyYAML) file plus ``--set`` items."""
+    """A :class:`TrainConfig` from a JSON (or YAML, with PyYAML) file plus ``--set`` items.
+
+    The file holds TrainConfig fields, or is a finished run's ``run.json`` (its
+    ``config`` is used, so ``--config runs/one/runs/tiny/run.json --set ...`` trains a
+    variant of that run)."""
     values: dict = {}
     if path is not None:
         values = _runio.read_mapping(path)
+        if isinstance(values.get("config"), dict) and "status" in values:
+            # a finished run's run.json: train another run with its config
+            values = dict(values["config"])
     if "schedule" not in values:
         values["schedule"] = _default_schedule()
     return TrainConfig.from_dict(apply_overrides(values, overrides))

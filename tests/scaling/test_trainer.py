@@ -198,3 +198,12 @@ def test_the_suggested_fit_command_works_and_small_models_get_one_thread(tmp_pat
     command = re.search(r"`(scaling fit [^`]+)`", summary["report"]).group(1)
     result = CliRunner().invoke(main, shlex.split(command)[1:] + ["--starts", "8"])
     assert result.exit_code == 0, (command, result.output)
+
+
+def test_a_finished_runs_status_file_is_a_config(tmp_path):
+    from scaling.config import load_config
+
+    train(tiny(total_steps=8, eval_every=4), tmp_path)
+    status = next(tmp_path.rglob("run.json"))
+    config = load_config(status, ["schedule.peak_lr=1e-3"])
+    assert config.d_model == 32 and config.schedule["peak_lr"] == 1e-3
