@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
 import click
 
-__all__ = ["InputError", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+__all__ = ["InputError", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -84,7 +85,13 @@ class Group(click.Group):
         except (ValueError, FileNotFoundError, TypeError) as err:
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
-            raise InputError(str(err).strip() or type(err).__name__) from None
+            raise InputError(strip_ansi(str(err).strip() or type(err).__name__)) from None
+        except OSError as err:  # read-only folder, full disk, ...: name the path, exit 2
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            where = err.filename or "a file"
+            raise InputError(strip_ansi(f"cannot write or read {where}: "
+                                        f"{err.strerror or err}")) from None
         except Exception as err:  # noqa: BLE001 - last-resort message, traceback on request
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
@@ -95,7 +102,22 @@ class Group(click.Group):
 
 def load(data: str, columns, runs=None, log_format=None, model_size=None,
           tokens_per_step=None):
-    """Load DATA: a path, ``bundled:NAME``, or a training log (``log_format``)."""
+    """Load DATA: a path, ``bundled:NAME``, or a training log (``log_format``); inside
+    ``--group`` the group's rows, with ``--where`` the rows it keeps."""
+    table = _load(data, columns, runs, log_format, model_size, tokens_per_step)
+    where = selection_kwargs().get("where")
+    if where:
+        from scaling.data.select import filter_table
+
+        table = filter_table(table, where)
+    return table
+
+
+def _load(data: str, columns, runs=None, log_format=None, model_size=None,
+          tokens_per_step=None):
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _GROUP_TABLE in ctx.meta:
+        return ctx.meta[_GROUP_TABLE]
     from scaling.data import load_dataset, load_log, load_table, parse_column_map
 
     if data.startswith("bundled:"):
@@ -144,12 +166,44 @@ def colorize(text: str) -> str:
     return "\n".join(out)
 
 
-def emit(result, as_json: bool, save: Path | None) -> None:
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (a run id or column name from a file must
+    not recolour, retitle or clear the user's terminal)."""
+    return _ANSI.sub("", text).replace("\x1b", "")
+
+
+def check_save_path(ctx, param, value):
+    """Click callback for ``--save FILE``: its folder must exist (checked before the fit)."""
+    if value is not None:
+        if value.is_dir():
+            raise click.BadParameter(f"{value} is a folder; give a file name", ctx, param)
+        if not value.parent.is_dir():
+            raise click.BadParameter(f"the folder {value.parent} does not exist; create it "
+                                     "first", ctx, param)
+    return value
+
+
+def save_result(save: Path, text: str) -> None:
+    """Write ``text`` to ``save`` atomically; on an OS error the result (already printed)
+    is not lost: say so and exit 2 naming the path."""
     from scaling.data import atomic_write_text
 
+    try:
+        atomic_write_text(save, text + "\n")
+    except OSError as err:
+        raise InputError(f"could not save to {save}: {err.strerror or err}; the result is "
+                         "printed above (rerun with --save elsewhere)") from None
+
+
+def emit(result, as_json: bool, save: Path | None) -> None:
+    """Print the result (first, so a failing --save never loses a finished fit), then save."""
+    text = result.to_json()
+    click.echo(strip_ansi(text) if as_json else colorize(strip_ansi(result.report())))
     if save is not None:
-        atomic_write_text(save, result.to_json() + "\n")
-    click.echo(result.to_json() if as_json else colorize(result.report()))
+        save_result(save, text)
 
 def fit_options(function):
     """Options shared by `fit`, `plan` and `predict` for point laws."""
@@ -182,7 +236,7 @@ def fit_options(function):
                      help="With --log-format: tokens per optimizer step (gives D)."),
     ]):
         function = option(function)
-    return function
+    return selection_options(function)
 
 
 def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, **constraints):
@@ -190,7 +244,118 @@ def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, *
 
     return ScalingLawFit(law=law, x=x, loss=loss, delta=delta, k=asymmetry,
                          starts=parse_starts(starts), seed=seed, drop_highest=drop_highest,
-                         **constraints)
+                         **constraints, **selection_kwargs())
+
+
+_SELECTION = "scaling.selection"  # ctx.meta keys of the row-selection options
+_GROUP_TABLE = "scaling.group_table"
+
+
+def selection_kwargs() -> dict:
+    """The row-selection options of the running command (``where``, ``split``, ``points``,
+    ``repeats``, ``n_convention``) as ScalingLawFit keywords; {} outside a command."""
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_SELECTION, {})) if ctx is not None else {}
+
+
+def selection_options(function):
+    """--where, --split, --points, --repeats, --n-convention, --group for a verb.
+
+    The options are read here, not by the command: the estimator gets them through
+    :func:`make_estimator` (or :func:`selection_kwargs`), ``--where`` also filters what
+    :func:`load` returns (so curve laws honour it), and ``--group COL`` runs the whole
+    command once per value of COL (text: one section each; ``--json``: one object
+    ``{"groups": {value: ...}}``; ``--save F`` writes ``F`` with ``.VALUE`` before the
+    suffix per group).
+    """
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from scaling.data.nconvention import normalize_convention
+
+        ctx = click.get_current_context()
+        group = kwargs.pop("group")
+        opts = {k: kwargs.pop(k) for k in ("where", "split", "points", "repeats",
+                                            "n_convention")}
+        if opts["n_convention"] is not None:
+            opts["n_convention"] = normalize_convention(opts["n_convention"])
+        ctx.meta[_SELECTION] = opts
+        if group is None:
+            return function(*args, **kwargs)
+        return _for_each_group(function, args, kwargs, group, ctx)
+
+    options = [
+        click.option("--where", default=None, metavar="EXPR",
+                     help="Row filter in pandas query syntax, e.g. \"N < 1e9 and dataset == "
+                          "'c4'\" (columns, numbers, strings, comparisons, and/or/not, in)."),
+        click.option("--split", default="fit", show_default=True, metavar="LABEL",
+                     help="Fit rows whose split column is LABEL; other labelled rows are held "
+                          "out and predicted ('all': ignore the column)."),
+        click.option("--points", type=click.Choice(["final", "all"]), default="final",
+                     show_default=True,
+                     help="Point laws: the final point of each run, or every checkpoint "
+                          "(bootstrap and backtests resample whole runs)."),
+        click.option("--repeats", type=click.Choice(["keep", "mean"]), default="keep",
+                     show_default=True,
+                     help="Point laws: repeats of one (N, D, config), e.g. seeds, fitted as "
+                          "separate runs or averaged; their spread is recorded as scatter."),
+        click.option("--n-convention", type=click.Choice(["total", "non-embedding",
+                                                          "non-embedding+head"]),
+                     default=None,
+                     help="Point laws: count N this way (converted from d_model, n_layer, "
+                          "vocab_size when the table has them)."),
+        click.option("--group", default=None, metavar="COL",
+                     help="One fit per value of the run column COL (e.g. dataset)."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _safe_name(value: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._") or "group"
+
+
+def _for_each_group(function, args, kwargs, column, ctx):
+    """Run a command once per value of ``column``; combine JSON output."""
+    import contextlib
+    import io
+    import json as _json
+
+    from scaling.data.select import group_tables
+
+    path = kwargs.get("data_path", kwargs.get("input_path"))
+    table = load(path, kwargs.get("columns"), kwargs.get("runs"), kwargs.get("log_format"),
+                 kwargs.get("model_size"), kwargs.get("tokens_per_step"))
+    as_json = kwargs.get("as_json", False)
+    save = kwargs.get("save")
+    combined = {}
+    for value, sub in group_tables(table, column).items():
+        ctx.meta[_GROUP_TABLE] = sub
+        call = dict(kwargs)
+        if save is not None:
+            call["save"] = save.with_name(f"{save.stem}.{_safe_name(value)}{save.suffix}")
+        if kwargs.get("out") is not None:  # reports: one folder per group
+            call["out"] = Path(kwargs["out"]) / _safe_name(value)
+        if not as_json:
+            click.echo(f"== {column} = {value} ==")
+            function(*args, **call)
+            click.echo("")
+            continue
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            function(*args, **call)
+        text = buffer.getvalue()
+        try:
+            combined[value] = _json.loads(text)
+        except ValueError:
+            combined[value] = text
+    ctx.meta.pop(_GROUP_TABLE, None)
+    if as_json:
+        click.echo(_json.dumps({"group_by": column, "groups": combined}, indent=2))
 
 
 def constraint_options(function, tie: bool = True, prior: bool = True):
@@ -236,10 +401,10 @@ def emit_groups(results: dict, as_json: bool, save: Path | None) -> None:
                "heldout": {rid: h for r in results.values()
                            for rid, h in r.data.get("heldout", {}).items()}}
     text = _json.dumps(payload, indent=2)
+    click.echo(strip_ansi(text) if as_json else "\n\n".join(
+        f"== {strip_ansi(name)} ==\n{strip_ansi(r.report())}" for name, r in results.items()))
     if save is not None:
-        atomic_write_text(save, text + "\n")
-    click.echo(text if as_json else "\n\n".join(
-        f"== {name} ==\n{r.report()}" for name, r in results.items()))
+        save_result(save, text)
 
 
 def jsonable(payload):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, LAW_CHOICES, InputError, emit, emit_groups, make_estimator, fit_options, load
+from ._common import (CURVE_LAWS, LAW_CHOICES, InputError, check_save_path, constraint_options,
+                      constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
 @click.command()
@@ -17,7 +18,10 @@ from ._common import CURVE_LAWS, LAW_CHOICES, InputError, emit, emit_groups, mak
                    "curve laws (mpl, tissue).")
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law (default N).")
+@click.option("--y", "y_col", default="loss", show_default=True, metavar="COLUMN",
+              help="Point laws: the fitted column (e.g. an optimal-LR column, with --x C).")
 @fit_options
+@constraint_options
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0,
               help="Bootstrap resamples over runs for parameter intervals (e.g. 1000).")
 @click.option("--backtest", "do_backtest", is_flag=True,
@@ -30,19 +34,22 @@ from ._common import CURVE_LAWS, LAW_CHOICES, InputError, emit, emit_groups, mak
                    "AdamW procedure, which gives the published parameters) or 'auto' (both, "
                    "chosen by leave-one-curve-out).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=check_save_path,
               help="Also write the result as JSON to this file (atomically).")
 def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
-        as_json, log_format, model_size, tokens_per_step, n_boot, do_backtest, fit_runs,
-        curve_method, save):
+        as_json, log_format, model_size, tokens_per_step, fix, tie, prior, bounds, n_boot,
+        do_backtest, fit_runs, curve_method, save, y_col):
     """Fit a scaling law to DATA.
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
     runs.* and points.*, or bundled:NAME. Point laws use the final point of each run;
     curve laws (mpl, tissue) use whole loss curves and their LR schedules, fit on some
-    runs and report errors on the others.
+    runs and report errors on the others. --fix, --tie, --prior and --bounds constrain
+    the law's parameters (its symbols: E, A, B, alpha, beta, ...).
     """
     from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
 
+    given = constraints(fix, tie, prior, bounds)
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
     with warnings.catch_warnings():
         # the report lists every warning; do not print them twice
@@ -50,8 +57,10 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         if law in CURVE_LAWS:
             ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
             methods = None if curve_method == "auto" else (curve_method,)
+            if y_col != "loss":
+                raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
-                                        methods=methods)
+                                        methods=methods, **given)
             if len(fitted) > 1:
                 emit_groups(fitted, as_json, save)
                 return
@@ -60,7 +69,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             if fit_runs or curve_method != "auto":
                 raise InputError("--fit-runs and --method apply to the curve laws (mpl, "
                                  "tissue) only")
-            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
+            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
+                                       y=y_col, **given)
             result = estimator.fit(table).result_
             if n_boot:
                 bootstrap(result, n_boot=n_boot, seed=seed)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import InputError, jsonable
+from ._common import InputError, check_save_path, jsonable, save_result, strip_ansi
 
 
 class _DefaultFit(click.Group):
@@ -47,6 +47,7 @@ def l2l():
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=check_save_path,
               help="Also write the JSON result here (for `scaling l2l predict`).")
 def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chance, min_points,
                 n_boot, seed, as_json, save):
@@ -65,15 +66,40 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
             frame = frame.merged()
     else:
         frame = read_frame(data_path)
+    _check_l2l_columns(frame, x_col, y_col, group_cols)
     group = list(group_cols) if len(group_cols) > 1 else (group_cols[0] if group_cols else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         result = l2l_fit(frame, x_col, y_col, group, holdout_lowest=holdout_lowest, task=task,
                          chance=chance, min_points=min_points, n_boot=n_boot, seed=seed)
     text = _json.dumps(result.to_dict(), indent=2)
+    click.echo(strip_ansi(text if as_json else result.report()))
     if save is not None:
-        atomic_write_text(save, text + "\n")
-    click.echo(text if as_json else result.report())
+        save_result(save, text)
+
+
+def _check_l2l_columns(frame, x_col, y_col, group_cols) -> None:
+    """--x/--y must be two different numeric columns; say which cells are not numbers."""
+    import pandas as pd
+
+    if x_col == y_col:
+        raise InputError(f"--x and --y are the same column ({x_col!r}); a law of a loss "
+                         "against itself says nothing")
+    for flag, col in (("--x", x_col), ("--y", y_col)):
+        if col not in frame.columns:
+            continue  # the library names the missing column and lists the others
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() & frame[col].notna()
+        if bad.all() and len(frame):
+            raise InputError(f"{flag} {col!r} is a text column (e.g. {frame[col].iloc[0]!r}), "
+                             "not numbers")
+        if bad.any():
+            rows = [int(i) + 2 for i in bad.to_numpy().nonzero()[0][:5]]
+            raise InputError(f"{flag} column {col!r} has non-numeric cells in row(s) {rows} "
+                             f"(file line numbers), e.g. {frame[col][bad].iloc[0]!r}")
+    for col in group_cols:
+        if col in (x_col, y_col):
+            raise InputError(f"--group {col!r} is also --x or --y")
 
 
 @l2l.command("predict")
@@ -88,11 +114,24 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json):
 
     from scaling.fits import l2l_predict
 
+    values = []
+    for item in x_values.split(","):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise InputError(f"--x-values: {item.strip()!r} is not a number (give comma-"
+                             "separated losses, e.g. 3.1,3.0)") from None
+    import math
+
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise InputError(f"--x-values must be positive finite losses, got {x_values!r}")
     try:
-        values = [float(v) for v in x_values.split(",") if v.strip()]
         saved = _json.loads(fit_path.read_text())
-    except ValueError as err:
-        raise InputError(f"bad input: {err}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"{fit_path} is not valid JSON: {err}") from None
+    if not isinstance(saved, dict):
+        raise InputError(f"{fit_path}: a saved l2l fit is a JSON object, got "
+                         f"{type(saved).__name__}")
     out = l2l_predict(saved, values, group)
     click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
 
