@@ -50,9 +50,25 @@ def test_fast_mpl_sum_matches_dense_double_sum(kind):
     steps = np.arange(200, 3000, 37)
     p = MPL_PUBLISHED["100M"]
     exact = dense_mpl(lr, steps, p)
-    assert np.max(np.abs(multi_power(steps, lr, **p) - exact) / exact) < 2e-6
-    huge = MPLPlan(lr, steps, ratio=10**6)  # every step on its own: exact
-    np.testing.assert_allclose(huge.loss(p), exact, rtol=1e-12)
+    np.testing.assert_allclose(multi_power(steps, lr, **p), exact, rtol=1e-9)
+
+
+def test_mpl_sum_exact_with_lr_reaching_zero_and_rewarming():
+    """Drops onto LR 0 (summed directly) and a rewarm after them, against the double
+    sum, with parameters far from the published ones (gamma > 1 stretches the grid)."""
+    lr = np.r_[np.linspace(1e-5, 1e-3, 100), np.linspace(1e-3, 0.0, 400),
+               np.zeros(50), np.full(200, 5e-4), np.linspace(5e-4, 1e-6, 250)]
+    steps = np.arange(60, lr.size, 13)
+    for p in (MPL_PUBLISHED["25M"],
+              {"L0": 2.0, "A": 1.0, "alpha": 0.3, "B": 50.0, "C": 0.01, "beta": 2.5,
+               "gamma": 1.6}):
+        dense = np.where(lr > 0, lr, max(lr.max() * 1e-12, 1e-300))  # the law's floor
+        S, d = np.cumsum(lr), np.r_[0.0, lr[:-1] - lr[1:]]
+        exact = [p["L0"] + p["A"] * S[t] ** -p["alpha"] - p["B"] * np.sum(
+            d[1:t + 1] * (1 - (p["C"] * dense[1:t + 1] ** -p["gamma"] *
+                               (S[t] - S[1:t + 1] + lr[1:t + 1]) + 1) ** -p["beta"]))
+                 for t in steps]
+        np.testing.assert_allclose(MPLPlan(lr, steps).loss(p), exact, rtol=1e-9)
 
 
 @pytest.mark.parametrize("name", ["mpl", "tissue", "tissue-sized"])
