@@ -8,6 +8,7 @@ from .logs import (LOG_KINDS, LogError, MissingDependencyError, load_hf_trainer_
 from .llm_line import LLM_LINE_LOSSES, load_llm_line
 from .loaders import final_points_table, load_table, parse_column_map, read_frame
 from .schema import RunsTable, parse_quantity, validate
+from .select import Selection, filter_table, group_tables, select_points
 
 __all__ = [
     "LLM_LINE_LOSSES", "load_llm_line",
@@ -17,4 +18,5 @@ __all__ = [
     "DATASETS", "RunsTable", "atomic_write_bytes", "atomic_write_csv", "atomic_write_text", "export_dataset",
     "final_points_table", "load_chinchilla_epoch", "load_dataset", "load_multipower",
     "load_table", "parse_column_map", "parse_quantity", "read_frame", "validate",
+    "Selection", "filter_table", "group_tables", "select_points",
 ]

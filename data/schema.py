@@ -40,7 +40,7 @@ RUN_COLUMNS = (
 )
 #: Columns of a measurement (``split`` may also be given per run).
 POINT_COLUMNS = ("run_id", "step", "D", "C", "loss", "lr", "split")
-N_CONVENTIONS = ("non_embedding", "total", "unknown")
+N_CONVENTIONS = ("non_embedding", "total", "non_embedding_head", "unknown")
 _SCALE_COLUMNS = ("N", "D", "C")
 _INT_RUN_COLUMNS = ("tokens_per_step", "seq_len", "batch_size", "warmup_steps",
                     "decay_start", "total_steps")
@@ -245,6 +245,24 @@ def _split_runs(flat: pd.DataFrame, cols: list[str], problems: _Problems) -> pd.
     return runs
 
 
+def _name_seed_repeats(flat: pd.DataFrame, meta: dict) -> None:
+    """Seeds sharing one run_id (a config name) become runs ``<run_id>/seed<seed>``.
+
+    Ladders often name a configuration once and repeat it with several seeds; each seed
+    is its own run (its own curve), so it gets its own id. Done in place on ``flat``.
+    """
+    if "seed" not in flat.columns:
+        return
+    per_run = flat.groupby("run_id", sort=False)["seed"].nunique(dropna=True)
+    repeated = per_run.index[per_run > 1]
+    if not len(repeated):
+        return
+    mask = flat["run_id"].isin(repeated) & flat["seed"].notna()
+    flat.loc[mask, "run_id"] = [f"{rid}/seed{_plain(seed)}" for rid, seed in
+                                zip(flat.loc[mask, "run_id"], flat.loc[mask, "seed"])]
+    meta["seed_repeats_named"] = [str(r) for r in repeated]
+
+
 def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
              n_convention: str | None = None, flops_per_token_factor: float = 6.0,
              require_tokens: bool = True, meta: dict | None = None) -> RunsTable:
@@ -304,6 +322,7 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     else:
         _check_run_ids(flat, problems)
     flat["run_id"] = flat["run_id"].astype(str)
+    _name_seed_repeats(flat, meta)
     from_runs: list[str] = []
     if runs is not None:
         runs = _clean_columns(runs, "the runs file")
@@ -408,10 +427,11 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     if bad_conv.any():
         problems.add(f"column 'N_convention' must be one of {list(N_CONVENTIONS)}; "
                      f"got {flat['N_convention'][bad_conv].iloc[0]!r} in {problems.rows(bad_conv)}")
-    known = flat["N_convention"][flat["N_convention"].isin(("non_embedding", "total"))]
+    known = flat["N_convention"][flat["N_convention"].isin(N_CONVENTIONS[:-1])]
     if known.nunique() > 1:
         minority = known.value_counts().index[-1]
-        problems.add("mixed N conventions ('non_embedding' and 'total') in one table: "
+        problems.add(f"mixed N conventions ({' and '.join(map(repr, sorted(set(known))))}) "
+                     "in one table: "
                      f"{minority!r} in {problems.rows(flat['N_convention'] == minority)}; "
                      "count parameters the same way for every run")
     run_columns = [c for c in flat.columns if c in RUN_COLUMNS or c in from_runs]

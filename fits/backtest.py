@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scaling.data.select import expand_run_ids
+
 from .fit import ScalingLawFit, as_table, warm_refit
+from .selection import SELECTION_OPTIONS, select_points
 from .laws import get_law
 from .result import FitResult
 
@@ -39,7 +42,9 @@ def _variables(estimator: ScalingLawFit, frame: pd.DataFrame, law) -> dict:
 
 def _holdout(estimator, table, kept, held_ids, warm, law) -> dict:
     train_ids = kept.loc[~kept["run_id"].isin(held_ids), "run_id"]
-    fit = warm_refit(estimator, table.subset(train_ids), warm, drop_highest=0)
+    members = (warm.data.get("selection") or {})  # a mean of repeats stands for its seeds
+    fit = warm_refit(estimator, table.subset(expand_run_ids(train_ids, members)), warm,
+                     drop_highest=0)
     held = kept[kept["run_id"].isin(held_ids)]
     pred = law.predict(fit.values, **_variables(estimator, held, law))
     err = np.abs(pred - held["loss"].to_numpy()) / held["loss"].to_numpy()
@@ -78,8 +83,10 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
     if result is None:
         result = ScalingLawFit(**{k: getattr(estimator, k) for k in (
             "law", "x", "loss", "delta", "k", "starts", "seed", "bounds", "drop_highest",
-            "max_iter")}).fit(table).result_
-    final = table.final_points()
+            "max_iter", *SELECTION_OPTIONS)}).fit(table).result_
+    # the fit's own rows (where, split, repeats, N convention), one final point per run
+    final = select_points(table, **{k: getattr(estimator, k) for k in SELECTION_OPTIONS
+                                    if k != "points"}, points="final").frame
     kept = final[final["run_id"].isin(result.data["points"]["run_id"])].reset_index(drop=True)
     n_min = len(law.params) + 2
     if len(kept) < n_min + 1:

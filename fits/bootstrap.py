@@ -134,7 +134,8 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     Returns
     -------
     BootstrapResult
-        Also sets ``interval`` on every parameter of ``result``.
+        Also sets ``interval`` on every parameter of ``result`` and stores the draws in
+        ``result.draws`` (saved with the fit; predictions from it carry intervals).
     """
     if n_boot < 2:
         raise ValueError(f"`n_boot` must be >= 2, got {n_boot}")
@@ -148,6 +149,11 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     y = np.asarray(points["loss"], dtype=float)
     if groups is not None and len(groups) != y.size:
         raise ValueError(f"`groups` has {len(groups)} labels for {y.size} fitted points")
+    unit = "groups" if groups is not None else "runs"
+    run_ids = points.get("run_id")
+    if groups is None and run_ids is not None and len(set(run_ids)) < len(run_ids):
+        # several points per run (checkpoints): resample whole runs, never single points
+        groups, unit = list(run_ids), "runs (all points of a run together)"
     choices = result.choices
     objective = get_objective(choices.get("loss", "huber"), delta=choices.get("delta", 1e-3),
                               k=choices.get("k", 4.0))
@@ -165,7 +171,8 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
                                 "grouped": groups is not None, "warm_start": "full-data optimum"})
     for name, param in result.params.items():
         param.interval = out.interval(name)
+    result.draws = {p: v.copy() for p, v in samples.items()}  # saved fits predict with them
     result.choices["bootstrap"] = {"n_boot": n_boot, "seed": seed, "level": level,
-                                   "unit": "groups" if groups is not None else "runs",
+                                   "unit": unit,
                                    "converged": int(batch.converged.sum())}
     return out

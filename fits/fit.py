@@ -13,18 +13,20 @@ import pandas as pd
 
 from scaling.data import RunsTable, load_table, validate
 
-from ._version import package_version
+from .estimator import EstimatorParams
 from .laws import Law, get_law
+from .finish import finish
 from .multistart import count_at_best, multistart, polish
 from .objectives import get_objective
+from .params import ConstrainedProblem, ParamModel
 from .problem import Problem
-from .result import FitResult, FitWarning, ParamEstimate
+from .selection import SELECTION_OPTIONS, finish_selection, select_points, selection_info
+from .result import FitResult, FitWarning
 
 __all__ = ["fit_law", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
 
 #: Columns a one-variable law can use as x.
 POINT_VARIABLES = ("N", "D", "C", "step")
-_BOUND_TOL = 1e-6
 
 
 def as_table(data) -> RunsTable:
@@ -38,24 +40,25 @@ def as_table(data) -> RunsTable:
     raise TypeError(f"expected a RunsTable, a DataFrame or a path, got {type(data).__name__}")
 
 
-def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray):
+def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray, n_free: int,
+                  y_name: str = "loss"):
     names = list(law.variables)
     missing = [v for v in names if v not in variables]
     if missing:
         raise ValueError(f"law {law.name!r} needs variable(s) {missing}")
     arrays = [np.asarray(variables[v], dtype=float).ravel() for v in names]
     y = np.asarray(y, dtype=float).ravel()
-    for name, arr in zip(names + ["loss"], arrays + [y]):
+    for name, arr in zip(names + [y_name], arrays + [y]):
         if arr.size != y.size:
-            raise ValueError(f"{name} has {arr.size} values but loss has {y.size}")
+            raise ValueError(f"{name} has {arr.size} values but {y_name} has {y.size}")
         bad = ~np.isfinite(arr) | (arr <= 0)
         if bad.any():
             raise ValueError(f"{name} must be finite and > 0; bad value {arr[bad][0]!r} at "
                              f"position {np.flatnonzero(bad)[0]}")
-    n_par = len(law.params)
-    if y.size <= n_par:
-        raise ValueError(f"law {law.name!r} has {n_par} parameters and needs at least "
-                         f"{n_par + 1} points; got {y.size}")
+    if y.size < max(n_free, 1):
+        raise ValueError(f"law {law.name!r} has {n_free} free parameters and needs at least "
+                         f"{n_free} points ({n_free + 1} to check the fit); got {y.size}; "
+                         "fix or tie parameters (--fix, --tie) or add runs")
     for name, arr in zip(names, arrays):
         if np.unique(arr).size < 2:
             raise ValueError(f"every point has the same {name} ({arr[0]:.4g}): a law in {name} "
@@ -64,38 +67,36 @@ def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray):
     return arrays, y
 
 
-def _starts(law: Law, log_vars, log_y, starts, seed):
+def _starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
+    """Starting rows over the free parameters (duplicates that fixing or tying creates
+    are dropped), and a label."""
     guess = law.guess(log_vars, log_y)[None, :]
     if isinstance(starts, str):
         if starts != "grid":
             raise ValueError(f"`starts` must be 'grid', a number of random starts or an "
                              f"array of starting points, got {starts!r}")
-        return np.vstack([law.grid(log_vars, log_y), guess]), "grid"
-    if isinstance(starts, (int, np.integer)):
+        rows, label = np.vstack([law.grid(log_vars, log_y), guess]), "grid"
+    elif isinstance(starts, (int, np.integer)):
         if starts < 1:
             raise ValueError(f"`starts` must be >= 1, got {starts}")
         grid = law.grid(log_vars, log_y)
         rng = np.random.default_rng(seed)
         lo, hi = grid.min(axis=0), grid.max(axis=0)
-        return np.vstack([guess, lo + (hi - lo) * rng.random((int(starts) - 1, lo.size))]), \
-            f"{int(starts)} random (seed {seed})"
-    arr = np.atleast_2d(np.asarray(starts, dtype=float))
-    if arr.shape[1] != len(law.params):
-        raise ValueError(f"starting points must have {len(law.params)} columns "
-                         f"({', '.join(law.params)}), got shape {arr.shape}")
-    return np.vstack([law.to_theta(dict(zip(law.params, row))) for row in arr]), "given"
-
-
-def _stderr(problem: Problem, law: Law, theta: np.ndarray) -> np.ndarray:
-    """Gauss-Newton standard errors of the least-squares approximation at the optimum."""
-    r, dr = problem.residuals(theta[None, :])
-    r, jac = r[0], dr[0]
-    dof = max(r.size - theta.size, 1)
-    sigma2 = float(r @ r) / dof
-    cov = sigma2 * np.linalg.pinv(jac @ jac.T)
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    natural = np.where(law.is_log(), np.exp(theta) * se, se)
-    return natural
+        rows = np.vstack([guess, lo + (hi - lo) * rng.random((int(starts) - 1, lo.size))])
+        label = f"{int(starts)} random (seed {seed})"
+    else:
+        arr = np.atleast_2d(np.asarray(starts, dtype=float))
+        if arr.shape[1] != len(law.params):
+            raise ValueError(f"starting points must have {len(law.params)} columns "
+                             f"({', '.join(law.params)}), got shape {arr.shape}")
+        rows = np.vstack([law.to_theta({**dict(zip(law.params, row)), **model.fixed})
+                          for row in arr])
+        label = "given"
+    free = model.reduce(rows)
+    if not model.trivial:
+        _, first = np.unique(free, axis=0, return_index=True)
+        free = free[np.sort(first)]
+    return free, label
 
 
 def _design_warnings(names, arrays) -> list[str]:
@@ -114,9 +115,10 @@ def _design_warnings(names, arrays) -> list[str]:
 
 def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str = "huber",
             delta: float = 1e-3, k: float = 4.0, starts="grid", seed: int = 0,
-            bounds: Mapping[str, tuple[float, float]] | None = None, max_iter: int = 200,
-            run_ids=None, data_info: dict | None = None) -> FitResult:
-    """Fit ``law`` to observed losses by vectorized multistart + quasi-Newton polish.
+            bounds: Mapping[str, tuple[float, float]] | None = None, fixed=None, tied=None,
+            prior=None, max_iter: int = 200, run_ids=None,
+            data_info: dict | None = None) -> FitResult:
+    """Fit ``law`` to observed values by vectorized multistart + quasi-Newton polish.
 
     Parameters
     ----------
@@ -126,7 +128,7 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         The law's variables by name (``{"N": ..., "D": ...}``; ``{"x": ...}`` for the
         one-variable power law).
     loss_values : array
-        Observed losses, > 0.
+        Observed values (a loss, or any positive quantity such as an optimal LR), > 0.
     loss : {"huber", "log-mse", "mse", "asymmetric"}
         Objective (summed over points); see :mod:`fits.objectives`.
     delta : float
@@ -141,6 +143,14 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         Seed for random starts.
     bounds : mapping, optional
         ``{symbol: (lower, upper)}`` overriding the law's defaults (natural units).
+    fixed : mapping, optional
+        ``{symbol: value}`` held fixed (e.g. ``{"E": 1.69}``).
+    tied : mapping, optional
+        ``{symbol: source}``: ``symbol`` takes ``source``'s value (``{"alpha": "beta"}``:
+        one exponent for N and D).
+    prior : mapping, optional
+        ``{symbol: (mean, sd)}``: Gaussian prior, ``mean`` natural, ``sd`` on the fit
+        scale (log scale for ``E, A, B``); see :mod:`fits.params`.
     max_iter : int
         Iteration cap of the batched optimizer, per start.
     run_ids, data_info : optional
@@ -154,40 +164,41 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
     Raises
     ------
     ValueError
-        For unknown laws/losses, bad bounds, too few points or a single scale.
+        For unknown laws/losses, bad bounds or constraints, fewer points than free
+        parameters or a single scale. As many points as free parameters fits and warns
+        (under-identified).
     """
     law = get_law(law)
     objective = get_objective(loss, delta=delta, k=k)
-    arrays, y = _check_arrays(law, variables, loss_values)
-    problem = Problem(law, arrays, y, objective)
-    lower, upper = law.theta_bounds(bounds)
-    theta0, starts_label = _starts(law, problem.log_vars, problem.log_y, starts, seed)
+    model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
+    y_name = (data_info or {}).get("y", "loss")
+    arrays, y = _check_arrays(law, variables, loss_values, model.n_free, y_name)
+    base = Problem(law, arrays, y, objective)
+    problem = ConstrainedProblem(base, model)
+    lower, upper = model.free_bounds()
+    theta0, starts_label = _starts(law, model, base.log_vars, base.log_y, starts, seed)
     batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
     theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
+    choices = {"law": law.name, "loss": objective.name, **objective.settings,
+               "objective_description": objective.describe(), "starts": starts_label,
+               "seed": seed, "max_iter": max_iter}
+    if model.prior:
+        # posterior mode: the prior is weighted by the residual variance of the plain fit
+        r = base.residuals(model.expand(theta))[0][0]
+        w0 = float(objective(np.zeros(1))[2][0])
+        scale = w0 * float(r @ r) / max(y.size - model.n_free, 1)
+        problem = ConstrainedProblem(base, model, prior_scale=scale)
+        theta, value, info = polish(problem, theta, lower, upper)
+        choices["prior_scale"] = scale
+        choices["objective_description"] += (" + Gaussian prior penalty s2 * sum((theta - "
+                                             "mean) / sd)**2 / 2 (posterior mode)")
 
-    natural = law.from_theta(theta)
-    stderr = _stderr(problem, law, theta)
-    lo_nat, hi_nat = law.from_theta(lower), law.from_theta(upper)
-    span = upper - lower
-    params, notes = {}, []
-    for i, name in enumerate(law.params):
-        at = ("lower" if theta[i] - lower[i] <= _BOUND_TOL * (1 + abs(span[i]))
-              else "upper" if upper[i] - theta[i] <= _BOUND_TOL * (1 + abs(span[i])) else None)
-        params[name] = ParamEstimate(name, natural[name], float(stderr[i]),
-                                     lo_nat[name], hi_nat[name], at)
-        if at:
-            bound = lo_nat[name] if at == "lower" else hi_nat[name]
-            notes.append(f"{name} hit its {at} bound {bound:.4g}; widen `bounds` or add runs "
-                         f"that constrain {name} (the fitted value is not an optimum)")
-
+    natural = law.from_theta(model.expand(theta)[0])
+    notes = []
     n_at_best = count_at_best(batch.values, best=value)
-    converged = info["projected_gradient"] <= 1e-6 * max(1.0, abs(value)) or info["success"]
-    if not converged:
-        notes.insert(0, f"the optimizer did not converge ({info['message']}); try more "
-                        "`starts`, other `bounds`, or check the data for outliers")
     if n_at_best == 1 and len(theta0) >= 20:
         notes.append(f"only 1 of {len(theta0)} starts reached the best optimum: the objective "
-                     "is rugged here; confirm with more starts")
+                     "is rugged here; confirm with more starts (--starts)")
     names = [v if v != "x" else (data_info or {}).get("x", "x") for v in law.variables]
     notes.extend(_design_warnings(names, arrays))
 
@@ -197,29 +208,23 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
                  "points": {"run_id": list(run_ids) if run_ids is not None else None,
                             **{n: a.tolist() for n, a in zip(names, arrays)},
                             "loss": y.tolist(), "predicted": pred.tolist()}})
-    choices = {"law": law.name, "loss": objective.name, **objective.settings,
-               "objective_description": objective.describe(), "starts": starts_label,
-               "seed": seed, "max_iter": max_iter,
-               "bounds": {n: [lo_nat[n], hi_nat[n]] for n in law.params},
-               "stderr_method": "Gauss-Newton approximation on the fit residuals; "
-                                "use the bootstrap for honest intervals"}
-    convergence = {"converged": bool(converged), "n_starts": int(len(theta0)),
-                   "n_at_best": int(n_at_best),
-                   "starts_converged": int(batch.converged.sum()),
-                   "polish": info, "multistart_best": float(batch.values[batch.best])}
     equation = law.equation
     if law.variables == ("x",):
         equation = equation.replace("x", names[0])
-    result = FitResult(law=law.name, equation=equation, citation=law.citation,
-                       params=params, objective=float(value), n_points=int(y.size),
-                       n_runs=int(len(set(run_ids))) if run_ids is not None else int(y.size),
-                       data=data, choices=choices, convergence=convergence, warnings=notes,
-                       version=package_version())
-    result.warn(stacklevel=2)
-    return result
+    if y_name != "loss":
+        equation = equation.replace("L(", f"{y_name}(", 1)
+    return finish(problem, model, theta, value, info, law=law, n_points=y.size,
+                  n_runs=len(set(run_ids)) if run_ids is not None else y.size,
+                  n_starts=len(theta0), start_values=batch.values, equation=equation,
+                  data=data, choices=choices, notes=notes,
+                  convergence={"starts_converged": int(batch.converged.sum()),
+                               "multistart_best": float(batch.values[batch.best])},
+                  bound_remedy="add runs that constrain {name}",
+                  converge_remedy="try more starts (--starts), other bounds (--bounds), or "
+                                  "check the data for outliers", stacklevel=2)
 
 
-class ScalingLawFit:
+class ScalingLawFit(EstimatorParams):
     """Estimator: fit a point law to the final point of every run in a runs table.
 
     Parameters
@@ -229,8 +234,12 @@ class ScalingLawFit:
     x : {"N", "D", "C", "step"}
         Variable of the one-variable power law (default ``"N"``); ``"step"`` fits every
         point of the curves instead of final points.
-    loss, delta, k, starts, seed, bounds, max_iter
-        See :func:`fit_law`.
+    loss, delta, k, starts, seed, bounds, fixed, tied, prior, max_iter
+        See :func:`fit_law` (``fixed={"E": 1.69}``, ``tied={"alpha": "beta"}``,
+        ``prior={"alpha": (0.34, 0.05)}``, ``bounds={"alpha": (0.1, 0.6)}``).
+    y : str
+        The fitted column of the final points (default ``"loss"``; e.g. an optimal-LR
+        column to fit a hyperparameter law against ``x="C"``).
     drop_highest : int
         Leave out the runs with the K highest final losses (Besiroglu et al. 2024
         drop the 5 highest-loss Chinchilla points).
@@ -245,7 +254,10 @@ class ScalingLawFit:
 
     def __init__(self, law: str = "chinchilla", *, x: str | None = None, loss: str = "huber",
                  delta: float = 1e-3, k: float = 4.0, starts="grid", seed: int = 0,
-                 bounds=None, drop_highest: int = 0, max_iter: int = 200):
+                 bounds=None, fixed=None, tied=None, prior=None, y: str = "loss",
+                 drop_highest: int = 0, max_iter: int = 200, where: str | None = None,
+                 split: str | None = "fit", points: str = "final", repeats: str = "keep",
+                 n_convention: str | None = None):
         self.law = law
         self.x = x
         self.loss = loss
@@ -254,22 +266,38 @@ class ScalingLawFit:
         self.starts = starts
         self.seed = seed
         self.bounds = bounds
+        self.fixed = fixed
+        self.tied = tied
+        self.prior = prior
+        self.y = y
         self.drop_highest = drop_highest
         self.max_iter = max_iter
+        self.where = where
+        self.split = split
+        self.points = points
+        self.repeats = repeats
+        self.n_convention = n_convention
+
+    def _select(self, table: RunsTable, points: str) -> pd.DataFrame:
+        # row selection (where, split, checkpoints, repeats, N convention): data/select.py
+        self.selection_ = select_points(table, where=self.where, split=self.split,
+                                        points=points, repeats=self.repeats,
+                                        n_convention=self.n_convention)
+        return self.selection_.frame
 
     def _points(self, table: RunsTable, law: Law):
         if law.variables == ("x",):
             x = self.x or "N"
             if x not in POINT_VARIABLES:
                 raise ValueError(f"`x` must be one of {list(POINT_VARIABLES)}, got {x!r}")
-            frame = table.merged() if x == "step" else table.final_points()
+            frame = self._select(table, "all" if x == "step" else self.points)
             if x == "step":
                 frame = frame[frame["step"] > 0]
             return frame, {"x": frame[x].to_numpy(dtype=float)}, x
         if self.x is not None:
             raise ValueError(f"`x` applies to the one-variable power law only; law "
                              f"{law.name!r} uses {', '.join(law.variables)}")
-        frame = table.final_points()
+        frame = self._select(table, self.points)
         if not table.meta.get("tokens_known", True):
             raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
                              "none; add a D, C or tokens_per_step column")
@@ -282,11 +310,20 @@ class ScalingLawFit:
         if not (isinstance(self.drop_highest, (int, np.integer)) and self.drop_highest >= 0):
             raise ValueError(f"`drop_highest` must be an integer >= 0, got {self.drop_highest!r}")
         frame, variables, x = self._points(table, law)
+        if self.y not in frame.columns:
+            raise ValueError(f"`y` column {self.y!r} is not in the table; it has "
+                             f"{[c for c in frame.columns if c not in ('run_id', 'step')]}")
+        values = pd.to_numeric(frame[self.y], errors="coerce")
+        if self.y != "loss":
+            keep = values.notna().to_numpy()
+            frame, values = frame[keep], values[keep]
+            variables = {k: v[keep] for k, v in variables.items()}
+        frame = frame.assign(**{"_y": values.to_numpy(dtype=float)})
         dropped: list[str] = []
         if self.drop_highest:
             if self.drop_highest >= len(frame):
                 raise ValueError(f"cannot drop {self.drop_highest} of {len(frame)} points")
-            order = np.argsort(-frame["loss"].to_numpy(), kind="stable")
+            order = np.argsort(-frame["_y"].to_numpy(), kind="stable")
             drop_idx = order[: self.drop_highest]
             dropped = frame["run_id"].iloc[drop_idx].tolist()
             keep = np.ones(len(frame), dtype=bool)
@@ -298,11 +335,14 @@ class ScalingLawFit:
                 "n_convention": table.meta.get("n_convention"),
                 "dropped_run_ids": dropped,
                 "drop_rule": f"{self.drop_highest} highest-loss points" if dropped else None,
-                **({"x": x} if x else {})}
-        self.result_ = fit_law(law, variables, frame["loss"].to_numpy(dtype=float),
+                **({"x": x} if x else {}), **({"y": self.y} if self.y != "loss" else {})}
+        info.update(selection_info(self.selection_, [x] if x else list(variables)))
+        self.result_ = fit_law(law, variables, frame["_y"].to_numpy(dtype=float),
                                loss=self.loss, delta=self.delta, k=self.k, starts=self.starts,
-                               seed=self.seed, bounds=self.bounds, max_iter=self.max_iter,
+                               seed=self.seed, bounds=self.bounds, fixed=self.fixed,
+                               tied=self.tied, prior=self.prior, max_iter=self.max_iter,
                                run_ids=frame["run_id"].tolist(), data_info=info)
+        finish_selection(self.result_, self.selection_, law, x)
         self.params_ = self.result_.values
         return self
 
@@ -327,7 +367,9 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
     import warnings
 
     params = {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "seed",
-                                                  "bounds", "drop_highest", "max_iter")}
+                                                  "bounds", "fixed", "tied", "prior", "y",
+                                                  "drop_highest", "max_iter")}
+    params.update({k: getattr(estimator, k, None) for k in SELECTION_OPTIONS})
     params.update(changes)
     law = get_law(params["law"])
     rng = np.random.default_rng(params["seed"])

@@ -225,7 +225,8 @@ def _judge_fragility(plan: Plan) -> None:
     if moved:
         reasons.append("N* or tokens per parameter leave their interval when refitting with: "
                        + "; ".join(moved))
-    tpp = [r["tokens_per_param"] for r in plan.sensitivity if "tokens_per_param" in r]
+    tpp = [r["tokens_per_param"] for r in plan.sensitivity
+           if "tokens_per_param" in r and not r.get("n_convention")]  # other N counts differ
     tpp.append(plan.tokens_per_param.value)
     if max(tpp) / min(tpp) > 2.0:
         reasons.append(f"tokens per parameter ranges {min(tpp):.1f}-{max(tpp):.1f} across the "
@@ -322,5 +323,16 @@ def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
                "tokens_per_param": float(d / n), "loss": float(loss)}
         row["outside_interval"] = not (plan.N_opt.contains(n) and
                                        plan.tokens_per_param.contains(d / n))
+        if "n_convention" in changes:
+            # N* counts other parameters: compare the exponent of N* ~ C^a, not N* itself
+            a_base = base["beta"] / (base["alpha"] + base["beta"])
+            row.update(n_convention=changes["n_convention"], outside_interval=False,
+                       a=q["beta"] / (q["alpha"] + q["beta"]))
+            if abs(row["a"] - a_base) > 0.05:
+                plan.warnings.append(
+                    f"counting N as {changes['n_convention']} moves the exponent of N* ~ C^a "
+                    f"from {a_base:.2f} to {row['a']:.2f} (Pearce & Song 2024; Porian et al. "
+                    "2024): at this scale the parameter-count convention matters; fit the "
+                    "count your target model will be sized by (--n-convention)")
         rows.append(row)
     plan.sensitivity = rows

@@ -73,6 +73,12 @@ def format_fit(result: FitResult) -> str:
         lines.append("         " + _range_line(name, lo, hi))
     if data.get("source"):
         lines.append(f"         source {data['source']} (hash {data.get('data_hash', '?')})")
+    if data.get("selection_summary"):
+        lines.append(f"         rows: {data['selection_summary']}")
+    if data.get("split_heldout"):
+        lines.append(f"         held-out runs (split): mean |relative error| "
+                     f"{data['split_heldout_mean_abs_rel_error']:.2%} over "
+                     f"{len(data['split_heldout'])} runs")
     lines.append(f"fit      {choices.get('objective_description', choices.get('loss'))}, "
                  f"summed objective {result.objective:.10g}")
     status = "converged" if conv.get("converged") else "NOT converged"

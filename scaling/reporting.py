@@ -19,8 +19,12 @@ def _load(input_path: str, columns, runs):
 
 
 def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, compute=None,
-                    proxy_budget=None, n_boot: int = 1000, columns=(), runs=None) -> str:
+                    proxy_budget=None, n_boot: int = 1000, columns=(), runs=None,
+                    selection: dict | None = None) -> str:
     """Fit (or read) and write a report; return the terminal summary.
+
+    ``selection`` holds ScalingLawFit's row-selection keywords (``where``, ``split``,
+    ``points``, ``repeats``, ``n_convention``; see :func:`scaling.data.select.select_points`).
 
     The report is written into a temporary folder next to ``out`` that replaces ``out`` whole
     when it is complete (:func:`scaling.data.io.staged_directory`): a crash leaves the old
@@ -33,12 +37,12 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
     with staged_directory(out) as stage:
         summary = _report(input_path, stage, law=law, drop_highest=drop_highest,
                           compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
-                          columns=columns, runs=runs)
+                          columns=columns, runs=runs, selection=selection or {})
     return summary.replace(str(stage), str(out))
 
 
 def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_budget, n_boot,
-            columns, runs) -> str:
+            columns, runs, selection) -> str:
     from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
     from scaling.fits.design import suggest_runs
@@ -58,6 +62,10 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
         raise ValueError(f"INPUT {input_path!r} does not exist (a data file or directory, "
                          "bundled:NAME, or a saved fit .json)")
     table = _load(input_path, columns, runs)
+    if selection.get("where"):  # curve laws honour the filter too
+        from scaling.data.select import filter_table
+
+        table = filter_table(table, selection["where"])
     law = law or ("chinchilla" if table.meta.get("tokens_known", True) else "tissue")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -69,7 +77,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
                                           table=table.subset(_runs_of(fit, table)),
                                           title=f"{law} curve law ({name})")
                              for name, fit in fits_by_size.items()])
-        estimator = ScalingLawFit(law=law, drop_highest=drop_highest)
+        estimator = ScalingLawFit(law=law, drop_highest=drop_highest, **selection)
         if compute and law == "chinchilla":
             obj = plan_compute(table, compute, estimator=estimator, n_boot=n_boot)
             fit, boot = obj.fit, obj.bootstrap

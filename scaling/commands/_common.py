@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["InputError", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
+__all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
            "fit_options", "make_estimator", "selection_options", "selection_kwargs", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
@@ -62,6 +62,21 @@ class PerRunQuantity(Quantity):
                           param, ctx)
             out[run.strip()] = super().convert(number.strip(), param, ctx)
         return out
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf (``click.FloatRange`` lets nan through:
+    every comparison with nan is false)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 QUANTITY = Quantity()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import LAW_CHOICES, colorize
+from ._common import LAW_CHOICES, colorize, selection_kwargs, selection_options
 
 
 @click.command()
@@ -42,6 +42,7 @@ def demo(out, n_boot):
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD", help="Column map.")
 @click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Separate runs file to join with INPUT.")
+@selection_options
 def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, columns, runs):
     """Write report.md, report.html, fit.json and plots.
 
@@ -52,5 +53,5 @@ def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, co
 
     click.echo(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
                                compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
-                               columns=columns, runs=runs))
+                               columns=columns, runs=runs, selection=selection_kwargs()))
 

@@ -407,7 +407,7 @@ def test_unknown_n_convention_value():
     frame = curves()
     frame["N_convention"] = "embedding"
     with pytest.raises(ValueError, match=r"column 'N_convention' must be one of "
-                                         r"\['non_embedding', 'total', 'unknown'\]; got "
+                                         r"\['non_embedding', 'total', 'non_embedding_head', 'unknown'\]; got "
                                          r"'embedding' in row 1 "):
         validate(frame)
 

@@ -1,0 +1,313 @@
+"""Choose the rows a point law is fitted on, and record what was done.
+
+Real ladders are not one clean row per run: runs log many checkpoints, some rows are
+held out (``split``), configurations are repeated with several seeds, and one file pools
+several datasets. :func:`select_points` applies, in this order:
+
+1. the row filter ``where`` (pandas query syntax, see :mod:`scaling.data.where`), on
+   the table's columns as given;
+2. the N convention (``n_convention``: convert N from the model shape, or declare it);
+3. ``split``: only rows labelled ``fit`` (or the label asked for) are fitted; rows with
+   another label are kept aside as held-out runs, unlabelled rows are fitted;
+4. ``points``: the final point of each run (default) or every checkpoint;
+5. ``repeats``: seeds of one configuration (same N, D and run-level settings) kept as
+   separate runs or averaged into one row.
+
+The returned :class:`Selection` holds the rows, the held-out rows and a plain-JSON record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .nconvention import convert_n, normalize_convention
+from .schema import RunsTable
+from .where import where_mask
+
+__all__ = ["Selection", "select_points", "filter_table", "group_tables", "config_keys", "repeat_scatter",
+           "expand_run_ids", "same_value_hint", "POINTS_CHOICES", "REPEATS_CHOICES",
+           "POOLING_COLUMNS"]
+
+POINTS_CHOICES = ("final", "all")
+REPEATS_CHOICES = ("keep", "mean")
+#: Columns that, with several values, mean the table pools different experiments.
+POOLING_COLUMNS = ("dataset", "group", "tokenizer")
+# run-level settings that make two runs at the same (N, D) different configurations
+_CONFIG_COLUMNS = ("dataset", "group", "tokenizer", "model", "schedule", "peak_lr", "end_lr",
+                   "warmup_steps", "decay_start", "total_steps", "tokens_per_step", "seq_len",
+                   "batch_size")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows to fit and how they were chosen.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per fitted point (run columns joined), ``run_id`` naming its run.
+    heldout : DataFrame
+        Final points of the runs held out by ``split`` (after ``where``).
+    record : dict
+        Plain-JSON account: the options, rows and runs kept and dropped at each step,
+        checkpoints per run, repeats and their scatter, pooled columns, notes.
+    """
+
+    frame: pd.DataFrame
+    heldout: pd.DataFrame
+    record: dict = field(default_factory=dict)
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+
+
+def config_keys(frame: pd.DataFrame) -> pd.Series:
+    """One label per row naming its configuration: N, D and run-level settings (not the
+    seed or run id), so that rows with equal labels are repeats of one experiment."""
+    cols = ["N", "D"] + [c for c in _CONFIG_COLUMNS if c in frame.columns]
+    parts = [frame[c].map(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v))
+             for c in cols]
+    return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
+
+
+def repeat_scatter(frame: pd.DataFrame) -> dict | None:
+    """Observation scatter from repeated configurations, or None when nothing repeats.
+
+    The pooled within-configuration standard deviation of log loss,
+    ``sqrt(sum_g sum_i (log L_gi - mean_g)^2 / sum_g (n_g - 1))``: the noise of one
+    run's loss around its configuration's mean (seed-to-seed scatter), on the fit scale.
+    """
+    keys = config_keys(frame)
+    log_loss = np.log(frame["loss"].to_numpy(dtype=float))
+    grouped = pd.Series(log_loss, index=frame.index).groupby(keys)
+    sizes = grouped.size()
+    repeated = sizes[sizes >= 2]
+    if repeated.empty:
+        return None
+    ss = grouped.apply(lambda s: float(((s - s.mean()) ** 2).sum()))[repeated.index].sum()
+    dof = int((repeated - 1).sum())
+    sd = float(np.sqrt(ss / dof))
+    return {"sd_log_loss": sd, "n_configs": int(repeated.size),
+            "n_runs": int(repeated.sum()), "dof": dof,
+            "method": "pooled within-configuration sd of log loss (one run's seed scatter)"}
+
+
+def _mean_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """One row per configuration: mean loss; run_id of its first member."""
+    keys = config_keys(frame)
+    members = frame.groupby(keys, sort=False)["run_id"].agg(lambda s: sorted(set(s)))
+    first = frame.groupby(keys, sort=False).head(1).copy()
+    first["loss"] = frame.groupby(keys, sort=False)["loss"].transform("mean")[first.index]
+    first["n_repeats"] = frame.groupby(keys, sort=False)["loss"].transform("size")[first.index]
+    first["run_id"] = [members[k][0] for k in keys[first.index]]
+    merged = {m[0]: m for m in members if len(m) > 1}
+    return first.reset_index(drop=True), merged
+
+
+def _checkpoints(frame: pd.DataFrame) -> dict:
+    counts = frame.groupby("run_id").size()
+    return {"runs": int(counts.size), "median_per_run": float(counts.median()),
+            "max_per_run": int(counts.max())} if len(counts) else {"runs": 0}
+
+
+def select_points(table: RunsTable, *, where: str | None = None, split: str | None = "fit",
+                  points: str = "final", repeats: str = "keep",
+                  n_convention: str | None = None) -> Selection:
+    """The rows of ``table`` to fit a point law on.
+
+    Parameters
+    ----------
+    table : RunsTable
+    where : str, optional
+        Row filter in pandas query syntax, e.g. ``"N < 1e9 and dataset == 'c4'"``,
+        evaluated on every point joined with its run's columns (before finals are taken,
+        so ``"step <= 5000"`` makes the last point up to step 5000 each run's final).
+    split : str or None
+        Fit the rows whose ``split`` is this label (default ``"fit"``); rows with other
+        labels are held out, unlabelled rows are fitted. ``None`` or ``"all"`` ignores
+        the column.
+    points : {"final", "all"}
+        Fit the final point of each run (default) or every checkpoint. With ``"all"``
+        the runs stay the unit of resampling (bootstrap and backtests group by run).
+    repeats : {"keep", "mean"}
+        Repeats of one configuration (e.g. seeds): fit every run (default), or their
+        mean loss as one row. Either way their spread is recorded as observation scatter.
+    n_convention : {"total", "non_embedding", "non_embedding_head"}, optional
+        Count N this way (hyphens and ``+`` accepted: ``"non-embedding+head"``),
+        converting from ``d_model``, ``n_layer``, ``vocab_size`` when needed.
+
+    Returns
+    -------
+    Selection
+
+    Raises
+    ------
+    ValueError
+        For a bad option, an unsafe or invalid filter, a split label no row carries, or
+        a selection that leaves no rows.
+    """
+    _choice("points", points, POINTS_CHOICES)
+    _choice("repeats", repeats, REPEATS_CHOICES)
+    frame = table.merged()
+    record: dict = {"where": where, "split": split, "points": points, "repeats": repeats,
+                    "n_convention": table.meta.get("n_convention"), "rows_in": int(len(frame)),
+                    "runs_in": int(frame["run_id"].nunique()), "notes": []}
+    applied = table.meta.get("where_applied") or {}
+    if where is not None and str(where).strip() and applied.get("where") == where:
+        record.update(rows_in=applied["rows_in"], runs_in=applied["runs_in"],
+                      where_dropped_rows=applied["dropped_rows"])  # filtered when loaded
+    elif where is not None and str(where).strip():
+        keep = where_mask(frame, where)
+        record["where_dropped_rows"] = int((~keep).sum())
+        frame = frame[keep]
+        if frame.empty:
+            raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
+
+    if n_convention is not None:
+        convention = normalize_convention(n_convention)
+        values, how = convert_n(frame, convention)
+        if not np.allclose(values, frame["N"].to_numpy(dtype=float), rtol=1e-12):
+            frame["N"] = values
+            if str(table.meta.get("flops_convention", "")).startswith("6ND"):
+                frame["C"] = 6.0 * frame["N"] * frame["D"]
+        frame["N_convention"] = convention
+        record["n_convention"] = how
+
+    heldout = frame.iloc[0:0]
+    if split not in (None, "all") and "split" in frame.columns:
+        labels = frame["split"]
+        labelled = labels.notna() & (labels.astype(str).str.strip() != "")
+        if not (labels[labelled].astype(str) == split).any():
+            found = sorted(set(labels[labelled].astype(str)))
+            if found:
+                raise ValueError(f"column 'split' has labels {found} but none is {split!r}; "
+                                 "choose the label to fit with --split LABEL (split=...), or "
+                                 "--split all to ignore the column")
+        fitted = ~labelled | (labels.astype(str) == split)
+        held = frame[~fitted]
+        heldout = held.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
+        record["split_heldout_rows"] = int(len(held))
+        record["split_heldout_runs"] = sorted(held["run_id"].unique().tolist())
+        frame = frame[fitted]
+        if frame.empty:
+            raise ValueError(f"no row is labelled split={split!r}")
+
+    record["checkpoints"] = _checkpoints(frame)
+    if points == "final":
+        frame = frame.groupby("run_id", sort=True).tail(1)
+        if record["checkpoints"].get("max_per_run", 1) > 1:
+            record["notes"].append(
+                f"fitted the final point of each run (runs have up to "
+                f"{record['checkpoints']['max_per_run']} checkpoints; points='all' fits every one)")
+    else:
+        frame = frame[frame["D"] > 0] if "D" in frame.columns else frame
+        if record["checkpoints"].get("max_per_run", 1) > 1:
+            record["notes"].append(
+                "fitted every checkpoint: intermediate checkpoints of a run whose learning "
+                "rate had not finished decaying sit above the loss of a run trained to that "
+                "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
+                "backtests resample whole runs")
+    frame = frame.reset_index(drop=True)
+
+    scatter = repeat_scatter(frame)
+    record["repeat_scatter"] = scatter
+    if repeats == "mean" and scatter is not None:
+        frame, members = _mean_repeats(frame)
+        record["repeat_members"] = members
+        if scatter is not None:
+            record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
+                                   f"{scatter['n_configs']} configurations")
+    elif scatter is not None:
+        record["notes"].append(f"{scatter['n_runs']} runs repeat {scatter['n_configs']} "
+                               "configurations (seeds); each is fitted as its own run")
+
+    pooled = {c: sorted(map(str, frame[c].dropna().unique()))
+              for c in POOLING_COLUMNS if c in frame.columns and frame[c].nunique() > 1}
+    record["pooled"] = pooled
+    for column, values in pooled.items():
+        shown = ", ".join(values[:4]) + (" ..." if len(values) > 4 else "")
+        record["notes"].append(
+            f"one law is fitted to {len(values)} values of {column!r} pooled together "
+            f"({shown}); fit one law per value with --group {column} (group=...), or pick one "
+            f"with --where \"{column} == '{values[0]}'\"")
+    record["rows_fitted"] = int(len(frame))
+    record["runs_fitted"] = int(frame["run_id"].nunique())
+    return Selection(frame, heldout, record)
+
+
+def filter_table(table: RunsTable, where: str) -> RunsTable:
+    """The table restricted to the points satisfying ``where`` (evaluated on every point
+    joined with its run's columns); runs left without points are dropped.
+
+    Raises
+    ------
+    ValueError
+        For an unsafe or invalid filter, or one that keeps no rows.
+    """
+    merged = table.merged()
+    keep = where_mask(merged, where)
+    if not keep.any():
+        raise ValueError(f"the row filter {where!r} keeps no rows of {len(merged)}")
+    points = table.points[keep].reset_index(drop=True)
+    ids = set(points["run_id"])
+    runs = table.runs[table.runs["run_id"].isin(ids)].reset_index(drop=True)
+    meta = {**table.meta, "where_applied": {"where": where, "dropped_rows": int((~keep).sum()),
+                                            "rows_in": int(len(merged)),
+                                            "runs_in": int(table.n_runs)}}
+    return RunsTable(runs, points, meta)
+
+
+def expand_run_ids(run_ids, record: dict | None) -> list[str]:
+    """The table's run ids behind fitted ids (a mean of repeats stands for all of them)."""
+    members = (record or {}).get("repeat_members") or {}
+    out: list[str] = []
+    for rid in run_ids:
+        out.extend(members.get(rid, [rid]))
+    return list(dict.fromkeys(out))
+
+
+def same_value_hint(selection: Selection, variable: str) -> str | None:
+    """Why every fitted point has the same ``variable``, when checkpoints explain it."""
+    values = selection.frame[variable] if variable in selection.frame.columns else None
+    if values is None or values.nunique() != 1:
+        return None
+    checkpoints = selection.record.get("checkpoints", {})
+    if selection.record.get("points") == "final" and checkpoints.get("max_per_run", 1) > 1:
+        return (f"every run ends at the same {variable} ({float(values.iloc[0]):.4g}), so the "
+                f"final points cannot separate the {variable} term; the runs have up to "
+                f"{checkpoints['max_per_run']} checkpoints each: fit every checkpoint with "
+                "--points all (points='all')")
+    return None
+
+
+def group_tables(table: RunsTable, column: str) -> dict[str, RunsTable]:
+    """``{value: table of the runs with that value}`` for one fit per group.
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not a run-level column of ``table`` or holds a single value.
+    """
+    merged = table.merged()
+    if column not in merged.columns:
+        raise ValueError(f"cannot group by {column!r}: no such column; the table has "
+                         f"{sorted(merged.columns)}")
+    per_run = merged.groupby("run_id")[column].nunique(dropna=False)
+    if (per_run > 1).any():
+        raise ValueError(f"cannot group by {column!r}: it varies within run "
+                         f"{per_run.index[per_run > 1][0]!r}; group by a run-level column")
+    labels = merged.groupby("run_id")[column].first()
+    missing = labels.isna()
+    if missing.any():
+        raise ValueError(f"cannot group by {column!r}: it is empty for run(s) "
+                         f"{labels.index[missing][:3].tolist()}")
+    values = sorted(labels.astype(str).unique())
+    if len(values) < 2:
+        raise ValueError(f"cannot group by {column!r}: every run has the same value "
+                         f"{values[0]!r}")
+    return {v: table.subset(labels.index[labels.astype(str) == v]) for v in values}
