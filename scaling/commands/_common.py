@@ -225,9 +225,11 @@ def fit_options(function):
     for option in reversed([
         click.option("--loss", type=click.Choice(LOSS_CHOICES), default="huber", show_default=True,
                      help="Objective, summed over points."),
-        click.option("--delta", type=float, default=1e-3, show_default=True,
+        click.option("--delta", type=Finite(min=0, min_open=True), default=1e-3,
+                     show_default=True,
                      help="Huber threshold on log residuals."),
-        click.option("--asymmetry", type=float, default=4.0, show_default=True,
+        click.option("--asymmetry", type=Finite(min=0, min_open=True), default=4.0,
+                     show_default=True,
                      help="Over-prediction weight of the asymmetric loss."),
         click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Leave out the K runs with the highest final loss."),

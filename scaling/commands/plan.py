@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ._common import emit, make_estimator, fit_options, load
+from ._common import Finite, emit, make_estimator, fit_options, load
 
 
 @click.command()
 @click.argument("data_path", metavar="DATA")
-@click.option("--compute", type=float, default=None,
-              help="Training budget in FLOPs (C = 6 N D), e.g. 5.88e23.")
-@click.option("--target-loss", type=float, default=None,
+@click.option("--compute", type=Finite(min=1e6, max=1e35), default=None,
+              help="Training budget in FLOPs (C = 6 N D), e.g. 5.88e23 (1e6 to 1e35).")
+@click.option("--target-loss", type=Finite(min=0, min_open=True), default=None,
               help="Also report the compute needed to reach this loss.")
 @click.option("--law", type=click.Choice(["chinchilla"]), default="chinchilla",
               show_default=True, help="Law giving L(N, D).")
@@ -22,11 +22,11 @@ from ._common import emit, make_estimator, fit_options, load
               help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")
 @click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of accelerators (for wall-clock days).")
-@click.option("--mfu", type=click.FloatRange(min=0, min_open=True, max=1), default=0.4,
+@click.option("--mfu", type=Finite(min=0, min_open=True, max=1), default=0.4,
               show_default=True, help="Model FLOPs utilization.")
-@click.option("--price", type=click.FloatRange(min=0), default=None,
+@click.option("--price", type=Finite(min=0), default=None,
               help="Price per GPU-hour (for cost).")
-@click.option("--max-extrapolation", type=float, default=2.0, show_default=True,
+@click.option("--max-extrapolation", type=Finite(min=0), default=2.0, show_default=True,
               help="Warn beyond this many decades past the largest run.")
 @click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity refits.")
 def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_highest, columns,

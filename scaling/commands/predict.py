@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, LAW_CHOICES, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_LAWS, Finite, LAW_CHOICES, InputError, make_estimator, fit_options, jsonable, load
 
 
 @click.command()
@@ -20,24 +20,49 @@ from ._common import CURVE_LAWS, LAW_CHOICES, InputError, make_estimator, fit_op
               help="Curve laws: last observed step of --run.")
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Curve laws: a saved fit (JSON) supplying the shape parameters.")
-@click.option("--N", "n_params", type=float, default=None, help="Point laws: parameters.")
-@click.option("--D", "tokens", type=float, default=None, help="Point laws: tokens.")
-@click.option("--at", "x_value", type=float, default=None,
-              help="Power law: the value of x (see --x).")
+@click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
+@click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
+@click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
+              help="Power law fitted to DATA: the value of x (see --x). With a saved fit "
+                   "(DATA = FIT.json): a CSV/TSV of targets, one row each (N, D columns for "
+                   "point laws; x and group for loss-to-loss; a schedule spec per row for "
+                   "curve laws); predicts without refitting.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="With a saved fit and --at TARGETS: write the predictions "
+                                 "as CSV to this file.")
+@click.option("--group", default=None,
+              help="Saved loss-to-loss fit: the group for targets without a group column.")
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law.")
 @fit_options
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
               show_default=True, help="Bootstrap resamples for the interval (point laws).")
-def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, x_value, x, loss,
-            delta, asymmetry, drop_highest, columns, runs, starts, seed, as_json, log_format,
-            model_size, tokens_per_step, n_boot):
+def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, out_path,
+            group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
+            as_json, log_format, model_size, tokens_per_step, n_boot):
     """Predict a loss with an interval.
 
     At a new (N, D) from a point law fitted to DATA, or the final loss of run --run from
-    its curve up to --upto-step (curve laws, with a --reference fit).
+    its curve up to --upto-step (curve laws, with a --reference fit). With DATA a saved
+    fit (FIT.json from `scaling fit ... --save`) and --at TARGETS.csv: one prediction per
+    target row (value, interval, extrapolation distance), without refitting.
     """
     import json as _json
+
+    if data_path.endswith(".json") and not log_format:
+        _predict_saved(Path(data_path), at, out_path, group, as_json)
+        return
+    if out_path is not None or group is not None:
+        raise InputError("--out and --group apply to a saved fit: scaling predict FIT.json "
+                         "--at TARGETS.csv")
+    x_value = None
+    if at is not None:
+        try:
+            x_value = float(at)
+        except ValueError:
+            raise InputError(f"--at {at!r}: with DATA a runs table, --at is the power law's x "
+                             "value (a number); predicting a table of targets needs a saved "
+                             "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
     from scaling.fits import FitResult, FitWarning, predict_point
 
@@ -59,6 +84,14 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, x_va
                 ref = FitResult.from_dict(_json.loads(reference.read_text()))
             except _json.JSONDecodeError as err:
                 raise InputError(f"--reference {reference} is not JSON: {err}") from None
+            if ref.law != law:
+                raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
+                                 f"needs a {law!r} reference (or pass --law {ref.law})")
+            last = int(curves[0].steps[-1])
+            if upto_step >= last:
+                raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
+                                 f"step ({last}) of run {run_id!r}: there is nothing left to "
+                                 "predict; give an earlier step")
             out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed)
             payload = {k: v for k, v in out.items() if k != "curve"}
             payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
@@ -86,3 +119,57 @@ def _format_prediction(payload) -> str:
     for w in payload.get("warnings", []):
         text += f"\nwarning: {w}"
     return text
+
+
+def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
+    """``scaling predict FIT.json --at TARGETS.csv``: numpy and the law only (fast)."""
+    import json as _json
+
+    from scaling.fits.saved import load_saved, predict_targets, read_targets
+
+    if not fit_path.is_file():
+        raise InputError(f"saved fit {str(fit_path)!r} does not exist")
+    if at is None or not Path(at).is_file():
+        raise InputError("a saved fit predicts a table of targets: --at TARGETS.csv (a "
+                         "CSV/TSV with one row per target" +
+                         (f"; {at!r} is not a file)" if at is not None else ")"))
+    result = load_saved(fit_path)
+    columns = read_targets(Path(at))
+    preds = predict_targets(result, columns, group=group)
+    names = [c for c in ("value", "ci_lower", "ci_upper", "extrapolation_decades") if c in preds]
+    header = list(columns) + names
+    n = len(preds["value"])
+    inputs = {}
+    for c, cells in columns.items():  # numbers stay numbers in the output
+        try:
+            inputs[c] = [float(v) for v in cells]
+        except ValueError:
+            inputs[c] = cells
+    table = [list(row) for row in zip(*(inputs[c] for c in columns))]
+    for row, values in zip(table, zip(*(preds[c].tolist() for c in names))):
+        row.extend(values)
+    if out_path is not None:
+        from scaling.data.io import atomic_write_text
+
+        text = ",".join(header) + "\n" + "".join(
+            ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
+        atomic_write_text(out_path, text)
+    if as_json:
+        rows = [dict(zip(header, (None if isinstance(v, float) and v != v else v
+                                  for v in row))) for row in table]
+        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": preds["level"],
+                                "n_targets": n, "columns": header, "predictions": rows,
+                                "notes": preds["notes"]},
+                               indent=2 if n <= 100 else None))  # C encoder for big tables
+    elif out_path is None:
+        click.echo("  ".join(f"{h:>12}" for h in header))
+        for row in table:
+            click.echo("  ".join(f"{_cell(v, '.6g'):>12}" for v in row))
+        for note in preds["notes"]:
+            click.echo(f"note: {note}")
+    else:
+        click.echo(f"wrote {n} predictions to {out_path}")
+
+
+def _cell(value, spec: str) -> str:
+    return format(value, spec) if isinstance(value, float) else str(value)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import LAW_CHOICES, colorize, selection_kwargs, selection_options
+from ._common import Finite, LAW_CHOICES, colorize, selection_kwargs, selection_options
 
 
 @click.command()
@@ -33,9 +33,9 @@ def demo(out, n_boot):
                    "token counts).")
 @click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,
               help="Leave out the K runs with the highest final loss.")
-@click.option("--compute", type=float, default=None,
+@click.option("--compute", type=Finite(min=1e6, max=1e35), default=None,
               help="Also plan this budget (FLOPs) and extend the plots to it.")
-@click.option("--proxy-budget", type=float, default=None,
+@click.option("--proxy-budget", type=Finite(min=0, min_open=True, max=1e35), default=None,
               help="FLOPs available for more proxy runs: suggest what to train next.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")

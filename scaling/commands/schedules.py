@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, InputError, jsonable
+from ._common import CURVE_LAWS, Finite, InputError, jsonable
 
 
 @click.group()
@@ -19,7 +19,7 @@ def schedules():
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--total-steps", type=click.IntRange(min=2), required=True,
               help="Step budget of the planned run.")
-@click.option("--peak-lr", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--peak-lr", type=Finite(min=0, min_open=True, max=1.0), required=True,
               help="Peak learning rate of the candidates.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Linear warmup steps of every candidate.")
@@ -42,6 +42,12 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_jso
         raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
                          f"curve law ({', '.join(CURVE_LAWS)})")
     ranking = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps)
+    absurd = [r for r in ranking if not (r["final_loss"] > 0)]  # also catches nan
+    if absurd:
+        raise InputError(f"the fit predicts a final loss of {absurd[0]['final_loss']:.4g} for "
+                         f"{absurd[0]['name']} at --peak-lr {peak_lr:g}: far outside the "
+                         "learning rates it was fitted on; give a peak LR near the fitted "
+                         "runs'")
     if plot is not None:
         plot_schedules(fit, total_steps, peak_lr, plot, warmup_steps=warmup_steps)
     if as_json:
