@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from ._common import Group
+from .compare import compare
 from .datasets import datasets
 from .fit import fit
 from .isoflop import isoflop
@@ -41,3 +42,4 @@ for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, tra
                  laws):
     main.add_command(_command)
 main.add_command(isoflop)
+main.add_command(compare)
