@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .display import ReportDisplay
+
 __all__ = ["FitWarning", "ParamEstimate", "FitResult", "format_number", "to_jsonable"]
 
 
@@ -64,8 +66,8 @@ def to_jsonable(obj):
     return obj
 
 
-@dataclass
-class FitResult:
+@dataclass(repr=False)
+class FitResult(ReportDisplay):
     """What a fit returns.
 
     Attributes
@@ -84,6 +86,9 @@ class FitResult:
     warnings : list of str
     version : str
         Package version that produced it.
+    draws : dict
+        Bootstrap draws of the parameters, ``{symbol: (B,) values}`` (empty without a
+        bootstrap); a saved fit predicts with intervals from them.
     """
 
     law: str
@@ -98,6 +103,7 @@ class FitResult:
     convergence: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     version: str = ""
+    draws: dict = field(default_factory=dict)
 
     # -- access -------------------------------------------------------------
     @property
@@ -112,11 +118,27 @@ class FitResult:
     def converged(self) -> bool:
         return bool(self.convergence.get("converged", False))
 
-    def predict(self, **variables) -> np.ndarray:
-        """Evaluate the fitted law, e.g. ``result.predict(N=7e10, D=1.4e12)``."""
-        from .laws import get_law
+    @property
+    def heldout(self) -> dict:
+        """Held-out errors per run (curve laws), ``{}`` when none were evaluated."""
+        return self.data.get("heldout", {})
 
-        return get_law(self.law).predict(self.values, **variables)
+    @heldout.setter
+    def heldout(self, value: dict) -> None:
+        self.data["heldout"] = value
+
+    def predict(self, **variables) -> np.ndarray:
+        """Evaluate the fitted law, for every family of law.
+
+        Point laws at arrays of their variables (``predict(N=..., D=...)``; the power law
+        at ``x=`` or the name it was fitted on, e.g. ``N=``); curve laws along a schedule
+        (``predict(schedule=spec or lr=array, steps=None, N=None)``: the loss at each
+        step); loss-to-loss links at ``x=``. Intervals and extrapolation distances for a
+        table of targets: :func:`fits.saved.predict_targets`.
+        """
+        from .saved import predict_values
+
+        return predict_values(self, **variables)
 
     def warn(self, stacklevel: int = 2) -> None:
         """Emit every stored warning as a :class:`FitWarning`."""
@@ -151,7 +173,8 @@ class FitResult:
                    choices=payload.get("choices", {}),
                    convergence=payload.get("convergence", {}),
                    warnings=list(payload.get("warnings", [])),
-                   version=payload.get("version", ""), **fields)
+                   version=payload.get("version", ""), draws=payload.get("draws") or {},
+                   **fields)
 
     def report(self) -> str:
         """A readable multi-line summary (what ``scaling fit`` prints)."""

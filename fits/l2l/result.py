@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..display import ReportDisplay
+
 from ..bootstrap import percentile_interval
 from ..report import format_table
 from ..result import FitResult, to_jsonable, format_number
@@ -77,9 +79,19 @@ class GroupFit:
             out["bootstrap"] = self.bootstrap
         return to_jsonable(out)
 
+    @classmethod
+    def from_dict(cls, name: str, payload: dict) -> "GroupFit":
+        """Rebuild a group saved with :meth:`to_dict` (``to_dict`` of the result equals
+        the payload)."""
+        fit = FitResult.from_dict(payload["fit"]) if payload.get("fit") else None
+        return cls(name=name, fit=fit, heldout=dict(payload.get("heldout") or {}),
+                   bootstrap=dict(payload.get("bootstrap") or {}),
+                   reliability=payload.get("reliability"), flag=payload.get("flag"),
+                   notes=list(payload.get("warnings", [])))
 
-@dataclass
-class L2LResult:
+
+@dataclass(repr=False)
+class L2LResult(ReportDisplay):
     """Grouped link fits: ``groups`` by name, ``skipped`` groups with the reason."""
 
     x: str
@@ -115,6 +127,19 @@ class L2LResult:
 
     def to_json(self, indent: int | None = 2, samples: bool = True) -> str:
         return json.dumps(self.to_dict(samples), indent=indent)
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> "L2LResult":
+        """Rebuild a result saved with :meth:`to_dict` (``summary`` is recomputed)."""
+        try:
+            groups = {n: GroupFit.from_dict(n, g) for n, g in payload["groups"].items()}
+            return cls(x=payload["x"], y=payload["y"], law=payload["law"], groups=groups,
+                       skipped=dict(payload.get("skipped", {})),
+                       settings=dict(payload.get("settings", {})),
+                       warnings=list(payload.get("warnings", [])))
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"not a saved loss-to-loss result: missing or malformed {err}"
+                             ) from None
 
     def predict(self, x_values, group: str | None = None, **kwargs) -> dict[str, Any]:
         """Predict ``y`` at new ``x`` for one group (see :func:`l2l_predict`)."""

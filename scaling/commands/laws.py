@@ -9,8 +9,9 @@ __all__ = ["laws", "format_laws"]
 
 @click.command()
 @click.argument("names", nargs=-1, metavar="[LAW]...")
-@click.option("--kind", type=click.Choice(["point", "curve"]), default=None,
-              help="Only point laws (final losses vs N, D, x) or curve laws (loss along a run).")
+@click.option("--kind", type=click.Choice(["point", "curve", "l2l"]), default=None,
+              help="Only point laws (final losses vs N, D, x), curve laws (loss along a run) "
+                   "or loss-to-loss links.")
 @click.option("--json", "as_json", is_flag=True, help="Print the descriptions as JSON.")
 def laws(names, kind, as_json):
     """List the scaling laws `fit` and `predict` know (or describe the LAWs named).

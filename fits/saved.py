@@ -1,0 +1,305 @@
+"""Predictions from a fitted (or saved) result, in batch, without refitting.
+
+One entry point per need, for every family of law in the registry
+(:data:`fits.laws.REGISTRY`):
+
+- :func:`predict_values` - the law's values (what ``FitResult.predict`` returns);
+- :func:`predict_targets` - a table of targets in, one row per target out: value, an
+  interval from the fit's bootstrap draws (when it was saved with them), the
+  extrapolation distance in decades past the fitted range;
+- :func:`load_saved` - a saved JSON file back as a ``FitResult`` or ``L2LResult``;
+- :func:`read_targets` - a CSV/TSV table of targets as numpy columns (no pandas, so that
+  ``scaling predict FIT.json --at targets.csv`` starts in a fraction of a second).
+
+Imports stay light on purpose: numpy and the law's own module only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from .laws import get_any_law, law_kind
+
+__all__ = ["predict_values", "predict_targets", "load_saved", "read_targets",
+           "numeric_columns", "extrapolation_decades", "SCHEDULE_COLUMNS"]
+
+#: Target-table columns that make up a schedule spec (curve laws; ``data.schedules``).
+SCHEDULE_COLUMNS = ("kind", "total_steps", "peak_lr", "end_lr", "warmup_steps", "warmup",
+                    "warmup_lr", "decay_start", "cooldown_frac", "cooldown", "factor")
+_INT_COLUMNS = ("total_steps", "warmup_steps", "decay_start")
+_CHUNK = 4096  # targets per block when evaluating bootstrap draws (bounded memory)
+
+
+def _point_inputs(result, law, variables: Mapping) -> list:
+    """The law's variables in call order; the power law takes ``x`` or the name it was
+    fitted on (``N``, ``D``, ``C``, ``step``)."""
+    fitted = result.data.get("x") if law.variables == ("x",) else None
+    arrays = []
+    for name in law.variables:
+        key = name if name in variables else fitted if fitted in variables else None
+        if key is None:
+            wanted = " or ".join(repr(n) for n in dict.fromkeys([name, fitted]) if n)
+            raise ValueError(f"law {law.name!r} predicts at {wanted}; got {sorted(variables)}")
+        arr = variables[key]
+        arr = np.asarray(arr, dtype=float) if isinstance(arr, (np.ndarray, float, int)) \
+            else numeric_columns({key: arr}, [key])[key]
+        bad = ~np.isfinite(arr) | (arr <= 0)
+        if bad.any():
+            where = np.flatnonzero(bad.ravel())[:5].tolist()
+            raise ValueError(f"{key} must be finite and > 0 to predict; bad value(s) at "
+                             f"position(s) {where}")
+        arrays.append(arr)
+    return arrays
+
+
+def predict_values(result, **variables) -> np.ndarray:
+    """The fitted law's values (see :meth:`fits.result.FitResult.predict`)."""
+    kind = law_kind(result.law)
+    law = get_any_law(result.law)
+    if kind == "curve":
+        from .curve.predict import predict_curve
+
+        schedule = variables.pop("schedule", None)
+        lr = variables.pop("lr", None)
+        if (schedule is None) == (lr is None):
+            raise ValueError(f"curve law {law.name!r} predicts along a schedule: give "
+                             "schedule= (a spec) or lr= (a per-step LR array)")
+        unknown = sorted(set(variables) - {"steps", "N", "decay"})
+        if unknown:
+            raise ValueError(f"unknown argument(s) {unknown} for curve law {law.name!r}; "
+                             "it takes schedule= or lr=, steps=, N=, decay=")
+        return predict_curve(result, schedule if lr is None else np.asarray(lr, float),
+                             **variables)[1]
+    return law.function(*_point_inputs(result, law, variables), **result.values)
+
+
+def extrapolation_decades(fitted: Mapping, at: Mapping) -> np.ndarray:
+    """Decades outside the fitted range (0 inside it), the largest over the variables,
+    and over compute ``C = N D`` when both are there (same rule as
+    :func:`fits.intervals.extrapolation`)."""
+    names = [n for n in fitted if n in at]
+    fitted = {n: np.asarray(fitted[n], dtype=float) for n in names}
+    at = {n: np.asarray(at[n], dtype=float) for n in names}
+    if "N" in fitted and "D" in fitted:
+        fitted["C"], at["C"] = fitted["N"] * fitted["D"], at["N"] * at["D"]
+    out = None
+    for name, values in fitted.items():
+        lo, hi = np.log10(values.min()), np.log10(values.max())
+        log_at = np.log10(at[name])
+        d = np.maximum(0.0, np.maximum(log_at - hi, lo - log_at))
+        out = d if out is None else np.maximum(out, d)
+    return out
+
+
+def _draw_interval(law, params_draws, arrays, level):
+    """Percentile interval of the law over bootstrap draws, blockwise over targets."""
+    draws = {p: np.asarray(v, dtype=float)[:, None] for p, v in params_draws.items()}
+    n = arrays[0].size
+    lo, hi = np.empty(n), np.empty(n)
+    q = [50 * (1 - level), 50 * (1 + level)]
+    for start in range(0, n, _CHUNK):
+        block = [a[start:start + _CHUNK][None, :] for a in arrays]
+        values = law.function(*block, **draws)
+        lo[start:start + _CHUNK], hi[start:start + _CHUNK] = np.percentile(values, q, axis=0)
+    return lo, hi
+
+
+def _point_targets(result, law, targets, level):
+    arrays = [np.ravel(a) for a in _point_inputs(result, law, targets)]
+    value = law.function(*arrays, **result.values)
+    out = {"value": value}
+    if result.draws:
+        out["ci_lower"], out["ci_upper"] = _draw_interval(law, result.draws, arrays, level)
+    points = result.data.get("points") or {}
+    names = list(result.data.get("ranges", {}))
+    if names and all(n in points for n in names):
+        out["extrapolation_decades"] = extrapolation_decades(
+            {n: points[n] for n in names}, dict(zip(names, arrays)))
+    return out
+
+
+def _schedule_rows(targets):
+    n = len(next(iter(targets.values())))
+    for i in range(n):
+        spec = {}
+        for col in SCHEDULE_COLUMNS:
+            if col in targets and targets[col][i] not in ("", None):
+                value = targets[col][i]
+                spec[col] = int(float(value)) if col in _INT_COLUMNS else \
+                    value if col in ("kind", "warmup", "cooldown") else float(value)
+        yield i, spec
+
+
+def _curve_targets(result, targets):
+    if "kind" not in targets or "total_steps" not in targets:
+        raise ValueError("a curve law predicts under a schedule: the targets need columns "
+                         "'kind' and 'total_steps' (and peak_lr, end_lr, warmup_steps, ... "
+                         "as in a schedule spec), optionally 'step' and 'N'")
+    value, steps = [], []
+    for i, spec in _schedule_rows(targets):
+        step = int(float(targets["step"][i])) if "step" in targets else None
+        N = float(targets["N"][i]) if "N" in targets else None
+        try:
+            loss = predict_values(result, schedule=spec, N=N,
+                                  steps=None if step is None else np.array([step]))
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"target row {i + 1}: {err}") from None
+        value.append(float(loss[-1]))
+        steps.append(step if step is not None else spec["total_steps"] - 1)
+    out = {"value": np.array(value)}
+    fitted = result.data.get("step_range")
+    if fitted:
+        out["extrapolation_decades"] = extrapolation_decades(
+            {"step": np.asarray(fitted, dtype=float)}, {"step": np.maximum(steps, 1)})
+    return out
+
+
+def predict_targets(result, targets: Mapping, *, level: float | None = None,
+                    group: str | None = None) -> dict:
+    """Predict at every row of ``targets``, without refitting.
+
+    Parameters
+    ----------
+    result : FitResult or L2LResult
+        A fit, e.g. read back with :func:`load_saved`.
+    targets : mapping of column -> sequence
+        Point laws: the law's variables (``N``, ``D``; ``x`` or the fitted name for the
+        power law). Curve laws: a schedule spec per row (:data:`SCHEDULE_COLUMNS`),
+        optional ``step`` (default: the last) and ``N``. Loss-to-loss: ``x`` (or the
+        fitted x name) and, when the result has several groups, ``group``.
+    level : float, optional
+        Interval level (default: the bootstrap's, else 0.95).
+    group : str, optional
+        Loss-to-loss: the group for rows without a ``group`` column.
+
+    Returns
+    -------
+    dict
+        Columns (equal-length arrays): ``value``; ``ci_lower``/``ci_upper`` when the fit
+        carries bootstrap draws (loss-to-loss: predictive interval of a new point);
+        ``extrapolation_decades`` (0 inside the fitted range); plus ``"level"`` and
+        ``"notes"``.
+    """
+    if not targets:
+        raise ValueError("no targets: the table has no columns")
+    kind = "l2l" if hasattr(result, "groups") else law_kind(result.law)
+    if level is None:
+        boot = getattr(result, "choices", {}).get("bootstrap") or {}
+        level = float(boot.get("level", 0.95))
+    if not 0 < level < 1:
+        raise ValueError(f"`level` must be in (0, 1), got {level}")
+    notes = []
+    if kind == "l2l":
+        out = _l2l_targets(result, targets, level, group)
+    elif kind == "curve":
+        out = _curve_targets(result, targets)
+        notes.append("curve-law fits carry no bootstrap draws: no interval (use "
+                     "`scaling predict DATA --law ... --run ... --reference FIT.json` for an "
+                     "early-curve prediction with one)")
+    else:
+        out = _point_targets(result, get_any_law(result.law), targets, level)
+        if not result.draws:
+            notes.append("the fit was saved without bootstrap draws: no interval (refit with "
+                         "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
+    return {**out, "level": level, "notes": notes}
+
+
+def _l2l_targets(result, targets, level, group):
+    from .l2l.result import l2l_predict
+
+    x_name = result.x if getattr(result, "x", None) in targets else "x"
+    if x_name not in targets:
+        raise ValueError(f"the targets need a column 'x' (or {result.x!r}) with x-loss values")
+    x = np.asarray(targets[x_name], dtype=float)
+    groups = np.asarray(targets["group"], dtype=object) if "group" in targets else \
+        np.full(x.size, group, dtype=object)
+    saved = result.to_dict()
+    value, lo, hi = np.empty(x.size), np.full(x.size, np.nan), np.full(x.size, np.nan)
+    for g in dict.fromkeys(groups.tolist()):
+        rows = np.flatnonzero(groups == g)
+        pred = l2l_predict(saved, x[rows], g, level=level)
+        value[rows] = pred["value"]
+        if pred["interval"] is not None:
+            lo[rows], hi[rows] = np.asarray(pred["interval"], dtype=float).T
+    out = {"value": value}
+    if np.isfinite(lo).any():
+        out["ci_lower"], out["ci_upper"] = lo, hi
+    return out
+
+
+def load_saved(path) -> object:
+    """A saved fit (``FitResult.to_json`` / ``L2LResult.to_json``) from a JSON file.
+
+    The family comes from the law's registry entry (``"l2l"`` laws give an
+    ``L2LResult``), not from guessing by keys.
+    """
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not JSON: {err}") from None
+    law = payload.get("law") if isinstance(payload, dict) else None
+    if not isinstance(law, str):
+        raise ValueError(f"{path} is not a saved fit: it names no law (save one with "
+                         "`scaling fit ... --save FIT.json`; a fit per model size is saved "
+                         "as groups: refit with --fit-runs for one fit)")
+    try:
+        kind = law_kind(law)
+    except ValueError:
+        raise ValueError(f"{path}: unknown law {law!r} (see `scaling laws`)") from None
+    if kind == "l2l":
+        from .l2l.result import L2LResult
+
+        return L2LResult.from_dict(payload)
+    from .result import FitResult
+
+    return FitResult.from_dict(payload)
+
+
+def read_targets(path) -> dict:
+    """Columns of a CSV (or TSV) table of targets: ``{name: list of str}``.
+
+    Raises
+    ------
+    ValueError
+        For an empty file, a row with the wrong number of fields, or duplicate columns.
+    """
+    path = Path(path)
+    text = path.read_text()
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    rows = [r for r in rows if r]
+    if len(rows) < 2:
+        raise ValueError(f"{path}: expected a header row and at least one target row")
+    header = [h.strip() for h in rows[0]]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise ValueError(f"{path}: duplicate column(s) {dupes}")
+    bad = [i + 2 for i, r in enumerate(rows[1:]) if len(r) != len(header)]
+    if bad:
+        raise ValueError(f"{path}: row(s) {bad[:5]} have a different number of fields than "
+                         f"the header ({len(header)})")
+    return {h: [r[j].strip() for r in rows[1:]] for j, h in enumerate(header)}
+
+
+def numeric_columns(columns: Mapping, names) -> dict:
+    """``{name: float array}`` for the named columns, naming the first bad rows."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = np.array(np.atleast_1d(columns[name]), dtype=float)
+        except ValueError:
+            bad = []
+            for i, v in enumerate(columns[name]):
+                try:
+                    float(v)
+                except ValueError:
+                    bad.append(f"row {i + 2} ({v!r})")
+            raise ValueError(f"column {name!r} must hold numbers; bad: "
+                             f"{', '.join(bad[:3])}") from None
+    return out
