@@ -12,6 +12,7 @@ from ._common import Group
 from .compare import compare
 from .datasets import datasets
 from .fit import fit
+from .hparams import hparams
 from .isoflop import isoflop
 from .l2l import l2l
 from .laws import laws
@@ -43,3 +44,4 @@ for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, tra
     main.add_command(_command)
 main.add_command(isoflop)
 main.add_command(compare)
+main.add_command(hparams)
