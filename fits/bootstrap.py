@@ -164,15 +164,34 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     theta_hat = law.to_theta(result.values)
     batch = multistart(problem, np.repeat(theta_hat[None, :], n_boot, axis=0), lower, upper,
                        max_iter=max_iter, ftol=1e-12, xtol=1e-9, desc="bootstrap")
-    natural = np.where(law.is_log(), np.exp(batch.theta), batch.theta)
+    theta, values, converged = batch.theta, batch.values, np.asarray(batch.converged, bool)
+    n_retried = int((~converged).sum())
+    if n_retried:
+        # hygiene: an unconverged refit is not a sample of the estimator; retry it with a
+        # longer budget from the warm start, then drop what still fails (and count it)
+        retry = Problem(law, variables, y, objective, weights=counts[~converged])
+        again = multistart(retry, theta[~converged], lower, upper, max_iter=4 * max_iter,
+                           ftol=1e-12, xtol=1e-9, desc="bootstrap retry")
+        theta, values = theta.copy(), values.copy()
+        theta[~converged], values[~converged] = again.theta, again.values
+        converged = converged.copy()
+        converged[~converged] = np.asarray(again.converged, bool)
+    kept = np.flatnonzero(converged)
+    if kept.size < 2:
+        raise ValueError(f"only {kept.size} of {n_boot} bootstrap refits converged; the fit is "
+                         "not identified by resamples of these runs (add runs or fix bounds)")
+    natural = np.where(law.is_log(), np.exp(theta[kept]), theta[kept])
     samples = {p: natural[:, i] for i, p in enumerate(law.params)}
-    out = BootstrapResult(law.name, samples, batch.values, batch.converged, level,
-                          meta={"seed": seed, "n_boot": n_boot,
+    out = BootstrapResult(law.name, samples, values[kept], converged[kept], level,
+                          meta={"seed": seed, "n_boot": n_boot, "n_used": int(kept.size),
+                                "n_retried": n_retried, "n_dropped": int(n_boot - kept.size),
+                                "kept_index": kept,
                                 "grouped": groups is not None, "warm_start": "full-data optimum"})
     for name, param in result.params.items():
         param.interval = out.interval(name)
     result.draws = {p: v.copy() for p, v in samples.items()}  # saved fits predict with them
     result.choices["bootstrap"] = {"n_boot": n_boot, "seed": seed, "level": level,
                                    "unit": unit,
-                                   "converged": int(batch.converged.sum())}
+                                   "converged": int(kept.size), "used": int(kept.size),
+                                   "retried": n_retried, "dropped": int(n_boot - kept.size)}
     return out

@@ -30,16 +30,19 @@ from ._common import CURVE_LAWS, Finite, LAW_CHOICES, InputError, make_estimator
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="With a saved fit and --at TARGETS: write the predictions "
                                  "as CSV to this file.")
-@click.option("--group", default=None,
+@click.option("--target-group", "target_group", default=None,
               help="Saved loss-to-loss fit: the group for targets without a group column.")
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law.")
 @fit_options
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
               show_default=True, help="Bootstrap resamples for the interval (point laws).")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
+              show_default=True, help="Level of the prediction (pi) and confidence (ci) "
+                                      "intervals; docs/uncertainty.md.")
 def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, out_path,
-            group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
-            as_json, log_format, model_size, tokens_per_step, n_boot):
+            target_group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
+            as_json, log_format, model_size, tokens_per_step, n_boot, level):
     """Predict a loss with an interval.
 
     At a new (N, D) from a point law fitted to DATA, or the final loss of run --run from
@@ -50,10 +53,10 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
     import json as _json
 
     if data_path.endswith(".json") and not log_format:
-        _predict_saved(Path(data_path), at, out_path, group, as_json)
+        _predict_saved(Path(data_path), at, out_path, target_group, as_json)
         return
-    if out_path is not None or group is not None:
-        raise InputError("--out and --group apply to a saved fit: scaling predict FIT.json "
+    if out_path is not None or target_group is not None:
+        raise InputError("--out and --target-group apply to a saved fit: scaling predict FIT.json "
                          "--at TARGETS.csv")
     x_value = None
     if at is not None:
@@ -92,13 +95,14 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
                                  f"step ({last}) of run {run_id!r}: there is nothing left to "
                                  "predict; give an earlier step")
-            out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed)
+            out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
+                                      level=level)
             payload = {k: v for k, v in out.items() if k != "curve"}
             payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
             payload = predict_point(estimator, table, N=n_params, D=tokens, x=x_value,
-                                    n_boot=n_boot, seed=seed)
+                                    n_boot=n_boot, seed=seed, level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
@@ -107,10 +111,15 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
 
 def _format_prediction(payload) -> str:
     final = payload.get("final_loss") or payload.get("loss")
-    ci = final.get("ci")
+    ci, pi = final.get("ci"), final.get("pi")
+    level = final.get("level", payload.get("level", 0.9))
     text = f"predicted loss {final['value']:.5g}"
-    if ci:
-        text += f"  [{ci[0]:.5g}, {ci[1]:.5g}] ({payload.get('level', 0.9):.0%} interval)"
+    if pi:
+        text += f"  [{pi[0]:.5g}, {pi[1]:.5g}] ({level:.0%} prediction interval for a new run)"
+        if ci:
+            text += f"\n  law's {level:.0%} confidence interval (ci): [{ci[0]:.5g}, {ci[1]:.5g}]"
+    elif ci:
+        text += f"  [{ci[0]:.5g}, {ci[1]:.5g}] ({level:.0%} confidence interval of the law)"
     extra = payload.get("extrapolation_decades")
     if extra is not None:
         text += f"\nextrapolation: {extra:.2f} decades past the largest fitted run"

@@ -1,0 +1,171 @@
+"""Saved fits: a lossless JSON round trip for every family, batch predictions without
+refitting (API and `scaling predict FIT.json --at TARGETS.csv`), issue 12 item 4."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from scaling.commands import main
+from scaling.fits import FitResult, FitWarning, ScalingLawFit, backtest, bootstrap, chinchilla
+from scaling.fits.saved import load_saved, predict_targets
+
+TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
+
+
+def _ladder(seed=0):
+    """30 runs from a known Chinchilla law with 0.3% noise."""
+    rng = np.random.default_rng(seed)
+    n, d = np.meshgrid(np.geomspace(1e7, 3e9, 6), np.geomspace(2e8, 6e10, 5))
+    n, d = n.ravel(), d.ravel()
+    loss = chinchilla(n, d, **TRUTH) * np.exp(0.003 * rng.standard_normal(n.size))
+    return pd.DataFrame({"run_id": [f"r{i}" for i in range(n.size)], "N": n, "D": d,
+                         "loss": loss})
+
+
+@pytest.fixture(scope="module")
+def point_fit():
+    """A point fit with bootstrap draws and backtests (random starts keep it fast)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        est = ScalingLawFit(starts=64, seed=0)
+        table = _ladder()
+        result = est.fit(table).result_
+        bootstrap(result, n_boot=200, seed=0)
+        result.data["backtest"] = backtest(est, table, result)
+    return result
+
+
+def _round_trip(payload):
+    return json.loads(json.dumps(payload))
+
+
+def test_point_fit_round_trips_with_bootstrap_and_backtest(point_fit):
+    first = _round_trip(point_fit.to_dict())
+    again = FitResult.from_dict(first).to_dict()
+    assert again == first
+    assert len(first["draws"]["alpha"]) == 200
+    assert "backtest" in first["data"] and first["data"]["data_hash"]
+    assert first["choices"]["bootstrap"]["n_boot"] == 200
+
+
+def test_curve_fit_round_trips_with_heldout():
+    from tests.fits.test_curve_fit import synthetic
+    from scaling.fits.curve import fit_curve_law
+
+    curves = synthetic("tissue", {"L0": 2.8, "A": 0.6, "alpha": 0.45, "C": 0.4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = fit_curve_law(curves[:2], "tissue", heldout=curves[2:], decays=(0.999,))
+    first = _round_trip(res.to_dict())
+    back = FitResult.from_dict(first)
+    assert back.to_dict() == first
+    assert back.heldout["run2"]["mean_rel_error"] == res.heldout["run2"]["mean_rel_error"]
+    # a curve fit predicts along any schedule, through FitResult.predict
+    spec = {"kind": "cosine", "peak_lr": 3e-4, "end_lr": 3e-5, "warmup_steps": 500,
+            "total_steps": 8000}
+    from scaling.fits.curve import predict_curve
+
+    np.testing.assert_allclose(back.predict(schedule=spec), predict_curve(res, spec)[1],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="schedule= .* or lr="):
+        back.predict(N=1e9)
+
+
+def test_l2l_fit_round_trips():
+    from scaling.fits.l2l import L2LResult, l2l_fit
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(2.6, 4.0, 40)
+    y = 0.9 * (x - 1.5) ** 1.2 + 1.4
+    frame = pd.DataFrame({"Lx": x, "Ly": y * np.exp(0.002 * rng.standard_normal(x.size))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        res = l2l_fit(frame, "Lx", "Ly", n_boot=50, seed=0)
+    first = _round_trip(res.to_dict())
+    back = L2LResult.from_dict(first)
+    assert back.to_dict() == first
+    preds = predict_targets(back, {"x": [3.0, 3.5]})
+    np.testing.assert_allclose(preds["value"], res.predict([3.0, 3.5])["value"], rtol=1e-12)
+    assert np.all(preds["ci_lower"] < preds["value"]) and np.all(preds["value"] < preds["ci_upper"])
+
+
+def test_targets_get_value_interval_and_distance(point_fit):
+    N = np.array([1e8, 1e9, 7e10])
+    D = np.array([2e9, 2e10, 1.4e12])
+    preds = predict_targets(FitResult.from_dict(_round_trip(point_fit.to_dict())),
+                            {"N": N, "D": D}, level=0.9)
+    np.testing.assert_allclose(preds["value"], chinchilla(N, D, **point_fit.values), rtol=1e-13)
+    draws = {p: np.asarray(v)[:, None] for p, v in point_fit.draws.items()}
+    expected = np.percentile(chinchilla(N[None], D[None], **draws), [5, 95], axis=0)
+    np.testing.assert_allclose(preds["ci_lower"], expected[0], rtol=1e-12)
+    np.testing.assert_allclose(preds["ci_upper"], expected[1], rtol=1e-12)
+    # inside the fitted box: 0; 7e10 params at 1.4e12 tokens: log10(7e10 * 1.4e12 / (3e9 * 6e10))
+    assert preds["extrapolation_decades"][:2].tolist() == [0.0, 0.0]
+    assert preds["extrapolation_decades"][2] == pytest.approx(np.log10(7e10 * 1.4e12 / 1.8e20))
+
+
+@pytest.fixture(scope="module")
+def chinchilla_saved(tmp_path_factory):
+    """`scaling fit bundled:chinchilla_epoch --drop-highest 5 --save f.json` (once)."""
+    path = tmp_path_factory.mktemp("saved") / "f.json"
+    out = CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--drop-highest", "5",
+                                    "--save", str(path)])
+    assert out.exit_code == 0, out.output
+    return path
+
+
+def test_cli_predicts_10000_targets_equal_to_the_law(chinchilla_saved, tmp_path):
+    rng = np.random.default_rng(1)
+    N, D = 10 ** rng.uniform(7, 11, 10_000), 10 ** rng.uniform(9, 13, 10_000)
+    targets = tmp_path / "targets.csv"
+    pd.DataFrame({"N": N, "D": D}).to_csv(targets, index=False, float_format="%.17g")
+    out = CliRunner().invoke(main, ["predict", str(chinchilla_saved), "--at", str(targets),
+                                    "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    rows = payload["predictions"]
+    assert payload["n_targets"] == len(rows) == 10_000
+    params = {k: v["value"] for k, v in json.loads(chinchilla_saved.read_text())["params"].items()}
+    value = np.array([r["value"] for r in rows])
+    np.testing.assert_allclose(value, chinchilla(N, D, **params), rtol=1e-12, atol=0)
+    assert np.array([r["N"] for r in rows]) == pytest.approx(N, rel=1e-15)
+    assert all(r["extrapolation_decades"] >= 0 for r in rows)
+    assert "without bootstrap draws" in payload["notes"][0]
+
+
+def test_cli_writes_csv_and_names_missing_columns(chinchilla_saved, tmp_path):
+    targets = tmp_path / "t.csv"
+    targets.write_text("N,D\n7e10,1.4e12\n1e9,2e10\n")
+    preds = tmp_path / "preds.csv"
+    out = CliRunner().invoke(main, ["predict", str(chinchilla_saved), "--at", str(targets),
+                                    "--out", str(preds)])
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(preds)
+    assert list(table.columns) == ["N", "D", "value", "extrapolation_decades"]
+    assert table["value"].iloc[0] == pytest.approx(
+        FitResult.from_dict(json.loads(chinchilla_saved.read_text())).predict(N=7e10, D=1.4e12),
+        rel=1e-15)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("N,tokens\n7e10,1.4e12\n")
+    out = CliRunner().invoke(main, ["predict", str(chinchilla_saved), "--at", str(bad)])
+    assert out.exit_code == 2
+    assert "law 'chinchilla' predicts at 'D'" in out.output
+    bad.write_text("N,D\n7e10,lots\n")
+    out = CliRunner().invoke(main, ["predict", str(chinchilla_saved), "--at", str(bad)])
+    assert out.exit_code == 2 and "column 'D' must hold numbers; bad: row 2 ('lots')" in out.output
+    out = CliRunner().invoke(main, ["predict", str(chinchilla_saved), "--at", "3e9"])
+    assert out.exit_code == 2 and "--at TARGETS.csv" in out.output
+
+
+def test_load_saved_rejects_what_is_not_a_fit(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"groups": {}}')
+    with pytest.raises(ValueError, match="is not a saved fit: it names no law"):
+        load_saved(path)
+    path.write_text('{"law": "nope"}')
+    with pytest.raises(ValueError, match="unknown law 'nope'"):
+        load_saved(path)
