@@ -160,7 +160,11 @@ class FitResult(ReportDisplay):
 
     @classmethod
     def from_dict(cls, payload: dict) -> "FitResult":
-        """Rebuild a result saved with :meth:`to_dict`."""
+        """Rebuild a result saved with :meth:`to_dict`; a malformed file or values outside
+        the law's bounds raise ``ValueError`` naming the key (:mod:`fits.saved_check`)."""
+        from .saved_check import check_saved_fit
+
+        check_saved_fit(payload)
         try:
             params = {name: ParamEstimate(name=name, **{
                 k: (tuple(v) if k == "interval" and v is not None else v)

@@ -1,0 +1,143 @@
+"""Validation of saved fits (``scaling fit --save`` JSON): untrusted input, checked before use.
+
+A saved fit is read back by ``scaling predict``, ``report`` and ``schedules compare``. A file
+edited by hand, renamed between versions or simply damaged must stop with a message naming
+the key at fault, never predict from parameters the law does not have, nor from values
+outside the bounds the fit was made under (``L0 = -1e6`` would predict a loss of -1e6).
+
+:func:`check_saved_fit` is called by :meth:`FitResult.from_dict`.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+__all__ = ["check_saved_fit"]
+
+_TEXT_KEYS = ("law", "equation", "citation")
+_DICT_KEYS = ("data", "choices", "convergence", "draws")
+_REL_TOL = 1e-9  # bounds go through float formatting and back
+
+
+def _number(value, where: str, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"saved fit: `{where}` must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"saved fit: `{where}` is NaN")
+    return value
+
+
+def _law_parameters(name: str):
+    """(parameter names, default bounds) of a registered law; ValueError naming `law`."""
+    from .laws import REGISTRY, get_any_law
+
+    try:
+        law = get_any_law(name)
+    except ValueError:
+        raise ValueError(f"saved fit: `law` {name!r} is not a known law (known: "
+                         f"{', '.join(sorted(REGISTRY))})") from None
+    return tuple(law.params), dict(getattr(law, "bounds", {}) or {})
+
+
+def _inside(value: float, lower, upper) -> bool:
+    tol = _REL_TOL * max(1.0, abs(value))
+    return (lower is None or value >= lower - tol) and (upper is None or value <= upper + tol)
+
+
+def check_saved_fit(payload) -> dict:
+    """Check a saved fit's structure and values; return it unchanged.
+
+    Parameters
+    ----------
+    payload : object
+        The parsed JSON of a saved fit (``FitResult.to_dict()``).
+
+    Returns
+    -------
+    dict
+        ``payload``.
+
+    Raises
+    ------
+    ValueError
+        Naming the key at fault: not an object; a file of several fits (``groups``); a
+        missing or mistyped field; an unknown ``law``; ``params`` missing one of the law's
+        parameters or holding one it does not have; a value that is null, NaN, infinite or
+        outside its bounds (the bounds saved with it, and the law's default bounds unless
+        ``choices.bounds`` widened them).
+    """
+    if not isinstance(payload, dict):
+        raise ValueError(f"saved fit: expected a JSON object, got {type(payload).__name__}")
+    if "params" not in payload and isinstance(payload.get("groups"), dict):
+        names = ", ".join(map(str, payload["groups"])) or "none"
+        raise ValueError(f"saved fit: this file holds one fit per group (`groups`: {names}); "
+                         "save a single fit (e.g. `scaling fit ... --fit-runs ID,... --save`)")
+    missing = [k for k in (*_TEXT_KEYS, "params", "objective", "n_points", "n_runs")
+               if k not in payload]
+    if missing:
+        raise ValueError(f"saved fit: missing key(s) {', '.join(map(repr, missing))}")
+    for key in _TEXT_KEYS:
+        if not isinstance(payload[key], str):
+            raise ValueError(f"saved fit: `{key}` must be a string, got {payload[key]!r}")
+    for key in _DICT_KEYS:
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise ValueError(f"saved fit: `{key}` must be an object, got "
+                             f"{type(payload[key]).__name__}")
+    warnings = payload.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ValueError("saved fit: `warnings` must be a list of strings")
+    _number(payload["objective"], "objective", allow_none=True)
+    for key in ("n_points", "n_runs"):
+        value = payload[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"saved fit: `{key}` must be a count (an integer >= 0), got "
+                             f"{value!r}")
+
+    params = payload["params"]
+    if not isinstance(params, dict) or not params:
+        raise ValueError(f"saved fit: `params` must be an object of parameters, got "
+                         f"{type(params).__name__ if params else 'nothing'}")
+    names, defaults = _law_parameters(payload["law"])
+    absent = [n for n in names if n not in params]
+    extra = [n for n in params if n not in names]
+    if absent or extra:
+        parts = ([f"missing {', '.join(map(repr, absent))}"] if absent else []) + \
+                ([f"unknown {', '.join(map(repr, extra))}"] if extra else [])
+        raise ValueError(f"saved fit: `params` do not match law {payload['law']!r} "
+                         f"({'; '.join(parts)}; the law's parameters are {', '.join(names)})")
+    widened = (payload.get("choices") or {}).get("bounds") or {}
+    for name in names:
+        spec = params[name]
+        where = f"params.{name}"
+        if not isinstance(spec, dict):
+            raise ValueError(f"saved fit: `{where}` must be an object with value, stderr, "
+                             f"lower, upper; got {spec!r}")
+        if "value" not in spec:
+            raise ValueError(f"saved fit: `{where}.value` is missing")
+        if spec["value"] is None:
+            raise ValueError(f"saved fit: `{where}.value` is null (a NaN or infinite value "
+                             "was saved): this fit cannot predict")
+        value = _number(spec["value"], f"{where}.value")
+        if math.isinf(value):
+            raise ValueError(f"saved fit: `{where}.value` is infinite")
+        lower = _number(spec.get("lower"), f"{where}.lower", allow_none=True)
+        upper = _number(spec.get("upper"), f"{where}.upper", allow_none=True)
+        _number(spec.get("stderr"), f"{where}.stderr", allow_none=True)
+        if not _inside(value, lower, upper):
+            raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside its bounds "
+                             f"[{lower}, {upper}]")
+        allowed = widened.get(name) if isinstance(widened, dict) else None
+        if not (isinstance(allowed, (list, tuple)) and len(allowed) == 2):
+            allowed = defaults.get(name)
+        if allowed is not None and not _inside(value, *(None if b is None else float(b)
+                                                           for b in allowed)):
+            raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside law "
+                             f"{payload['law']!r}'s bounds {list(allowed)} for {name}")
+        interval = spec.get("interval")
+        if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
+            raise ValueError(f"saved fit: `{where}.interval` must be [low, high] or null")
+    return payload
