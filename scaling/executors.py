@@ -245,6 +245,10 @@ def run_job(config: dict, out_dir, *, wait: bool = True, stale_after_s: float = 
     finally:
         lock.release()
     trained = [r["run_id"] for r in runs if before.get(r["run_id"]) not in final]
+    # an audit trail: which process trained which run (one short O_APPEND write per job)
+    if rank == 0:
+        with open(out_dir / "locks" / f"{job.run_id}.history", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**base, "trained": trained, "time": time.time()}) + "\n")
     return {**base, "status": "done", "runs": runs, "owner": None, "trained": trained}
 
 
