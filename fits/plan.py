@@ -25,10 +25,15 @@ _PENALTY_FACTORS = (0.25, 0.5, 2.0, 4.0)
 
 @dataclass
 class Estimate:
-    """A point estimate with a percentile interval (``ci`` is ``None`` without a bootstrap)."""
+    """A point estimate with a percentile interval (``ci`` is ``None`` without a bootstrap)
+    and, for plan quantities, a prediction interval ``pi`` at ``level`` (see
+    docs/uncertainty.md) and the ``extrapolation`` in decades."""
 
     value: float
     ci: tuple[float, float] | None = None
+    pi: tuple[float, float] | None = None
+    level: float | None = None
+    extrapolation: dict | None = None
 
     @classmethod
     def from_samples(cls, value, samples, level) -> "Estimate":
@@ -76,11 +81,15 @@ class Plan(ReportDisplay):
     fragile: bool = False
     fragile_reasons: list = field(default_factory=list)
     target: dict | None = None
+    #: allocation under a unique-token budget (``unique_tokens``; fits.plan_data)
+    data_constrained: dict | None = None
     correlation: dict | None = None
     resources: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     #: the bootstrap behind the intervals (reports reuse it for bands and suggestions)
     bootstrap: BootstrapResult | None = None
+    #: how the prediction intervals were calibrated (fits.intervals.Calibration.to_dict)
+    calibration: dict | None = None
     #: decades past the largest fitted run in C, N* and D* (extrapolation_decades: the max)
     extrapolation: dict = field(default_factory=dict)
 
@@ -126,7 +135,8 @@ def _variants(estimator: ScalingLawFit) -> list[tuple[str, dict]]:
 def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit | None = None,
                  n_boot: int = 1000, seed: int = 0, level: float = 0.95,
                  target_loss: float | None = None, k: float = 6.0,
-                 max_extrapolation: float = 2.0, sensitivity: bool = True) -> Plan:
+                 max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
+                 unique_tokens: float | None = None) -> Plan:
     """Compute-optimal plan at ``compute`` FLOPs from a Chinchilla fit of ``data``.
 
     Parameters
@@ -147,6 +157,13 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
         Warn when the budget is more than this many decades past the largest run.
     sensitivity : bool
         Refit under alternative reasonable choices and flag a fragile plan.
+    level : float
+        Level of the confidence (``ci``) and prediction (``pi``) intervals.
+    calibration : fits.intervals.Calibration, optional
+        Reuse a calibration of the prediction intervals (default: backtests on ``data``).
+    unique_tokens : float, optional
+        Unique tokens available: also plan under this data constraint (data-constrained
+        law, Muennighoff et al. 2023; :func:`fits.plan_data.data_constrained_plan`).
     """
     if compute is None and target_loss is None:
         raise ValueError("give a budget `compute` (FLOPs) and/or a `target_loss`")
@@ -212,8 +229,14 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     plan.approaches = _approaches(table, fit, compute, k, n_opt)
     if target_loss is not None:
         plan.target = _target(target_loss, p, boot, level, k)
+    if unique_tokens is not None:
+        from .plan_data import data_constrained_plan
+
+        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
+        plan.warnings.extend(plan.data_constrained["warnings"])
     if sensitivity:
         _sensitivity(plan, estimator, table, compute, k)
+    _prediction_intervals(plan, estimator, table, compute, k, level, calibration)
     _judge_fragility(plan)
     return plan
 
@@ -319,7 +342,8 @@ def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
             continue
         q = alt.values
         n, d, loss = chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
-        row = {"variant": label, "alpha": q["alpha"], "beta": q["beta"], "N_opt": float(n),
+        row = {"variant": label, "params": dict(q), "alpha": q["alpha"], "beta": q["beta"],
+               "N_opt": float(n),
                "tokens_per_param": float(d / n), "loss": float(loss)}
         row["outside_interval"] = not (plan.N_opt.contains(n) and
                                        plan.tokens_per_param.contains(d / n))
@@ -336,3 +360,51 @@ def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
                     "count your target model will be sized by (--n-convention)")
         rows.append(row)
     plan.sensitivity = rows
+
+
+def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calibration) -> None:
+    """``pi`` of N*, D*, tokens per parameter and the loss at the optimum.
+
+    The loss: the calibrated interval of a new run at (N*, D*)
+    (:mod:`fits.intervals`). N*, D*, D*/N*: the bootstrap spread combined in quadrature
+    (log units) with how far the optimum moved when the backtests removed the largest
+    10-50% of the runs and under the sensitivity refits (RMS of the log moves), times the
+    calibration's multiplier: the optimum drifts as larger runs arrive, which resampling
+    the same runs cannot show.
+    """
+    from .intervals import calibrate, extrapolation
+
+    cal = calibration or calibrate(estimator, table, plan.fit)
+    points = plan.fit.data["points"]
+    where = extrapolation({"N": points["N"], "D": points["D"]},
+                          {"N": plan.N_opt.value, "D": plan.D_opt.value})
+    plan.loss.pi = tuple(float(v) for v in cal.interval(plan.loss.value, where["decades"],
+                                                        level, plan.loss.ci))
+    moved = {"N": [], "D": [], "tpp": []}
+    params = [r["params"] for r in cal.refits]
+    params += [r["params"] for r in plan.sensitivity if "params" in r]
+    for q in params:
+        n, d, _ = chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
+        moved["N"].append(np.log(n / plan.N_opt.value))
+        moved["D"].append(np.log(d / plan.D_opt.value))
+        moved["tpp"].append(np.log((d / n) / plan.tokens_per_param.value))
+    m, z = cal.multiplier(level), _z(level)
+    for key, est in (("N", plan.N_opt), ("D", plan.D_opt), ("tpp", plan.tokens_per_param)):
+        s_move = (float(np.sqrt(np.mean(np.square(moved[key])))) if moved[key]
+                  else cal.rate * max(where["decades"], 1.0))
+        lo_sd = hi_sd = 0.0
+        if est.ci is not None:
+            lo_sd = np.log(est.value / min(est.ci[0], est.value)) / z
+            hi_sd = np.log(max(est.ci[1], est.value) / est.value) / z
+        est.pi = (float(est.value * np.exp(-m * np.hypot(lo_sd, s_move))),
+                  float(est.value * np.exp(m * np.hypot(hi_sd, s_move))))
+    for est in (plan.N_opt, plan.D_opt, plan.tokens_per_param, plan.loss):
+        est.level, est.extrapolation = float(level), where
+    plan.calibration = cal.to_dict(level)
+    plan.warnings.extend(note for note in cal.notes if note not in plan.warnings)
+
+
+def _z(level: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + level / 2))

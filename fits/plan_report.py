@@ -5,23 +5,42 @@ from __future__ import annotations
 from .report import format_table
 from .result import format_number
 
-__all__ = ["format_plan", "format_estimate"]
+__all__ = ["format_plan", "format_estimate", "plan_headline"]
 
 
 def format_estimate(estimate, digits: int = 3) -> str:
+    """``value  [pi]  (ci [..])``: the prediction interval first when there is one."""
     text = format_number(estimate.value, digits)
-    if estimate.ci is not None:
+    pi = getattr(estimate, "pi", None)
+    if pi is not None:
+        text += f"  [{format_number(pi[0], digits)}, {format_number(pi[1], digits)}]"
+        if estimate.ci is not None:
+            text += (f"  (ci [{format_number(estimate.ci[0], digits)}, "
+                     f"{format_number(estimate.ci[1], digits)}])")
+    elif estimate.ci is not None:
         text += f"  [{format_number(estimate.ci[0], digits)}, {format_number(estimate.ci[1], digits)}]"
     return text
 
 
-def format_plan(plan) -> str:
+def plan_headline(plan) -> str:
+    """The first line of a plan's report: the budget and where its intervals come from."""
     fit = plan.fit
     level = fit.choices.get("bootstrap", {}).get("level")
     ci_note = (f"{level:.0%} intervals from {fit.choices['bootstrap']['n_boot']} bootstrap "
                f"resamples over {fit.choices['bootstrap']['unit']}" if level else "no intervals")
-    lines = [f"compute-optimal plan at C = {format_number(plan.compute, 3)} FLOPs "
-             f"({plan.flops_convention}); {ci_note}", ""]
+    if getattr(plan, "calibration", None):
+        cal = plan.calibration
+        ci_note = (f"[{cal['level']:.0%} prediction interval (pi), calibrated by "
+                   f"{'backtests on this table' if cal['method'] == 'backtest' else 'the conservative default'}]"
+                   f" (ci: {ci_note})")
+    return (f"compute-optimal plan at C = {format_number(plan.compute, 3)} FLOPs "
+            f"({plan.flops_convention}); {ci_note}")
+
+
+def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
+    """The text report of a plan; ``warnings=False``/``fit=False`` leave out the warnings
+    and the fit's own report (a report file shows them in their own sections)."""
+    lines = [plan_headline(plan), ""]
     rows = [["N* (parameters)", format_estimate(plan.N_opt)],
             ["D* (tokens)", format_estimate(plan.D_opt)],
             ["tokens per parameter", format_estimate(plan.tokens_per_param)],
@@ -69,7 +88,12 @@ def format_plan(plan) -> str:
     lines.append("" if plan.sensitivity else "")
     lines.append("plan is FRAGILE (see warnings)" if plan.fragile else
                  "plan is stable under these choices and methods")
-    if plan.warnings:
+    if getattr(plan, "data_constrained", None):
+        from .plan_data import format_data_constrained
+
+        lines += format_data_constrained(plan.data_constrained)
+    if plan.warnings and warnings:
         lines += ["", "warnings"] + [f"  - {w}" for w in plan.warnings]
-    lines += ["", "fit", *("  " + line for line in fit.report().splitlines())]
+    if fit:
+        lines += ["", "fit", *("  " + line for line in plan.fit.report().splitlines())]
     return "\n".join(lines)

@@ -29,9 +29,15 @@ from ._common import Finite, emit, make_estimator, fit_options, load
 @click.option("--max-extrapolation", type=Finite(min=0), default=2.0, show_default=True,
               help="Warn beyond this many decades past the largest run.")
 @click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity refits.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
+              show_default=True, help="Level of the prediction (pi) and confidence (ci) "
+                                      "intervals; docs/uncertainty.md.")
+@click.option("--unique-tokens", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Unique tokens available: also plan under this data constraint "
+                   "(epochs worth repeating; Muennighoff et al. 2023).")
 def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_highest, columns,
          runs, starts, seed, as_json, log_format, model_size, tokens_per_step, n_boot, gpu, gpus,
-         mfu, price, max_extrapolation, no_sensitivity):
+         mfu, price, max_extrapolation, no_sensitivity, unique_tokens, level):
     """Plan a compute budget: N*, D*, tokens/param, cost.
 
     Compute-optimal N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
@@ -46,7 +52,8 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
     estimator = make_estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed)
     result = plan_compute(table, compute, estimator=estimator, n_boot=n_boot, seed=seed,
                           target_loss=target_loss, max_extrapolation=max_extrapolation,
-                          sensitivity=not no_sensitivity)
+                          sensitivity=not no_sensitivity, unique_tokens=unique_tokens,
+                          level=level)
     attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
     emit(result, as_json, None)
 

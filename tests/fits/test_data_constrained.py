@@ -94,3 +94,46 @@ def test_first_stage_needs_single_epoch_runs():
         fit_data_constrained(N, D, np.r_[U[:2], -1.0, U[3:]], loss, base=P)
     with pytest.raises(ValueError, match="`procedure` must be"):
         fit_data_constrained(N, D, U, loss, procedure="two-stage")
+
+
+def test_plan_section_answers_how_many_epochs():
+    from scaling.fits.plan_data import data_constrained_plan
+
+    base = {p: P[p] for p in ("E", "A", "B", "alpha", "beta")}
+    section = data_constrained_plan(6 * 8.67e9 * 178e9, 25e9, base)
+    assert section["epochs"] == pytest.approx(9.1, abs=0.05)  # the README's grid search
+    assert section["loss_penalty"] > 0
+    losses = [r["loss"] for r in section["epochs_table"]]
+    assert min(losses) >= section["loss"] - 1e-9
+    assert "Muennighoff et al. 2023's values" in section["warnings"][0]
+
+
+def test_plan_fits_repetition_on_a_table_with_unique_tokens():
+    import pandas as pd
+
+    from scaling.fits.plan_data import data_constrained_plan
+
+    N, D, U, loss = ladder(seed=0)
+    frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(60)], "N": N, "D": D, "U": U,
+                          "loss": loss})
+    base = {p: P[p] for p in ("E", "A", "B", "alpha", "beta")}
+    from scaling.data import validate
+
+    section = data_constrained_plan(1e19, 1e9, base, table=validate(frame))
+    assert section["source"].startswith("R_D*, R_N* fitted on the table's 60 runs")
+    assert section["params"]["RD_star"] == pytest.approx(P["RD_star"], rel=0.15)
+
+
+def test_cli_plan_unique_tokens(tmp_path):
+    from click.testing import CliRunner
+
+    from scaling.commands import main
+
+    res = CliRunner().invoke(main, ["plan", "bundled:chinchilla_epoch", "--drop-highest", "5",
+                                    "--compute", "5.88e23", "--bootstrap", "0",
+                                    "--no-sensitivity", "--unique-tokens", "3e11"])
+    assert res.exit_code == 0, res.output
+    assert "with 3e+11 unique tokens" in res.output and "epochs" in res.output
+    bad = CliRunner().invoke(main, ["plan", "bundled:chinchilla_epoch", "--compute", "1e23",
+                                    "--unique-tokens", "-5"])
+    assert bad.exit_code == 2

@@ -1,0 +1,108 @@
+"""Compute-optimal allocation under a unique-token budget (Muennighoff et al. 2023, Fig. 1).
+
+With only U unique tokens, training on D > U tokens repeats data, which the
+data-constrained law (:mod:`fits.laws.data_constrained`) discounts. At a compute budget
+this finds the loss-minimizing N and D (and so the number of epochs), the loss given up
+against unlimited data, and the loss at fixed compute for 1, 2, 4, ... epochs: how many
+epochs are worth it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .compute_optimal import chinchilla_optimum
+from .laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
+                                    data_constrained_optimum, fit_data_constrained,
+                                    repeat_value_half_life)
+from .result import FitWarning
+
+__all__ = ["data_constrained_plan", "EPOCH_GRID"]
+
+#: Epoch counts tabulated at the plan's budget.
+EPOCH_GRID = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _repetition_params(table, base: dict, notes: list) -> tuple[dict, str]:
+    """R_D*, R_N* fitted on the table's repeated runs (column ``U``), else the paper's."""
+    final = table.final_points() if table is not None else None
+    if final is not None and "U" in final and final["U"].notna().all() \
+            and (final["D"] > final["U"] * 1.01).sum() >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            result, params = fit_data_constrained(final["N"], final["D"], final["U"],
+                                                  final["loss"], base=base)
+        notes.extend(result.warnings)
+        return params, (f"R_D*, R_N* fitted on the table's {len(final)} runs (column U) with "
+                        "the Chinchilla terms of the plan's fit held fixed "
+                        "(Muennighoff et al. 2023's procedure)")
+    params = dict(base)
+    params.update(RD_star=MUENNIGHOFF_2023["RD_star"], RN_star=MUENNIGHOFF_2023["RN_star"])
+    notes.append("the table has no repeated runs (a `U` column with D > U): R_D* and R_N* are "
+                 "Muennighoff et al. 2023's values for C4, not measured on your data")
+    return params, "R_D* = 15.39, R_N* = 5.31 from Muennighoff et al. 2023 (C4, GPT-2 tokenizer)"
+
+
+def data_constrained_plan(compute: float, unique_tokens: float, base: dict, *, table=None,
+                          k: float = 6.0) -> dict:
+    """The data-constrained section of a plan.
+
+    Parameters
+    ----------
+    compute : float
+        Budget in FLOPs (C = k N D).
+    unique_tokens : float
+        Unique tokens available, U.
+    base : dict
+        Chinchilla parameters ``{E, A, B, alpha, beta}`` of the plan's fit.
+    table : RunsTable, optional
+        If its runs have a ``U`` column with repeated runs, R_D* and R_N* are fitted on them.
+
+    Returns
+    -------
+    dict
+        ``N_opt``, ``D_opt``, ``epochs``, ``loss``, ``loss_unlimited`` (Chinchilla optimum
+        with unlimited data), ``loss_penalty``, ``epochs_table`` (loss at this compute for
+        1, 2, 4, ... epochs), ``half_value_epochs`` (the epoch after which a repeated
+        token is worth half a fresh one), ``params``, ``source``, ``warnings``.
+    """
+    if not (np.isfinite(unique_tokens) and unique_tokens > 0):
+        raise ValueError(f"unique tokens must be a positive number, got {unique_tokens!r}")
+    notes: list[str] = []
+    q = {p: float(base[p]) for p in ("E", "A", "B", "alpha", "beta")}
+    params, source = _repetition_params(table, q, notes)
+    n, d, loss = data_constrained_optimum(compute, unique_tokens, params, k=k)
+    n_free, d_free, loss_free = chinchilla_optimum(compute, **q, k=k)
+    rows = []
+    for epochs in EPOCH_GRID:
+        d_e = epochs * unique_tokens
+        n_e = compute / (k * d_e)
+        rows.append({"epochs": epochs, "N": float(n_e), "D": float(d_e),
+                     "loss": float(data_constrained(n_e, d_e, unique_tokens, **params))})
+    if d_free <= unique_tokens:
+        notes.append(f"the unconstrained optimum needs {d_free:.3g} tokens, within the "
+                     f"{unique_tokens:.3g} unique ones: the data constraint does not bind")
+    return {"unique_tokens": float(unique_tokens), "N_opt": float(n), "D_opt": float(d),
+            "epochs": float(d / unique_tokens), "loss": float(loss),
+            "N_opt_unlimited": float(n_free), "D_opt_unlimited": float(d_free),
+            "loss_unlimited": float(loss_free), "loss_penalty": float(loss - loss_free),
+            "half_value_epochs": float(repeat_value_half_life(params["RD_star"])),
+            "epochs_table": rows, "params": params, "source": source, "warnings": notes}
+
+
+def format_data_constrained(section: dict) -> list[str]:
+    """Report lines for :func:`data_constrained_plan`'s section."""
+    s = section
+    lines = ["", f"with {s['unique_tokens']:.3g} unique tokens (data-constrained law, "
+                 "Muennighoff et al. 2023)",
+             f"  N* {s['N_opt']:.3g}, D* {s['D_opt']:.3g} = {s['epochs']:.2f} epochs, loss "
+             f"{s['loss']:.4f} (unlimited data: N* {s['N_opt_unlimited']:.3g}, loss "
+             f"{s['loss_unlimited']:.4f}, +{s['loss_penalty']:.4f})",
+             f"  a repeated token is worth half a fresh one after {s['half_value_epochs']:.1f} "
+             "epochs",
+             "  loss at this compute by epochs: "
+             + ", ".join(f"{r['epochs']}: {r['loss']:.4f}" for r in s["epochs_table"]),
+             f"  {s['source']}"]
+    return lines
