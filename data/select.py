@@ -67,11 +67,16 @@ def _choice(name, value, choices):
 
 
 def config_keys(frame: pd.DataFrame) -> pd.Series:
-    """One label per row naming its configuration: N, D and run-level settings (not the
-    seed or run id), so that rows with equal labels are repeats of one experiment."""
+    """One label per row naming its configuration: N, D, the run's final D and run-level
+    settings (not the seed or run id), so that rows with equal labels are repeats of one
+    experiment."""
     cols = ["N", "D"] + [c for c in _CONFIG_COLUMNS if c in frame.columns]
     parts = [frame[c].map(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v))
              for c in cols]
+    if "run_id" in frame.columns:
+        # a checkpoint at D of a longer run is not a repeat of a run that ends at D
+        budget = frame.groupby("run_id")["D"].transform("max")
+        parts.append(budget.map(lambda v: f"{v:.6g}"))
     return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
 
 

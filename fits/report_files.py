@@ -14,7 +14,9 @@ from pathlib import Path
 from scaling.data import atomic_write_text
 
 from ._version import package_version
-from .report import format_backtest, format_fit
+from .laws import law_kind
+from .plan_report import format_plan, plan_headline
+from .report import format_backtest, format_data, format_fit, headline
 from .result import FitResult, format_number
 
 __all__ = ["ReportFiles", "write_report", "checklist", "markdown_to_html", "neutralize_markdown",
@@ -55,11 +57,12 @@ def checklist(result: FitResult, table=None) -> list[tuple[str, str]]:
         ("points used", f"{result.n_points} points from {result.n_runs} runs"
                         + (f"; dropped {len(data.get('dropped_run_ids') or [])} "
                            f"({data.get('drop_rule')})" if data.get("dropped_run_ids") else "")),
+        ("rows selected", str(data.get("selection_summary") or "final point of every run")),
         ("how N is counted", str(data.get("n_convention") or "unknown")),
         ("how D / C are counted", str(data.get("flops_convention") or "unknown")),
         ("loss and delta", str(choices.get("objective_description", "unknown"))),
         ("optimizer", "batched Levenberg-Marquardt multistart + L-BFGS-B polish"
-                      if result.law in ("chinchilla", "kaplan", "power-law")
+                      if _kind(result) == "point"
                       else str(choices.get("optimizer", "batched multistart + L-BFGS-B"))),
         ("initialization grid", str(choices.get("starts", "unknown"))),
         ("bounds", json.dumps(bounds) if bounds else "unknown"),
@@ -72,6 +75,14 @@ def checklist(result: FitResult, table=None) -> list[tuple[str, str]]:
         ("seed", str(choices.get("seed", "unknown"))),
         ("data hash", str(data.get("data_hash", "unknown"))),
     ]
+
+
+def _kind(result) -> str:
+    """``"point"``, ``"curve"`` or ``"l2l"``, from the law's registry entry."""
+    try:
+        return law_kind(result.law)
+    except ValueError:  # a law outside the registry (user-built Law): a point law
+        return "point"
 
 
 def _md_table(header, rows) -> str:
@@ -120,7 +131,7 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     target_compute = target_compute or (plan.compute if plan else None)
     files: list[Path] = []
     images: list[tuple[str, str]] = []
-    is_curve = "heldout" in fit.data
+    is_curve = _kind(fit) == "curve"  # the law's registry entry says what the fit is
     if is_curve:
         if table is not None:
             images.append(("Predicted vs observed curves and LR schedules",
@@ -136,7 +147,8 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
 
     md = [f"# {title or 'Scaling-law report'}",
           f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", "",
-          "```", plan.report().split("\nwarnings\n")[0] if plan else format_fit(fit), "```", ""]
+          "```", format_plan(plan, warnings=False, fit=False) if plan else format_fit(fit), "```",
+          ""]
     if plan:
         rows = [["N* (parameters)", plan.N_opt], ["D* (tokens)", plan.D_opt],
                 ["tokens per parameter", plan.tokens_per_param], ["loss", plan.loss]]
@@ -156,11 +168,11 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     if is_curve:
         rows = [[rid, f"{h['mean_rel_error']:.3%}", f"{h['max_rel_error']:.3%}",
                  f"{h['final_pred']:.4f}", f"{h['final_true']:.4f}"]
-                for rid, h in fit.data["heldout"].items()]
+                for rid, h in fit.heldout.items()]
         md += ["Held-out runs (the law never saw them):", "",
                _md_table(["run", "mean rel. error", "max rel. error", "final predicted",
                           "final observed"], rows), ""]
-    md += ["## Data used", "", "```", "\n".join(format_fit(fit).splitlines()[3:8]), "```", ""]
+    md += ["## Data used", "", "```", "\n".join(format_data(fit)), "```", ""]
     md += ["## Plots", ""] + [f"![{cap}]({name})\n\n_{cap}_\n" for cap, name in images]
     md += ["## Backtest", ""]
     md += (["```", *format_backtest(backtest), "```"] if backtest
@@ -194,7 +206,7 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     files.append(atomic_write_text(out / "report.html", markdown_to_html(text, out, images=own)))
     payload = plan.to_dict() if plan else fit.to_dict()
     files.append(atomic_write_text(out / "fit.json", json.dumps(payload, indent=2) + "\n"))
-    summary = (plan.report() if plan else fit.report()).splitlines()[0]
+    summary = plan_headline(plan) if plan else headline(fit)
     return ReportFiles(out, files, summary)
 
 
