@@ -25,13 +25,33 @@ DESIGNS = ("grid", "isoflop")
 _BUDGET_TOLERANCE = 0.05
 
 
+def _head_dim(d_model: int) -> int:
+    return 8 if d_model < 64 else 16 if d_model < 512 else 64
+
+
+def _shapes(max_N: float, seq_len: int, vocab_size: int, aspect: int,
+            min_layers: int) -> list[dict]:
+    """Candidate shapes in increasing N, up to the first one above ``4 max_N``."""
+    out, d = [], 8
+    while d <= 16384:
+        n_layer = max(min_layers, round(d / aspect))
+        n = params_from_shape(n_layer, d, vocab_size, seq_len).non_embedding
+        out.append({"n_layer": n_layer, "d_model": d, "n_head": d // _head_dim(d),
+                    "N": float(n)})
+        if n > 4 * max_N:
+            break
+        d += _head_dim(d)
+    return out
+
+
 def shape_for_params(N: float, *, seq_len: int, vocab_size: int = 256, aspect: int = 64,
-                     head_dim: int = 16, min_layers: int = 2) -> dict:
+                     min_layers: int = 2, above: float = 0.0) -> dict:
     """The model shape whose non-embedding parameter count is closest to ``N`` (in log).
 
     Shapes keep ``d_model / n_layer`` near ``aspect`` (Kaplan et al. 2020, Fig. 5: loss
-    depends weakly on the aspect ratio over 20-200), ``d_model`` a multiple of ``head_dim``
-    (64 from ``d_model`` 512 up) and at least ``min_layers`` layers.
+    depends weakly on the aspect ratio over 20-200), have at least ``min_layers`` layers and
+    heads of 8 (``d_model`` < 64), 16 (< 512) or 64 dimensions, ``d_model`` a multiple of it.
+    Only shapes with more than ``above`` parameters are considered.
 
     Returns
     -------
@@ -40,17 +60,9 @@ def shape_for_params(N: float, *, seq_len: int, vocab_size: int = 256, aspect: i
     """
     if not N > 0:
         raise ValueError(f"`N` must be > 0, got {N!r}")
-    best = None
-    for d in range(head_dim, 16385, head_dim):
-        hd = 64 if d >= 512 and d % 64 == 0 else head_dim
-        n_layer = max(min_layers, round(d / aspect))
-        n = params_from_shape(n_layer, d, vocab_size, seq_len).non_embedding
-        gap = abs(math.log(n / N))
-        if best is None or gap < best[0]:
-            best = (gap, {"n_layer": n_layer, "d_model": d, "n_head": d // hd, "N": float(n)})
-        if n > 4 * N:
-            break
-    return best[1]
+    shapes = [s for s in _shapes(max(N, above), seq_len, vocab_size, aspect, min_layers)
+              if s["N"] > above]
+    return min(shapes, key=lambda s: abs(math.log(s["N"] / N)))
 
 
 def isoflop_configs(budgets, sizes_per_budget: int, base: dict, schedules: list, seeds: list,
@@ -80,8 +92,8 @@ def isoflop_configs(budgets, sizes_per_budget: int, base: dict, schedules: list,
     Raises
     ------
     ValueError
-        If a budget is not positive, two sizes of a budget round to the same shape, or a
-        run's whole steps miss its budget by more than 5% (budget too small for the batch).
+        If a budget is not positive, or a run's whole steps miss its budget by more than 5%
+        (the budget is too small for the batch).
     """
     from .trainer import TrainConfig
 
@@ -102,12 +114,10 @@ def isoflop_configs(budgets, sizes_per_budget: int, base: dict, schedules: list,
     for budget in sorted(float(c) for c in budgets):
         center = chinchilla_optimal_N(budget, tokens_per_param)
         targets = center * np.logspace(-0.5, 0.5, sizes_per_budget) ** math.log10(span)
-        shapes = [shape_for_params(n, seq_len=seq_len, vocab_size=vocab_size) for n in targets]
-        dims = [(s["n_layer"], s["d_model"]) for s in shapes]
-        if len(set(dims)) < len(dims):
-            raise ValueError(f"budget C={budget:.3g}: {sizes_per_budget} sizes around "
-                             f"N*={center:.3g} give repeated shapes {dims}; lower "
-                             "`sizes_per_budget` or widen `span`")
+        shapes = []
+        for n in targets:  # nearest shape, each larger than the previous (tiny sizes collide)
+            shapes.append(shape_for_params(n, seq_len=seq_len, vocab_size=vocab_size,
+                                           above=shapes[-1]["N"] if shapes else 0.0))
         tag = f"{budget:.3g}".replace("+", "")
         for shape in shapes:
             n_layer, d_model, n_head = shape["n_layer"], shape["d_model"], shape["n_head"]
