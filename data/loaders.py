@@ -74,6 +74,10 @@ def read_frame(path, *, fmt: str | None = None, columns: Mapping[str, str] | Non
     kind = _format_of(path, fmt)
     if path.stat().st_size == 0:
         raise ValueError(f"file {str(path)!r} is empty")
+    if kind in ("csv", "tsv"):
+        from .checks import check_header
+
+        check_header(path, "," if kind == "csv" else "\t")  # before pandas renames
     try:
         if kind in ("csv", "tsv"):
             frame = pd.read_csv(path, sep="," if kind == "csv" else "\t")

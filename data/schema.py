@@ -379,6 +379,10 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     given = [c for c in ("N", "loss", "D", "C") if c in flat.columns]
     for col in given:
         _check_finite_positive(flat, col, problems)
+    if not problems.items:
+        from .checks import check_plausible_loss
+
+        check_plausible_loss(flat["loss"].to_numpy(dtype=float), problems.rows)
     step = flat["step"].to_numpy(dtype=float)
     bad = ~np.isfinite(step) | (step < 0) | (step != np.round(step))
     if bad.any():

@@ -106,6 +106,20 @@ def _design_warnings(names, arrays) -> list[str]:
         if scales < 3:
             notes.append(f"only {scales} distinct values of {name}: a law in {name} needs at "
                          f"least 3 scales to be checked; add runs at more {name} values")
+            if scales == 2:  # a power-law term (scale, exponent) plus E through 2 points
+                notes.append(f"{name} is NOT identified: with 2 values of {name} its term's "
+                             "scale, exponent and the floor E have infinitely many exact "
+                             "solutions, so the values, std.errs and intervals mean nothing "
+                             f"(however small); add runs at a third {name}")
+    if len(arrays) >= 2:  # collinear log N and log D: one ratio D/N for every run
+        logs = np.log10(np.vstack(arrays))
+        if np.all(logs.std(axis=1) > 0):
+            r = float(np.corrcoef(logs)[0, 1])
+            if abs(r) > 0.99:
+                notes.append(f"{names[0]} and {names[1]} are collinear (log-log correlation "
+                             f"{r:.4f}): the runs keep one {names[1]}/{names[0]} ratio, so the "
+                             f"{names[0]} and {names[1]} terms cannot be told apart; vary "
+                             f"{names[1]} at fixed {names[0]} (an isoFLOP grid)")
         decades = float(np.log10(arr.max() / arr.min()))
         if decades < 1.0:
             notes.append(f"{name} spans only {decades:.2f} decades (< 1): its exponent is "

@@ -89,12 +89,21 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings about the user's data print as one plain line on stderr."""
+    click.echo(f"warning: {strip_ansi(str(message))}", err=True)
+
+
 class Group(click.Group):
     """Turns library ``ValueError``s into one-line errors; ``--verbose`` shows tracebacks."""
 
     def invoke(self, ctx):
+        import warnings
+
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except (ValueError, FileNotFoundError, TypeError) as err:
