@@ -1,30 +1,37 @@
-"""Point-law predictions with an interval and the extrapolation distance."""
+"""Point-law predictions: value, confidence and prediction intervals, extrapolation."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from .bootstrap import bootstrap
 from .fit import ScalingLawFit, as_table
+from .intervals import calibrate, point_intervals, prediction_entry
 from .laws import get_law
 
 __all__ = ["predict_point"]
 
 
 def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_boot: int = 1000,
-                  seed: int = 0, level: float = 0.95, max_extrapolation: float = 2.0,
-                  k: float = 6.0) -> dict:
+                  seed: int = 0, level: float = 0.9, max_extrapolation: float = 2.0,
+                  k: float = 6.0, calibration=None) -> dict:
     """Fit ``estimator`` to ``data`` and predict the loss at one new point.
 
-    ``N`` and ``D`` for two-variable laws, ``x`` for the power law. The interval comes
-    from a bootstrap over runs; the extrapolation distance is the target compute (or x)
-    over the largest fitted one, in decades, with a warning past ``max_extrapolation``.
+    ``N`` and ``D`` for two-variable laws, ``x`` for the power law. ``ci`` is the
+    bootstrap interval (over runs) of the law's mean; ``pi`` the prediction interval for
+    a new run, calibrated by backtests on ``data`` (:func:`fits.intervals.calibrate`);
+    the extrapolation is in decades past the fitted range (the largest over N, D and
+    C = N D), with a warning past ``max_extrapolation``.
+
+    Parameters
+    ----------
+    calibration : Calibration, optional
+        Reuse a calibration (default: computed on ``data``).
+    k : float
+        Unused by the distance (a ratio of computes); kept for compatibility.
 
     Returns
     -------
     dict
-        ``{"law", "at", "loss": {"value", "ci"}, "level", "extrapolation_decades",
-        "warnings", "fit"}``
+        ``{"law", "at", "loss": {"value", "ci", "pi", "level", "extrapolation"}, "level",
+        "extrapolation_decades", "calibration", "warnings", "fit"}``
     """
     law = get_law(estimator.law)
     if law.variables == ("x",):
@@ -37,23 +44,22 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_b
             raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
                              "give both N and D (--N, --D)")
         at = {"N": float(N), "D": float(D)}
-    result = estimator.fit(as_table(data)).result_
-    value = float(law.predict(result.values, **at))
-    ci = None
-    if n_boot:
-        boot = bootstrap(result, n_boot=n_boot, seed=seed, level=level)
-        lo, hi = boot.derived_interval(lambda **q: law.function(*at.values(), **q), level)
-        ci = [float(lo), float(hi)]
-    points = result.data["points"]
-    if law.variables == ("x",):
-        name = estimator.x or "N"
-        decades = float(np.log10(at["x"] / np.max(points[name])))
-    else:
-        fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
-        decades = float(np.log10(k * at["N"] * at["D"] / fitted_c.max()))
-    notes = list(result.warnings)
+    table = as_table(data)
+    result = estimator.fit(table).result_
+    cal = calibration or calibrate(estimator, table, result)
+    out = point_intervals(result, cal, at, level=level, n_boot=n_boot, seed=seed)
+    entry = prediction_entry(out["value"][0], None if out["ci"] is None else out["ci"][0],
+                             out["pi"][0], level, out["decades"][0],
+                             {k: v[0] if hasattr(v, "__len__") else v
+                              for k, v in out["by"].items()}, cal)
+    decades = entry["extrapolation"]["decades"]
+    notes = list(result.warnings) + list(cal.notes)
     if decades > max_extrapolation:
-        notes.append(f"the prediction is {decades:.1f} decades beyond the largest fitted run "
+        notes.append(f"the prediction is {decades:.1f} decades beyond the fitted range "
                      f"(limit {max_extrapolation:g}); add larger runs before trusting it")
-    return {"law": law.name, "at": at, "loss": {"value": value, "ci": ci}, "level": level,
-            "extrapolation_decades": decades, "warnings": notes, "fit": result.to_dict()}
+    if cal.method == "backtest" and decades > cal.max_distance + 0.5:
+        notes.append(f"the prediction interval's growth law is extrapolated from backtests "
+                     f"that reached {cal.max_distance:.2f} decades to {decades:.2f}")
+    return {"law": law.name, "at": at, "loss": entry, "level": level,
+            "extrapolation_decades": decades, "calibration": cal.to_dict(level),
+            "warnings": notes, "fit": result.to_dict()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .result import FitResult, format_number
 
-__all__ = ["format_fit", "format_table", "format_backtest"]
+__all__ = ["format_fit", "format_data", "headline", "format_table", "format_backtest"]
 
 
 def format_backtest(bt: dict) -> list[str]:
@@ -62,10 +62,15 @@ def _selection_lines(choices: dict, conv: dict) -> list[str]:
     return lines
 
 
-def format_fit(result: FitResult) -> str:
-    """The text report of one fit."""
-    data, choices, conv = result.data, result.choices, result.convergence
-    lines = [f"{result.law}: {result.equation}", f"  ({result.citation})", ""]
+def headline(result: FitResult) -> str:
+    """The first line of a fit's report: ``law: equation``."""
+    return f"{result.law}: {result.equation}"
+
+
+def format_data(result: FitResult) -> list[str]:
+    """The ``data`` lines of a fit's report: points, runs, ranges, source, selection."""
+    data = result.data
+    lines = []
     dropped = data.get("dropped_run_ids") or []
     trim = f", {len(dropped)} dropped ({data.get('drop_rule', 'trimmed')})" if dropped else ""
     lines.append(f"data     {result.n_points} points from {result.n_runs} runs{trim}")
@@ -79,6 +84,13 @@ def format_fit(result: FitResult) -> str:
         lines.append(f"         held-out runs (split): mean |relative error| "
                      f"{data['split_heldout_mean_abs_rel_error']:.2%} over "
                      f"{len(data['split_heldout'])} runs")
+    return lines
+
+
+def format_fit(result: FitResult) -> str:
+    """The text report of one fit."""
+    data, choices, conv = result.data, result.choices, result.convergence
+    lines = [headline(result), f"  ({result.citation})", "", *format_data(result)]
     lines.append(f"fit      {choices.get('objective_description', choices.get('loss'))}, "
                  f"summed objective {result.objective:.10g}")
     status = "converged" if conv.get("converged") else "NOT converged"
@@ -108,7 +120,9 @@ def format_fit(result: FitResult) -> str:
     if choices.get("bootstrap"):
         b = choices["bootstrap"]
         lines.append(f"  (interval: {b['level']:.0%} percentile, {b['n_boot']} bootstrap resamples "
-                     f"over {b['unit']}, warm-started; {b['converged']} converged)")
+                     f"over {b['unit']}, warm-started; {b['converged']} converged"
+                     + (f", {b['dropped']} unconverged dropped after a retry; {b['used']} used)"
+                        if b.get("dropped") else ")"))
     elif choices.get("stderr_method"):
         lines.append(f"  (std.err: {choices['stderr_method']})")
     if data.get("backtest"):

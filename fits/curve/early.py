@@ -155,7 +155,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     Returns
     -------
     dict
-        ``{"final_loss": {"value", "ci": [lo, hi]}, "level", "params", "fixed", "tied",
+        ``{"final_loss": {"value", "ci": [lo, hi], "pi": [lo, hi], "level",
+        "extrapolation"}, "level", "params", "fixed", "tied",
         "upto_step", "fraction_seen", "final_step", "interval_method",
         "curve": {"steps", "loss"}}``.
 
@@ -226,16 +227,24 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
                       max_iter=max_iter, merge_quantum=None)
     full_b = CurveProblem(law, [curve], objective, decay=decay, fixed=fixed_b, tied=tied_b)
     finals = full_b.predictions(boot.theta)[0][:, -1]
+    value = float(L[-1])
+    # ci: the law's final loss (resampling only); pi: a new run's, with the law's own
+    # discrepancy on unseen schedules and lengths (docs/uncertainty.md)
+    ci_lo, ci_hi = np.quantile(finals[np.isfinite(finals)], [(1 - level) / 2, (1 + level) / 2])
     sd, note = _discrepancy(reference, discrepancy)
     if sd > 0:
         finals = finals * np.exp(sd * rng.standard_normal(finals.size))
         method.append(note)
     finals = finals[np.isfinite(finals)]
     lo, hi = np.quantile(finals, [(1 - level) / 2, (1 + level) / 2])
-    value = float(L[-1])
     params = law.from_theta(problem.full(theta)[0])
-    return {"final_loss": {"value": value, "ci": [float(min(lo, value)),
-                                                  float(max(hi, value))]},
+    seen = int(head.steps[-1])
+    reach = {"decades": float(np.log10(max(curve.steps[-1], 1) / max(seen, 1))),
+             "variable": "step", "fraction_seen": float((seen + 1) / curve.total_steps)}
+    return {"final_loss": {"value": value,
+                           "ci": [float(min(ci_lo, value)), float(max(ci_hi, value))],
+                           "pi": [float(min(lo, value)), float(max(hi, value))],
+                           "level": level, "extrapolation": reach},
             "level": level, "params": params,
             "fixed": {p: float(v[0]) for p, v in fixed.items()},
             "tied": {p: {"to": s, "ratio": float(r[0])} for p, (s, r) in tied.items()},
@@ -264,17 +273,21 @@ def prefix_report(curve: Curve, reference, fractions=(0.1, 0.2, 0.3, 0.5, 0.7),
     Returns
     -------
     list of dict
-        Per fraction: ``fraction, upto_step, value, ci, final_true, rel_error`` (signed),
-        ``ci_width_rel`` (interval width over the true final loss) and ``covered``.
+        Per fraction: ``fraction, upto_step, value, ci, pi, level, final_true,
+        rel_error`` (signed), ``pi_width_rel`` and ``ci_width_rel`` (widths over the true
+        final loss), ``covered`` (by the prediction interval) and ``ci_covered``.
     """
     true = float(curve.loss[-1])
     rows = []
     for frac in fractions:
         upto = int(frac * curve.total_steps)
         out = predict_from_prefix(curve, reference, upto_step=upto, **options)
-        value, (lo, hi) = out["final_loss"]["value"], out["final_loss"]["ci"]
+        value, (lo, hi) = out["final_loss"]["value"], out["final_loss"]["pi"]
+        ci = out["final_loss"]["ci"]
         rows.append({"fraction": float(frac), "upto_step": out["upto_step"],
-                     "value": value, "ci": [lo, hi], "final_true": true,
-                     "rel_error": value / true - 1.0, "ci_width_rel": (hi - lo) / true,
-                     "covered": bool(lo <= true <= hi)})
+                     "value": value, "ci": ci, "pi": [lo, hi], "level": out["level"],
+                     "final_true": true, "rel_error": value / true - 1.0,
+                     "pi_width_rel": (hi - lo) / true, "ci_width_rel": (ci[1] - ci[0]) / true,
+                     "covered": bool(lo <= true <= hi),
+                     "ci_covered": bool(ci[0] <= true <= ci[1])})
     return rows

@@ -87,7 +87,8 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
     x_draws = boot1.derived(lambda **q: point_law.function(at["N"], at["D"], **q))
     run_ids = list(step1.data["points"]["run_id"])
     # the same counts bootstrap() drew, one column per run, so both steps see one resample
-    counts = resample_counts(len(run_ids), n_boot, seed=seed)
+    counts = resample_counts(len(run_ids), n_boot, seed=seed)[boot1.meta["kept_index"]]
+    n_boot = counts.shape[0]  # unconverged refits of step 1 were dropped
 
     frame = table.merged() if pairs == "all" else table.final_points()
     if pairs == "all":

@@ -1,0 +1,409 @@
+"""Prediction intervals for a new run, calibrated by backtests on the user's own table.
+
+A confidence interval (``ci``, the bootstrap spread of the fitted law) says where the
+*law's mean* is, if the law is right. A new run misses it for three more reasons: its own
+scatter around the law, the law's misfit, and the fact that misfit grows the further one
+extrapolates. The prediction interval (``pi``) of a log loss at extrapolation distance
+``d`` (decades past the fitted range) is
+
+    log L_hat +- sqrt(h_ci**2 + (m * s(d))**2),    s(d) = sqrt(s0**2 + (r * d)**2)
+
+where ``h_ci`` is the half-width of the bootstrap interval in log units, ``s0`` the
+scatter of a run at the edge of the fitted range, ``r`` the growth of the law's error per
+decade of extrapolation, and ``m`` a conformal multiplier. ``s0`` and ``r`` are fitted by
+maximum likelihood to the held-out errors of refits at several cut-offs (the largest
+10%, 20%, ... of the runs by compute held out); ``m`` is the finite-sample conformal
+quantile of the held-out errors scaled by ``s(d)`` (never below the normal quantile).
+
+Why a parametric growth law rather than a conformal quantile per distance bin: a
+prediction is usually *further* out than any backtest reaches (a plan extrapolates 1-2
+decades; the backtests of a table reach a fraction of the table's own span), and bins
+cannot extrapolate; a systematic error in a fitted exponent grows linearly with the
+log distance, so ``r * d`` is the natural form, and it is the conservative choice
+(``sqrt(d)`` or a constant would shrink relative to it past the backtests' reach).
+Floors keep the interval from collapsing on tables where the backtests happen to agree
+(``MIN_RATE``); with too few runs to backtest the documented defaults are used
+(``DEFAULT_SCATTER``, ``DEFAULT_RATE``), never the narrow confidence interval.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from .bootstrap import bootstrap
+from scaling.data.select import expand_run_ids
+
+from .fit import ScalingLawFit, as_table, warm_refit
+from .laws import get_law
+from .result import FitResult, FitWarning
+from .selection import SELECTION_OPTIONS, select_points
+
+__all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
+           "observation_scatter", "pi_from_ci", "point_intervals", "prediction_entry", "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE",
+           "HOLDOUT_FRACTIONS"]
+
+#: relative sd per decade of extrapolation when the table is too small to backtest
+DEFAULT_RATE = 0.03
+#: relative sd of a new run at the edge of the fitted range, same fallback
+DEFAULT_SCATTER = 0.01
+#: floor on the fitted growth rate (relative sd per decade)
+MIN_RATE = 0.005
+#: parts of the runs (largest compute first) held out by the calibration backtests
+HOLDOUT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise ValueError(f"`level` must be in (0, 1), got {level}")
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+@dataclass
+class Calibration:
+    """How wide a prediction interval is at a given extrapolation distance.
+
+    Attributes
+    ----------
+    scatter : float
+        ``s0``: relative sd (log units) of a new run at distance 0.
+    rate : float
+        ``r``: relative sd added per decade of extrapolation.
+    method : str
+        ``"backtest"`` (fitted on this table) or ``"default"`` (too few runs).
+    scores : list of float
+        Held-out log errors divided by ``s(d)`` (the conformal scores).
+    points : list of dict
+        Per held-out run of every cut: ``cut`` (fraction held out), ``distance``,
+        ``log_error``.
+    max_distance : float
+        Largest distance the backtests reached.
+    notes : list of str
+    """
+
+    scatter: float
+    rate: float
+    method: str
+    scores: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    max_distance: float = 0.0
+    n_cuts: int = 0
+    notes: list = field(default_factory=list)
+    #: ``{"cut", "n_fit", "params"}`` of every backtest refit
+    refits: list = field(default_factory=list)
+
+    def sd(self, distance) -> np.ndarray:
+        """``s(d) = sqrt(s0**2 + (r d)**2)``."""
+        d = np.asarray(distance, dtype=float)
+        return np.sqrt(self.scatter ** 2 + (self.rate * d) ** 2)
+
+    def multiplier(self, level: float) -> float:
+        """Conformal quantile of the scores at ``level``, at least the Student-t quantile
+        with ``n_cuts - 1`` (>= 2) degrees of freedom (the normal one without cuts).
+
+        The held-out errors of one cut share one refit, so the cuts, not the runs, are
+        the independent replications of "extrapolate from a smaller table"; the t floor
+        is the small-sample correction of a spread estimated from a few of them.
+        """
+        z = _z(level)
+        if self.n_cuts:
+            z = float(stats.t.ppf(0.5 + level / 2, df=max(self.n_cuts - 1, 2)))
+        scores = np.sort(np.asarray(self.scores, dtype=float))
+        n = scores.size
+        if n == 0:
+            return z
+        rank = math.ceil((n + 1) * level)
+        if rank > n:  # too few scores for this level: beyond the largest one
+            return max(z, 1.25 * float(scores[-1]))
+        return max(z, float(scores[rank - 1]))
+
+    def half_width(self, distance, level: float, ci_sd=0.0) -> np.ndarray:
+        """Log half-width: ``m * sqrt(ci_sd**2 + s(d)**2)``."""
+        return self.multiplier(level) * np.sqrt(np.square(ci_sd) + self.sd(distance) ** 2)
+
+    def interval(self, value, distance, level: float, ci=None, ci_level: float | None = None):
+        """``[lo, hi]`` (last axis) of a new run's loss around ``value``.
+
+        ``ci`` (``[lo, hi]`` at ``ci_level``, default ``level``), optional, is the
+        bootstrap interval of the law; each side's log half-width, as a standard
+        deviation (divided by the normal quantile), is added in quadrature to ``s(d)``.
+        """
+        value = np.asarray(value, dtype=float)
+        lo_sd = hi_sd = 0.0
+        if ci is not None:
+            ci = np.asarray(ci, dtype=float)
+            z_ci = _z(ci_level or level)
+            lo_sd = np.log(value / np.minimum(ci[..., 0], value)) / z_ci
+            hi_sd = np.log(np.maximum(ci[..., 1], value) / value) / z_ci
+        lo = value * np.exp(-self.half_width(distance, level, lo_sd))
+        hi = value * np.exp(self.half_width(distance, level, hi_sd))
+        return np.stack([lo, hi], axis=-1)
+
+    def to_dict(self, level: float | None = None) -> dict:
+        out = {"method": self.method, "scatter": self.scatter, "rate_per_decade": self.rate,
+               "n_heldout": len(self.scores), "n_cuts": self.n_cuts, "max_distance": self.max_distance,
+               "points": self.points, "notes": list(self.notes), "refits": self.refits,
+               "growth_law": "log-error sd s(d) = sqrt(scatter^2 + (rate * d)^2), d in decades "
+                             "past the fitted range"}
+        if level is not None:
+            out.update({"level": level, "multiplier": self.multiplier(level)})
+        return out
+
+
+def default_calibration(reason: str, scatter: float | None = None) -> Calibration:
+    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``)."""
+    s0 = max(DEFAULT_SCATTER, scatter or 0.0)
+    return Calibration(s0, DEFAULT_RATE, "default", notes=[
+        f"{reason}: the prediction interval uses the conservative default growth "
+        f"{DEFAULT_RATE:.0%} relative sd per decade of extrapolation and scatter "
+        f"{s0:.2%} (see docs/uncertainty.md); add runs to calibrate it on your data"])
+
+
+def extrapolation(fitted: dict, at: dict) -> dict:
+    """Decades past the fitted range: the largest over the variables (and C = N D).
+
+    Parameters
+    ----------
+    fitted : dict of arrays
+        The fitted points' variables (e.g. ``{"N": ..., "D": ...}``).
+    at : dict of arrays or floats
+        Where the prediction is made (same names).
+
+    Returns
+    -------
+    dict
+        ``{"decades": array or float, "by": {name: decades}}``; a point inside the range
+        in every variable is at 0; below the range counts too.
+    """
+    fitted = {k: np.asarray(v, dtype=float) for k, v in fitted.items() if k in at}
+    at = {k: np.asarray(v, dtype=float) for k, v in at.items() if k in fitted}
+    if "N" in fitted and "D" in fitted:
+        fitted["C"], at["C"] = fitted["N"] * fitted["D"], at["N"] * at["D"]
+    by = {}
+    for name, values in fitted.items():
+        up = np.log10(at[name] / values.max())
+        down = np.log10(values.min() / at[name])
+        by[name] = np.maximum(0.0, np.maximum(up, down))
+    decades = np.max(np.stack(list(by.values())), axis=0) if by else np.zeros(())
+    scalar = decades.ndim == 0
+    return {"decades": float(decades) if scalar else decades,
+            "by": {k: (float(v) if scalar else v) for k, v in by.items()}}
+
+
+def observation_scatter(result: FitResult, n_params: int | None = None) -> float:
+    """Relative sd of one run around the fitted law, from the fit's log residuals.
+
+    Where runs have many points (``run_id`` repeats), the residuals are grouped by run:
+    between-run variance of the run means plus the mean within-run variance, so a long
+    curve does not count as many independent runs.
+    """
+    points = result.data.get("points") or {}
+    r = np.log(np.asarray(points["loss"], dtype=float) /
+               np.asarray(points["predicted"], dtype=float))
+    ids = points.get("run_id")
+    p = len(result.params) if n_params is None else n_params
+    if ids is not None and len(set(ids)) < len(ids):
+        labels, index = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
+        means = np.bincount(index, r) / np.bincount(index)
+        within = np.bincount(index, (r - means[index]) ** 2) / np.bincount(index)
+        dof = max(labels.size - p, 1)
+        return float(np.sqrt(np.sum(means ** 2) / dof + within.mean()))
+    dof = max(r.size - p, 1)
+    return float(np.sqrt(np.sum(r ** 2) / dof))
+
+
+def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, ci_var=0.0):
+    """Maximum-likelihood ``(s0, r)`` of errors ~ N(0, v_ci + s0^2 + r^2 d^2), with floors
+    (``v_ci``: the refit's own bootstrap variance at each held-out point, known)."""
+    def nll(log_params):
+        s0, r = np.exp(log_params)
+        var = ci_var + s0 ** 2 + (r * distance) ** 2
+        return float(np.sum(np.log(var) + error ** 2 / var))
+
+    start = np.log([max(scatter_floor, 1e-4), max(MIN_RATE, 1e-3)])
+    best = optimize.minimize(nll, start, method="Nelder-Mead",
+                             options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 2000})
+    s0, r = np.exp(best.x)
+    return max(float(s0), scatter_floor), max(float(r), MIN_RATE)
+
+
+def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
+              fractions=HOLDOUT_FRACTIONS, n_random: int = 63, n_boot: int = 100,
+              min_heldout: int = 6) -> Calibration:
+    """Calibrate the prediction interval of a point law by backtests on ``data``.
+
+    For each fraction in ``fractions`` the largest runs by compute (by x for the
+    one-variable law) are held out, the law is refitted on the rest (warm-started from
+    ``result``), and the log errors of the held-out runs are recorded with their
+    distance past the refit's range. ``(s0, r)`` are fitted to those errors; the
+    in-sample scatter of ``result`` is the floor of ``s0``.
+
+    Parameters
+    ----------
+    estimator : ScalingLawFit
+    data : RunsTable, DataFrame or path
+    result : FitResult, optional
+        The fit on all of ``data`` (computed when not given).
+    fractions : sequence of float
+        Parts of the runs held out, one refit each.
+    n_random : int
+        Random starts added to the warm start of each refit.
+    n_boot : int
+        Bootstrap resamples of each refit: its own parameter uncertainty at the held-out
+        runs is known and taken out of the errors, so that ``s0`` and ``r`` measure only
+        scatter and misfit (0: attribute all of the error to them; wider).
+    min_heldout : int
+        Fewer held-out errors than this over all cuts: use :func:`default_calibration`.
+
+    Returns
+    -------
+    Calibration
+    """
+    table = as_table(data)
+    law = get_law(estimator.law)
+    if result is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            result = ScalingLawFit(**_settings(estimator)).fit(table).result_
+    scatter = observation_scatter(result, len(law.params))
+    kept = _kept(estimator, table, result, law)
+    n_min = max(len(law.params) + 3, 2 * len(law.params))
+    if len(kept) < n_min + 2:
+        return default_calibration(f"only {len(kept)} runs (a backtest needs >= {n_min + 2})",
+                                   scatter)
+    size = _size(estimator, kept, law)
+    order = np.argsort(-size, kind="stable")
+    points, seen, refits = [], set(), []
+    for frac in fractions:
+        n_held = int(np.clip(round(frac * len(kept)), 1, len(kept) - n_min))
+        if n_held in seen:
+            continue
+        seen.add(n_held)
+        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
+        if len(train) < n_min:
+            continue
+        try:
+            members = result.data.get("selection") or {}
+            fit = warm_refit(estimator, table.subset(expand_run_ids(train["run_id"], members)),
+                             result, drop_highest=0, n_random=n_random)
+        except ValueError:
+            continue
+        at = _variables(estimator, held, law)
+        refits.append({"cut": float(frac), "n_fit": int(len(train)), "params": fit.values})
+        pred = law.predict(fit.values, **at)
+        err = np.log(held["loss"].to_numpy(dtype=float) / pred)
+        ci_sd = np.zeros_like(err)
+        if n_boot:
+            boot = bootstrap(fit, n_boot=n_boot, seed=estimator.seed)
+            ok = boot.converged
+            draws = law.function(*[np.asarray(v)[None, :] for v in at.values()],
+                                 **{k: v[ok, None] for k, v in boot.samples.items()})
+            ci_sd = np.nanstd(np.log(draws), axis=0)
+        dist = extrapolation(_variables(estimator, train, law),
+                             _variables(estimator, held, law))["decades"]
+        points += [{"cut": float(frac), "distance": float(d), "log_error": float(e),
+                    "ci_sd": float(v)}
+                   for d, e, v in zip(np.atleast_1d(dist), np.atleast_1d(err), ci_sd)]
+    if len(points) < min_heldout:
+        return default_calibration(f"only {len(points)} held-out predictions from the "
+                                   "backtests", scatter)
+    d = np.array([p["distance"] for p in points])
+    e = np.array([p["log_error"] for p in points])
+    v = np.array([p["ci_sd"] for p in points])
+    s0, r = _fit_growth(d, e, scatter, v ** 2)
+    cal = Calibration(s0, r, "backtest", points=points, max_distance=float(d.max()),
+                      n_cuts=len({p["cut"] for p in points}), refits=refits)
+    cal.scores = (np.abs(e) / np.sqrt(v ** 2 + cal.sd(d) ** 2)).tolist()
+    if r <= MIN_RATE:
+        cal.notes.append(f"the backtests show no growth of the error with distance; the "
+                         f"growth rate is held at its floor {MIN_RATE:.1%} per decade")
+    return cal
+
+
+def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None) -> list:
+    """Plain ``[lo, hi]`` prediction interval (see :meth:`Calibration.interval`)."""
+    return np.asarray(calibration.interval(value, distance, level, ci)).tolist()
+
+
+def _settings(estimator):
+    return {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "starts",
+                                               "seed", "bounds", "drop_highest", "max_iter")}
+
+
+def _kept(estimator, table, result, law):
+    """Final points of the runs the fit used (one row per run), by the fit's own
+    row selection, as :func:`fits.backtest.backtest` does."""
+    options = {k: getattr(estimator, k) for k in SELECTION_OPTIONS
+               if k != "points" and hasattr(estimator, k)}
+    final = select_points(table, **options, points="final").frame
+    return final[final["run_id"].isin(result.data["points"]["run_id"])].reset_index(drop=True)
+
+
+def _size(estimator, frame, law) -> np.ndarray:
+    if law.variables == ("x",):
+        return frame[estimator.x or "N"].to_numpy(dtype=float)
+    return frame["N"].to_numpy(dtype=float) * frame["D"].to_numpy(dtype=float)
+
+
+def _variables(estimator, frame, law) -> dict:
+    if law.variables == ("x",):
+        return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
+    return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
+
+
+def point_intervals(result: FitResult, calibration: Calibration, at: dict, *, level: float = 0.9,
+                    boot=None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Value, ``ci``, ``pi`` and extrapolation of a point law at new points.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit predicting.
+    calibration : Calibration
+        From :func:`calibrate` on the same table (or :func:`default_calibration`).
+    at : dict of arrays
+        The law's variables at the new points (``{"N": ..., "D": ...}`` or ``{"x": ...}``).
+    level : float
+    boot : BootstrapResult, optional
+        Reused when given; otherwise ``n_boot`` resamples are drawn (0: no ``ci``, the
+        ``pi`` then has no parameter part).
+
+    Returns
+    -------
+    dict of arrays
+        ``value``, ``ci`` (m, 2) or None, ``pi`` (m, 2), ``decades`` (m,), ``by``.
+    """
+    law = get_law(result.law)
+    at = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in at.items()}
+    value = law.predict(result.values, **at)
+    if boot is None and n_boot:
+        boot = bootstrap(result, n_boot=n_boot, seed=seed, level=level)
+    ci = None
+    if boot is not None:
+        draws = law.function(*[at[v][None, :] for v in law.variables],
+                             **{k: np.asarray(v)[:, None] for k, v in boot.samples.items()})
+        ci = np.moveaxis(np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0),
+                         0, -1)
+    points = result.data["points"]
+    names = list(result.data["ranges"])
+    fitted = {v: points[n] for v, n in zip(law.variables, names)}
+    dist = extrapolation(fitted, at)
+    pi = calibration.interval(value, dist["decades"], level, ci)
+    return {"value": value, "ci": ci, "pi": pi, "decades": np.atleast_1d(dist["decades"]),
+            "by": dist["by"], "boot": boot}
+
+
+def prediction_entry(value, ci, pi, level, decades, by=None, calibration=None) -> dict:
+    """The JSON shape of every prediction: ``value, ci, pi, level, extrapolation``."""
+    entry = {"value": float(value), "ci": None if ci is None else [float(ci[0]), float(ci[1])],
+             "pi": None if pi is None else [float(pi[0]), float(pi[1])], "level": float(level),
+             "extrapolation": {"decades": float(decades)}}
+    if by:
+        entry["extrapolation"]["by"] = {k: float(v) for k, v in by.items()}
+    if calibration is not None:
+        entry["pi_method"] = calibration.method
+    return entry
