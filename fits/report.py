@@ -16,6 +16,21 @@ def format_backtest(bt: dict) -> list[str]:
              f"{format_number(largest['compute_cut'], 3)} held out, fit on {largest['n_fit']}: "
              f"mean {largest['mean_abs_rel_error']:.2%}, max {largest['max_abs_rel_error']:.2%} "
              f"-> {verdict}"]
+    cov = largest.get("coverage")
+    if cov:
+        text = (f"  leave-largest-out: {cov['level']:.0%} PI covered {cov['pi_covered']}/{cov['n']}"
+                f" (median width {cov['pi_width_rel_median']:.1%} of the loss; calibrated on the "
+                f"fitted runs only, {'by backtests' if cov['calibration'] == 'backtest' else 'default'})")
+        if "ci_covered" in cov:
+            text += f"; the law's CI covered {cov['ci_covered']}/{cov['n']}"
+        lines.append(text)
+    cal = bt.get("calibration")
+    if cal:
+        lines.append(f"  prediction interval growth: log-error sd = sqrt({cal['scatter']:.4f}^2 + "
+                     f"({cal['rate_per_decade']:.4f} * decades)^2), x {cal.get('multiplier', 0):.2f}"
+                     f" at {cal.get('level', 0.9):.0%} ({cal['method']}, {cal['n_heldout']} "
+                     f"held-out errors in {cal.get('n_cuts', 0)} cuts, up to "
+                     f"{cal['max_distance']:.2f} decades)")
     for band in bt.get("leave_one_scale_out", []):
         lo, hi = band["range"]
         lines.append(f"  leave-one-scale-out {format_number(lo, 3)}..{format_number(hi, 3)}: "
