@@ -287,7 +287,9 @@ def _train_run(config: TrainConfig, out_dir: Path, corpus, progress) -> dict:
         optimizer.zero_grad(set_to_none=True)
         ce = raw.last_ce
         if world > 1:
-            torch.distributed.all_reduce(ce, op=torch.distributed.ReduceOp.AVG)
+            ce = ce.clone()  # gloo (CPU) has no AVG reduction: sum, then divide
+            torch.distributed.all_reduce(ce, op=torch.distributed.ReduceOp.SUM)
+            ce /= world
         pending.append((step + 1, ce))
         done = step + 1
         is_eval = done % config.eval_every == 0 or done == config.total_steps
