@@ -40,8 +40,22 @@ def _version() -> str:
 
 
 def read_json(path: Path) -> dict | None:
+    """A run's JSON record (None if absent); a damaged or foreign file is named, not used."""
     path = Path(path)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); delete the run folder to "
+                         "retrain it") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(values).__name__}")
+    if path.name == "run.json" and not (isinstance(values.get("config"), dict)
+                                        and isinstance(values.get("status"), str)):
+        raise ValueError(f"{path} is not a run record written by `scaling train` (needs "
+                         "`config` and `status`); delete the run folder to retrain it")
+    return values
 
 
 def read_mapping(path) -> dict:
@@ -49,14 +63,21 @@ def read_mapping(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"config file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") \
+            from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:
             raise ValueError(f"{path}: reading YAML needs PyYAML (`pip install pyyaml`); "
                              "or write the config as JSON") from None
-        values = yaml.safe_load(text)
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
     else:
         try:
             values = json.loads(text)

@@ -120,8 +120,18 @@ class TrainConfig:
     group: str | None = None
 
     def __post_init__(self) -> None:
+        _check_types(self)
+        for name, low, high in (("dropout", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0)):
+            if not low <= getattr(self, name) < high:
+                raise ValueError(f"`{name}` must be in [{low:g}, {high:g}), got "
+                                 f"{getattr(self, name)!r}")
+        for name in ("weight_decay", "z_loss"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+        if not self.eps > 0:
+            raise ValueError(f"`eps` must be > 0, got {self.eps!r}")
         for name in ("total_steps", "batch_size", "eval_every", "eval_tokens", "ckpt_every",
-                     "threads", "spike_patience"):
+                     "threads", "spike_patience", "n_layer", "n_head", "d_model", "seq_len"):
             value = getattr(self, name)
             if name == "threads" and value is None:
                 continue
@@ -129,7 +139,8 @@ class TrainConfig:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}")
-        if not self.run_id or "/" in self.run_id or self.run_id.startswith("."):
+        if (not self.run_id or "/" in self.run_id or "\\" in self.run_id
+                or self.run_id.startswith(".") or not self.run_id.isprintable()):
             raise ValueError(f"`run_id` must be a non-empty name without '/', got "
                              f"{self.run_id!r}")
         if self.token_dtype not in (None, "uint8", "uint16", "uint32"):
@@ -187,6 +198,33 @@ class TrainConfig:
             raise ValueError(f"unknown config field(s) {unknown}; valid fields are "
                              f"{sorted(names)}")
         return cls(**values)
+
+
+# annotation -> (accepted Python types, description); bool is refused where a number is due
+_TYPES = {"int": ((int,), "an integer"), "float": ((int, float), "a number"),
+          "bool": ((bool,), "true or false"), "str": ((str,), "a string"),
+          "dict": ((dict,), "an object"), "list": ((list,), "a list")}
+
+
+def _check_types(config: TrainConfig) -> None:
+    """Every field has its declared type (config files and --set values are JSON, so a
+    quoted number or a list where a number is due is a mistake to name, not to crash on)."""
+    import math
+
+    for f in fields(config):
+        value = getattr(config, f.name)
+        options = [t.strip() for t in str(f.type).split("|")]
+        if value is None and "None" in options:
+            continue
+        accepted = [_TYPES[t] for t in options if t in _TYPES]
+        ok = any(isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+                 for types, _ in accepted)
+        if not ok:
+            wanted = " or ".join([d for _, d in accepted] + (["null"] if "None" in options
+                                                              else []))
+            raise ValueError(f"config field `{f.name}` must be {wanted}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"config field `{f.name}` must be finite, got {value!r}")
 
 
 def branch_fork_step(config: TrainConfig, total_steps: int) -> int:

@@ -88,8 +88,12 @@ class LadderSpec:
                 raise ValueError(f"ladder `{name}` is empty; give at least one")
         for name in ("tokens", "budgets"):
             values = getattr(self, name)
-            if any(not (isinstance(d, (int, float)) and d > 0) for d in values):
-                raise ValueError(f"ladder `{name}` must be positive numbers, got {values}")
+            if not isinstance(values, list) or any(
+                    isinstance(d, bool) or not (isinstance(d, (int, float)) and 0 < d < 1e30)
+                    for d in values):
+                raise ValueError(f"ladder `{name}` must be a list of positive numbers, got "
+                                 f"{values!r}")
+        _check_spec_entries(self)
 
     def configs(self) -> list[TrainConfig]:
         """One TrainConfig per job (a job may carry cooldown branches), in training order."""
@@ -128,6 +132,37 @@ class LadderSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _check_spec_entries(spec: "LadderSpec") -> None:
+    """Sizes, schedules, seeds and base of a ladder spec (a file is untrusted input): name
+    the entry at fault instead of failing later with a KeyError."""
+    known = {f.name for f in fields(TrainConfig)} | {"peak_lr"}
+    if not isinstance(spec.base, dict):
+        raise ValueError(f"ladder `base` must be an object of config fields, got {spec.base!r}")
+    for where, entries in (("sizes", spec.sizes), ("schedules", spec.schedules)):
+        if not isinstance(entries, list):
+            raise ValueError(f"ladder `{where}` must be a list of objects, got {entries!r}")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ValueError(f"ladder `{where}[{i}]` must be an object (e.g. "
+                                 + ('{"n_layer": 2, "d_model": 64}' if where == "sizes"
+                                    else '{"kind": "cosine", "peak_lr": 3e-3}')
+                                 + f"), got {entry!r}")
+    for i, size in enumerate(spec.sizes):
+        unknown = sorted(set(size) - known)
+        if unknown:
+            raise ValueError(f"ladder `sizes[{i}]`: unknown field(s) {unknown}")
+        for key, value in size.items():
+            if key != "peak_lr" and isinstance(value, str):
+                raise ValueError(f"ladder `sizes[{i}].{key}` must be a number, got {value!r}")
+    for i, schedule in enumerate(spec.schedules):
+        if not isinstance(schedule.get("kind"), str):
+            raise ValueError(f"ladder `schedules[{i}]` needs a `kind` (a schedule name such "
+                             f"as 'cosine' or 'wsd'), got {schedule!r}")
+    if not isinstance(spec.seeds, list) or any(
+            isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in spec.seeds):
+        raise ValueError(f"ladder `seeds` must be a list of integers >= 0, got {spec.seeds!r}")
 
 
 # schedules whose shorter versions share a long constant-LR prefix with the longest one
