@@ -14,6 +14,7 @@ import pandas as pd
 from scaling.data.select import expand_run_ids
 
 from .fit import ScalingLawFit, as_table, warm_refit
+from .intervals import calibrate, point_intervals
 from .selection import SELECTION_OPTIONS, select_points
 from .laws import get_law
 from .result import FitResult
@@ -40,11 +41,13 @@ def _variables(estimator: ScalingLawFit, frame: pd.DataFrame, law) -> dict:
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 
 
-def _holdout(estimator, table, kept, held_ids, warm, law) -> dict:
+def _holdout(estimator, table, kept, held_ids, warm, law, keep_fit=False) -> dict:
     train_ids = kept.loc[~kept["run_id"].isin(held_ids), "run_id"]
     members = (warm.data.get("selection") or {})  # a mean of repeats stands for its seeds
-    fit = warm_refit(estimator, table.subset(expand_run_ids(train_ids, members)), warm,
-                     drop_highest=0)
+    train = table.subset(expand_run_ids(train_ids, members))
+    fit = warm_refit(estimator, train, warm, drop_highest=0)
+    if keep_fit:
+        return fit, train
     held = kept[kept["run_id"].isin(held_ids)]
     pred = law.predict(fit.values, **_variables(estimator, held, law))
     err = np.abs(pred - held["loss"].to_numpy()) / held["loss"].to_numpy()
@@ -54,9 +57,30 @@ def _holdout(estimator, table, kept, held_ids, warm, law) -> dict:
             "mean_abs_rel_error": float(err.mean()), "max_abs_rel_error": float(err.max())}
 
 
+def _coverage(estimator, fit, train, held, law, level, n_boot, seed) -> dict:
+    """How often the intervals of a fit on ``train`` (calibrated on ``train`` alone)
+    contain the held-out runs: the honest test of the prediction interval."""
+    cal = calibrate(estimator, train, fit)
+    out = point_intervals(fit, cal, _variables(estimator, held, law), level=level,
+                          n_boot=n_boot, seed=seed)
+    y = held["loss"].to_numpy(dtype=float)
+    pi, ci = out["pi"], out["ci"]
+    inside = (pi[:, 0] <= y) & (y <= pi[:, 1])
+    cov = {"level": level, "n": int(y.size), "pi_covered": int(inside.sum()),
+           "pi_width_rel_median": float(np.median((pi[:, 1] - pi[:, 0]) / out["value"])),
+           "calibration": cal.method, "distance_max": float(np.max(out["decades"])),
+           "per_run": {rid: {"pi": [float(a), float(b)], "decades": float(d)}
+                       for rid, (a, b), d in zip(held["run_id"], pi, out["decades"])}}
+    if ci is not None:
+        cov["ci_covered"] = int(((ci[:, 0] <= y) & (y <= ci[:, 1])).sum())
+        cov["ci_width_rel_median"] = float(np.median((ci[:, 1] - ci[:, 0]) / out["value"]))
+    return cov
+
+
 def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
              largest_frac: float = 0.1, n_scale_groups: int = 4,
-             bar: float = USEFUL_ERROR) -> dict:
+             bar: float = USEFUL_ERROR, level: float = 0.9, n_boot: int = 200,
+             seed: int = 0) -> dict:
     """Leave-largest-out and leave-one-scale-out backtests of ``estimator`` on ``data``.
 
     Parameters
@@ -72,11 +96,18 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
         Bands of model size (by quantile of N, or of x) for leave-one-scale-out.
     bar : float
         Usefulness bar on the mean absolute relative error.
+    level : float
+        Level of the intervals whose coverage is checked (leave-largest-out: the
+        prediction interval of the refit, calibrated on the refit's own runs only).
+    n_boot, seed
+        Bootstrap of the leave-largest-out refit (its ``ci``; 0: none).
 
     Returns
     -------
     dict
-        ``leave_largest_out`` and ``leave_one_scale_out`` summaries, ``bar``, ``seed_noise``.
+        ``leave_largest_out`` (with ``coverage``) and ``leave_one_scale_out`` summaries,
+        ``bar``, ``seed_noise``, and ``calibration`` (the prediction interval's
+        calibration on all of ``data``: held-out errors vs distance and the growth law).
     """
     table = as_table(data)
     law = get_law(estimator.law)
@@ -97,6 +128,10 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
     largest = _holdout(estimator, table, kept, set(kept["run_id"].iloc[order[:n_held]]),
                        result, law)
     largest["compute_cut"] = float(kept["C"].iloc[order[n_held - 1]])
+    held_ids = set(kept["run_id"].iloc[order[:n_held]])
+    fit, train = _holdout(estimator, table, kept, held_ids, result, law, keep_fit=True)
+    largest["coverage"] = _coverage(estimator, fit, train, kept[kept["run_id"].isin(held_ids)],
+                                    law, level, n_boot, seed)
     largest["useful"] = largest["mean_abs_rel_error"] <= bar
 
     scale = kept[estimator.x or "N"] if law.variables == ("x",) else kept["N"]
@@ -113,4 +148,5 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
         entry.pop("held_out")
         by_scale.append(entry)
     return {"leave_largest_out": largest, "leave_one_scale_out": by_scale, "bar": bar,
-            "seed_noise": seed_noise(kept)}
+            "seed_noise": seed_noise(kept),
+            "calibration": calibrate(estimator, table, result).to_dict(level)}

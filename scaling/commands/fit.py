@@ -25,20 +25,25 @@ from ._common import (CURVE_LAWS, LAW_CHOICES, InputError, check_save_path, cons
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0,
               help="Bootstrap resamples over runs for parameter intervals (e.g. 1000).")
 @click.option("--backtest", "do_backtest", is_flag=True,
-              help="Leave-largest-out and leave-one-scale-out backtests.")
+              help="Leave-largest-out and leave-one-scale-out backtests, with the coverage "
+                   "of the prediction interval on the held-out runs.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
+              show_default=True, help="Level of the bootstrap (ci) and backtested prediction "
+                                      "(pi) intervals; docs/uncertainty.md.")
 @click.option("--fit-runs", default=None, metavar="ID,ID,...",
               help="Curve laws: runs to fit on (default: runs whose split is 'fit').")
-@click.option("--method", "curve_method", type=click.Choice(["auto", "converged", "luo2025"]),
+@click.option("--method", "curve_method",
+              type=click.Choice(["auto", "converged", "luo2025", "all"]),
               default="auto", show_default=True,
-              help="MPL: 'converged' (optimum of the objective), 'luo2025' (the authors' "
-                   "AdamW procedure, which gives the published parameters) or 'auto' (both, "
-                   "chosen by leave-one-curve-out).")
+              help="MPL: 'luo2025' (the authors' AdamW procedure, which gives the published "
+                   "parameters; what 'auto' picks), 'converged' (optimum of the objective) "
+                   "or 'all' (both, the candidate table, chosen by leave-one-curve-out).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=check_save_path,
               help="Also write the result as JSON to this file (atomically).")
 def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
         as_json, log_format, model_size, tokens_per_step, fix, tie, prior, bounds, n_boot,
-        do_backtest, fit_runs, curve_method, save, y_col):
+        do_backtest, fit_runs, curve_method, save, y_col, level):
     """Fit a scaling law to DATA.
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
@@ -56,7 +61,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
             ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
-            methods = None if curve_method == "auto" else (curve_method,)
+            methods = {"auto": None, "all": ("converged", "luo2025")}.get(
+                curve_method, (curve_method,))
             if y_col != "loss":
                 raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
@@ -73,8 +79,9 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                                        y=y_col, **given)
             result = estimator.fit(table).result_
             if n_boot:
-                bootstrap(result, n_boot=n_boot, seed=seed)
+                bootstrap(result, n_boot=n_boot, seed=seed, level=level)
             if do_backtest:
-                result.data["backtest"] = backtest(estimator, table, result)
+                result.data["backtest"] = backtest(estimator, table, result, level=level,
+                                                   seed=seed)
     emit(result, as_json, save)
 
