@@ -78,11 +78,19 @@ def checklist(result: FitResult, table=None) -> list[tuple[str, str]]:
 
 
 def _kind(result) -> str:
-    """``"point"``, ``"curve"`` or ``"l2l"``, from the law's registry entry."""
+    """``"point"``, ``"curve"`` or ``"l2l"`` from the law's registry entry; ``"plan"``."""
+    law = getattr(result, "law", None)
+    if not isinstance(law, str):  # a Plan: its fit is a point-law fit
+        return "plan"
     try:
-        return law_kind(result.law)
+        return law_kind(law)
     except ValueError:  # a law outside the registry (user-built Law): a point law
         return "point"
+
+
+def _span(values) -> str:
+    return f"{format_number(min(values), 4)} .. {format_number(max(values), 4)}" \
+        if values else "n/a"
 
 
 def _md_table(header, rows) -> str:
@@ -107,7 +115,7 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
 
     Parameters
     ----------
-    obj : FitResult or Plan
+    obj : FitResult, Plan or L2LResult
     out_dir : path
     table : RunsTable, optional
         The data (for curve plots and the checklist).
@@ -125,6 +133,8 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if _kind(obj) == "l2l":
+        return _write_l2l(obj, out, title)
     plan = obj if isinstance(obj, Plan) else None
     fit = plan.fit if plan else obj
     backtest = backtest or fit.data.get("backtest")
@@ -200,14 +210,64 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                                              format_number(r["C"], 3)] for r in suggestion["runs"]])]
     else:
         md.append("not computed (needs a bootstrap, a target and a proxy budget)")
+    payload = plan.to_dict() if plan else fit.to_dict()
+    return _write_files(out, md, images, files, payload,
+                        plan_headline(plan) if plan else headline(fit))
+
+
+def _write_files(out: Path, md: list, images: list, files: list, payload: dict,
+                 summary: str) -> ReportFiles:
+    """report.md, report.html (own images inlined) and fit.json from the Markdown lines."""
     text = "\n".join(md) + "\n"
     own = [name for _, name in images]
     files.append(atomic_write_text(out / "report.md", neutralize_markdown(text, own)))
     files.append(atomic_write_text(out / "report.html", markdown_to_html(text, out, images=own)))
-    payload = plan.to_dict() if plan else fit.to_dict()
     files.append(atomic_write_text(out / "fit.json", json.dumps(payload, indent=2) + "\n"))
-    summary = plan_headline(plan) if plan else headline(fit)
     return ReportFiles(out, files, summary)
+
+
+def _write_l2l(result, out: Path, title: str | None) -> ReportFiles:
+    """The report of a loss-to-loss (or loss-to-task) result, from its groups' fits."""
+    from .l2l.plots import plot_l2l
+
+    level = result.settings.get("level", 0.9)
+    images = [("Fitted links (dots) and held-out points (crosses)",
+               plot_l2l(result, out / "links.png").name)]
+    fitted = {n: g for n, g in result.groups.items() if g.fit is not None}
+    md = [f"# {title or 'Loss-to-loss report'}",
+          f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", "",
+          "```", result.report(), "```", "", "## Fit", ""]
+    for name, g in result.groups.items():
+        md += [f"### {name}", ""]
+        md += ([f"`{g.fit.equation}` ({g.fit.citation})", "", _params_table(g.fit), ""]
+               if g.fit is not None else [f"not fitted: {g.flag}", ""])
+    md += ["## Data used", "", _md_table(
+        ["group", "fitted points", f"{result.x} range", "held out"],
+        [[n, g.fit.n_points, _span((g.fit.data.get("points") or {}).get("x")),
+          g.heldout.get("n", 0)] for n, g in fitted.items()]), ""]
+    md += [f"Skipped {n}: {why}" for n, why in result.skipped.items()]
+    md += ["## Plots", ""] + [f"![{cap}]({name})\n\n_{cap}_\n" for cap, name in images]
+    md += ["## Backtest", "", f"Held out: the {result.settings.get('holdout_lowest', 0):.0%} "
+           f"lowest-{result.x} points of each group (the law never saw them).", ""]
+    rows = [[n, g.heldout["n"], f"{g.heldout['mean_rel_error']:.3%}",
+             format_number(g.heldout["mean_abs_error"]),
+             "n/a" if g.heldout.get("coverage") is None else f"{g.heldout['coverage']:.0%}"]
+            for n, g in result.groups.items() if "mean_rel_error" in g.heldout]
+    md += ([_md_table(["group", "held out", "mean rel. error", "mean abs. error",
+                       f"{level:.0%} interval coverage"], rows)] if rows else ["not run"])
+    md += ["", "## Extrapolation", "", f"Predictions below a group's lowest fitted {result.x} "
+           "extrapolate; the held-out points above measure how well that works.", "",
+           "## Warnings", ""]
+    notes = list(result.warnings) + [f"{n}: {w}" for n, g in result.groups.items()
+                                     for w in g.notes]
+    md += [f"- {w}" for w in notes] if notes else ["none"]
+    md += ["", "## Reproducibility checklist", ""]
+    first = next(iter(fitted.values()), None)
+    md += ([_md_table(["item", "value"], checklist(first.fit))] if first else ["no group fitted"])
+    md += ["", "## What to train next", "", "not computed for loss-to-loss results"]
+    return _write_files(out, md, images, [out / name for _, name in images],
+                        result.to_dict(),
+                        f"{result.law}: {result.y} from {result.x}, {len(fitted)} groups")
 
 
 _INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),

@@ -43,21 +43,16 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
 
 def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_budget, n_boot,
             columns, runs, selection) -> str:
-    from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap,
+    from scaling.fits import (FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
     from scaling.fits.design import suggest_runs
+    from scaling.fits.laws import law_names
     from scaling.fits.report_files import write_report
 
     out = Path(out)
     path = Path(input_path)
     if path.suffix == ".json" and path.is_file():
-        try:
-            payload = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{input_path} is not valid JSON: {err}") from None
-        fit = FitResult.from_dict(payload.get("fit", payload))
-        files = write_report(fit, out)
-        return _summary([files])
+        return _summary([write_report(_saved(path), out)])
     if not input_path.startswith("bundled:") and not path.exists():
         raise ValueError(f"INPUT {input_path!r} does not exist (a data file or directory, "
                          "bundled:NAME, or a saved fit .json)")
@@ -69,7 +64,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
     law = law or ("chinchilla" if table.meta.get("tokens_known", True) else "tissue")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        if law in ("mpl", "tissue"):
+        if law in law_names("curve"):
             fits_by_size = fit_curves_by_size(table, law)
             folders = _folders(fits_by_size)
             return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1
@@ -96,6 +91,22 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
         files = write_report(obj, out, table=table, boot=boot, suggestion=suggestion,
                              target_compute=compute)
     return _summary([files])
+
+
+def _saved(path: Path):
+    """A saved fit (point, curve or loss-to-loss; the family from its law's registry
+    entry), or the fit inside a saved plan (``fit.json`` of a plan report)."""
+    from scaling.fits import FitResult
+    from scaling.fits.saved import load_saved
+
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if isinstance(payload, dict) and "law" not in payload and isinstance(payload.get("fit"),
+                                                                          dict):
+        return FitResult.from_dict(payload["fit"])  # a plan: report its fit
+    return load_saved(path)
 
 
 def _folders(names) -> dict:
