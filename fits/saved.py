@@ -38,10 +38,12 @@ _CHUNK = 4096  # targets per block when evaluating bootstrap draws (bounded memo
 def _point_inputs(result, law, variables: Mapping) -> list:
     """The law's variables in call order; the power law takes ``x`` or the name it was
     fitted on (``N``, ``D``, ``C``, ``step``)."""
-    fitted = result.data.get("x") if law.variables == ("x",) else None
+    # a one-variable law also takes ``x`` and the name it was fitted on (``N``, ``L_x``...)
+    fitted = result.data.get("x") if len(law.variables) == 1 else None
+    aliases = (fitted, "x") if len(law.variables) == 1 else ()
     arrays = []
     for name in law.variables:
-        key = name if name in variables else fitted if fitted in variables else None
+        key = next((k for k in (name, *aliases) if k and k in variables), None)
         if key is None:
             wanted = " or ".join(repr(n) for n in dict.fromkeys([name, fitted]) if n)
             raise ValueError(f"law {law.name!r} predicts at {wanted}; got {sorted(variables)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -20,6 +20,23 @@ def _law_names(kind=None):
 
 
 LAW_CHOICES = _law_names(("point", "curve"))
+
+
+class LawChoice(click.Choice):
+    """``--law``: the registry's point and curve laws, read when the option is used, so a
+    law added to the registry (one line) is a choice with no change to any command."""
+
+    def __init__(self, kinds=("point", "curve")):
+        self.kinds = tuple(kinds)
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        return tuple(_law_names(self.kinds))
+
+    @choices.setter
+    def choices(self, _value):  # click.Choice.__init__ assigns it; the registry decides
+        pass
 CURVE_LAWS = tuple(_law_names("curve"))
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from ._common import (CURVE_LAWS, LAW_CHOICES, InputError, check_save_path, constraint_options,
+from ._common import (CURVE_LAWS, LawChoice, InputError, check_save_path, constraint_options,
                       constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
 @click.command()
 @click.argument("data_path", metavar="DATA")
-@click.option("--law", type=click.Choice(LAW_CHOICES), default="chinchilla", show_default=True,
+@click.option("--law", type=LawChoice(), default="chinchilla", show_default=True,
               help="Scaling law: point laws (chinchilla, kaplan, power-law) or LR-schedule "
                    "curve laws (mpl, tissue).")
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,

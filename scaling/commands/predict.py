@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, Finite, LAW_CHOICES, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
 
 
 @click.command()
 @click.argument("data_path", metavar="DATA")
-@click.option("--law", type=click.Choice(LAW_CHOICES), default="chinchilla", show_default=True,
+@click.option("--law", type=LawChoice(), default="chinchilla", show_default=True,
               help="Law to predict with.")
 @click.option("--run", "run_id", default=None,
               help="Curve laws: the run whose early curve is observed.")

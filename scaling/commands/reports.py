@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import Finite, LAW_CHOICES, colorize, selection_kwargs, selection_options
+from ._common import Finite, LawChoice, colorize, selection_kwargs, selection_options
 
 
 @click.command()
@@ -28,7 +28,7 @@ def demo(out, n_boot):
 @click.argument("input_path", metavar="INPUT")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for report.md, report.html, fit.json and plots.")
-@click.option("--law", type=click.Choice(LAW_CHOICES), default=None,
+@click.option("--law", type=LawChoice(), default=None,
               help="Law for data input (default: chinchilla, or tissue for curves without "
                    "token counts).")
 @click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,

@@ -123,3 +123,47 @@ def test_scaling_laws_lists_equations_parameters_and_citations():
                                         "linear": False}
     out = runner.invoke(main, ["laws", "chinchila"])
     assert out.exit_code == 2 and "unknown law(s) ['chinchila']" in out.output
+
+
+USER_LAW = '''
+import numpy as np
+from scaling.fits.laws.base import Law
+
+
+def kaplan_x(x, E, x_c, alpha):
+    """L = E + (x / x_c)^-alpha (Kaplan et al. 2020, arXiv 2001.08361, with a floor E)."""
+    return E + np.power(x / x_c, -alpha)
+
+
+LAW = Law(name="kaplan-x", function=kaplan_x, variables=("x",), params=(),
+          log_params=("E", "x_c"), linear=("E",),
+          bounds={"E": (1e-3, 10.0), "x_c": (1e-3, 1e20), "alpha": (0.01, 2.0)},
+          start_values={"x_c": (1e3, 1e6, 1e9, 1e12), "alpha": (0.05, 0.1, 0.3, 0.6)},
+          equation="L(x) = E + (x / x_c)^-alpha", citation="Kaplan et al. 2020")
+'''
+
+
+def test_a_law_file_plus_a_registry_line_is_all_the_cli_needs(tmp_path, monkeypatch):
+    (tmp_path / "h2_user_law.py").write_text(USER_LAW)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(REGISTRY, "kaplan-x", ("point", "h2_user_law:LAW"))
+    x = np.geomspace(1e6, 1e10, 15)
+    y = 1.7 + (x / 8.8e13) ** -0.076 * np.exp(0.0005 * np.random.default_rng(0).standard_normal(15))
+    (tmp_path / "runs.csv").write_text("run_id,N,loss\n" + "".join(
+        f"r{i},{a:.17g},{b:.17g}\n" for i, (a, b) in enumerate(zip(x, y))))
+    runner = CliRunner()
+    out = runner.invoke(main, ["laws", "kaplan-x"])
+    assert out.exit_code == 0 and "jacobian: numeric (central)" in out.output
+    out = runner.invoke(main, ["fit", str(tmp_path / "runs.csv"), "--law", "kaplan-x", "--x",
+                               "N", "--json", "--save", str(tmp_path / "fit.json")])
+    assert out.exit_code == 0, out.output
+    fitted = json.loads(out.output)["params"]
+    assert fitted["alpha"]["value"] == pytest.approx(0.076, rel=0.1)
+    (tmp_path / "t.csv").write_text("N\n1e11\n")
+    out = runner.invoke(main, ["predict", str(tmp_path / "fit.json"), "--at",
+                               str(tmp_path / "t.csv"), "--json"])
+    assert out.exit_code == 0, out.output
+    value = json.loads(out.output)["predictions"][0]["value"]
+    params = {k: v["value"] for k, v in fitted.items()}
+    assert value == pytest.approx(params["E"] + (1e11 / params["x_c"]) ** -params["alpha"],
+                                  rel=1e-12)
