@@ -207,6 +207,26 @@ def _state(raw, optimizer, step, log, monitor, clock, torch, config) -> dict:
 
 
 def _train_run(config: TrainConfig, out_dir: Path, corpus, progress) -> dict:
+    """Train (or resume, or skip) one run while holding its folder's lock: a second process
+    on the same run stops with a clear error instead of interleaving checkpoints."""
+    import fcntl
+
+    run_dir = out_dir / "runs" / config.run_id
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 writes, and holds the lock
+        return _train_run_locked(config, out_dir, corpus, progress)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"{run_dir}: another process is training run {config.run_id!r} "
+                             "in this folder now; wait for it, or use another --out") from None
+        for stale in run_dir.glob(".*.tmp"):  # temporaries of a killed writer
+            stale.unlink(missing_ok=True)
+        return _train_run_locked(config, out_dir, corpus, progress)
+
+
+def _train_run_locked(config: TrainConfig, out_dir: Path, corpus, progress) -> dict:
     torch, device, amp, rank, world = _setup(config)
     run_dir = out_dir / "runs" / config.run_id
     info = _runio.read_json(run_dir / "run.json")

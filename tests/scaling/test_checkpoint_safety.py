@@ -55,3 +55,15 @@ def test_a_checkpoint_missing_its_state_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"not a checkpoint written by `scaling train` "
                                          r"\(missing clock, log, model"):
         train(tiny(total_steps=8, eval_every=4, ckpt_every=4), tmp_path / "out")
+
+
+def test_a_second_process_on_the_same_run_is_refused(tmp_path):
+    import fcntl
+
+    run_dir = tmp_path / "out" / "runs" / "tiny"
+    run_dir.mkdir(parents=True)
+    with open(run_dir / ".lock", "a") as held:  # as a running `scaling train` holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match=r"another process is training run 'tiny'"):
+            train(tiny(total_steps=8, eval_every=4, ckpt_every=4), tmp_path / "out")
+    assert not (run_dir / "checkpoint.pt").exists()

@@ -119,6 +119,7 @@ def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_points(tmp_path, uni
     assert list((out / "runs" / "tiny").glob(".*.tmp")), "the kill left no temporary file"
 
     resumed = train(tiny(total_steps=60, eval_every=5, ckpt_every=5), out)["runs"][0]
+    assert not list((out / "runs" / "tiny").glob(".*.tmp")), "the rerun left a temporary"
     whole, whole_dir = uninterrupted
     assert resumed["final_loss"] == whole["final_loss"]
     for table in ("points.csv", "steps.csv"):
