@@ -254,6 +254,8 @@ def filter_table(table: RunsTable, where: str) -> RunsTable:
     ValueError
         For an unsafe or invalid filter, or one that keeps no rows.
     """
+    if (table.meta.get("where_applied") or {}).get("where") == where:
+        return table  # already filtered (e.g. a group of a filtered table)
     merged = table.merged()
     keep = where_mask(merged, where)
     if not keep.any():

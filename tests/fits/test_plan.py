@@ -96,7 +96,10 @@ def test_plan_at_chinchilla_budget(epoch_plan):
     lo, hi = plan.tokens_per_param.ci
     assert lo < plan.tokens_per_param.value < hi
     largest = load_chinchilla_epoch().final_points()["C"].max()
-    assert plan.extrapolation_decades == pytest.approx(np.log10(5.88e23 / largest), abs=1e-6)
+    assert plan.extrapolation["C"] == pytest.approx(np.log10(5.88e23 / largest), abs=1e-6)
+    largest_n = max(plan.fit.data["points"]["N"])  # N* 7.4e10 is past every fitted model
+    assert plan.extrapolation["N"] == pytest.approx(np.log10(plan.N_opt.value / largest_n))
+    assert plan.extrapolation_decades == max(plan.extrapolation.values()) > 0.5
     assert set(plan.approaches) >= {"approach1", "approach2", "approach3"}
     assert plan.target["compute"]["ci"][0] < plan.target["compute"]["value"] < plan.target["compute"]["ci"][1]
 
