@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from scipy import stats
+
 from ..bootstrap import bootstrap, percentile_interval, resample_counts
+from ..intervals import calibrate, extrapolation
 from ..fit import ScalingLawFit, as_table
 from ..laws import get_law
 from ..objectives import get_objective
@@ -63,8 +66,10 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
     Returns
     -------
     dict
-        ``{"at", "x_loss": {"value", "ci"}, "y": {"value", "ci"}, "level",
-        "extrapolation_decades", "warnings", "steps": {"scaling", "link"}}``.
+        ``{"at", "x_loss": {...}, "y": {"value", "ci", "pi", "level", "extrapolation"},
+        "level", "extrapolation_decades", "calibration", "warnings",
+        "steps": {"scaling", "link"}}``; ``ci`` is the bootstrap interval of the expected
+        value (both steps refitted on the same resamples), ``pi`` a new run's.
 
     Raises
     ------
@@ -121,22 +126,35 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
         notes.append("some resamples put the predicted x loss at or below E_x; those are "
                      "dropped from the interval")
     rng = np.random.default_rng(seed + 1)
-    if noise:
-        r1 = np.log(step1.data["points"]["loss"]) - np.log(step1.data["points"]["predicted"])
-        x_draws = x_draws * np.exp(rng.choice(r1, size=n_boot))
-    y_draws = link_law.function(x_draws, **samples)
     y_hat = float(link_law.function(x_hat, **fitted.values))
+    x_ci = [float(v) for v in percentile_interval(x_draws, level)]
+    y_ci = [float(v) for v in percentile_interval(link_law.function(x_draws, **samples), level)]
+    # pi: the x loss of a new run at (N, D) (calibrated scatter + discrepancy growing with
+    # the extrapolation, fits.intervals) carried through the link plus the link's scatter
+    estimator = ScalingLawFit(law=law, seed=seed, **fit_options)
+    cal = calibrate(estimator, table, step1)
+    reach = extrapolation({"N": step1.data["points"]["N"], "D": step1.data["points"]["D"]}, at)
+    x_pi_draws = x_draws
+    if noise:
+        sd = cal.half_width(reach["decades"], level) / stats.norm.ppf(0.5 + level / 2)
+        x_pi_draws = x_draws * np.exp(sd * rng.standard_normal(n_boot))
+    y_draws = link_law.function(x_pi_draws, **samples)
     if noise:
         pred = link_law.function(x, **fitted.values)
         r2 = np.log(y) - np.log(pred) if objective.space == "log" else y - pred
         e = rng.choice(r2, size=n_boot)
         y_draws = y_draws * np.exp(e) if objective.space == "log" else y_draws + e
-    x_ci = [float(v) for v in percentile_interval(x_draws, level)]
-    y_ci = [float(v) for v in percentile_interval(y_draws, level)]
-    fitted_c = k * np.asarray(step1.data["points"]["N"]) * np.asarray(step1.data["points"]["D"])
-    decades = float(np.log10(k * at["N"] * at["D"] / fitted_c.max()))
-    return {"at": at, "x_loss": {"value": x_hat, "ci": x_ci}, "y": {"value": y_hat, "ci": y_ci},
+    x_pi = [float(v) for v in percentile_interval(x_pi_draws, level)]
+    y_pi = [float(v) for v in percentile_interval(y_draws, level)]
+    decades = float(reach["decades"])
+    where = {"decades": decades, "by": reach["by"]}
+    return {"at": at,
+            "x_loss": {"value": x_hat, "ci": x_ci, "pi": x_pi, "level": level,
+                       "extrapolation": where},
+            "y": {"value": y_hat, "ci": y_ci, "pi": y_pi, "level": level, "extrapolation": where},
             "y_col": y_col, "level": level, "extrapolation_decades": decades,
-            "interval": "prediction (with residual noise)" if noise else "expected value",
-            "warnings": notes,
+            "interval": ("pi: a new run (calibrated scatter and discrepancy of the point law, "
+                         "checkpoint scatter of the link); ci: the expected value"
+                         if noise else "expected value only (noise=False: pi == ci)"),
+            "calibration": cal.to_dict(level), "warnings": notes + list(cal.notes),
             "steps": {"scaling": step1.to_dict(), "link": link.to_dict(samples=False)}}

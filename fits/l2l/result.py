@@ -18,7 +18,8 @@ from ..result import FitResult, to_jsonable, format_number
 from .shifted import SHIFTED_POWER_LAW
 from .task import SIGMOID_LINK
 
-__all__ = ["GroupFit", "L2LResult", "l2l_predict", "predictive_samples", "LINK_LAWS"]
+__all__ = ["GroupFit", "L2LResult", "l2l_predict", "predictive_samples", "discrepancy_rate",
+           "LINK_LAWS"]
 
 #: The link laws a saved result can name.
 LINK_LAWS = {law.name: law for law in (SHIFTED_POWER_LAW, SIGMOID_LINK)}
@@ -177,7 +178,7 @@ class L2LResult(ReportDisplay):
                 cov = "n/a" if h.get("coverage") is None else f"{h['coverage']:.0%}"
                 lines.append(f"  held out {h['n']}: mean rel. error {h['mean_rel_error']:.3%}, "
                              f"mean abs. error {format_number(h['mean_abs_error'])}, "
-                             f"{level:.0%} interval coverage {cov}")
+                             f"{level:.0%} PI (curve + checkpoint scatter) coverage {cov}")
             lines.extend(f"  warning: {note}" for note in g.notes)
             lines.append("")
         for name, why in self.skipped.items():
@@ -215,8 +216,12 @@ def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float
     Returns
     -------
     dict
-        ``{"group", "x", "value", "interval", "level", "below_fitted_x"}``; ``interval`` is
-        None when the result was saved without bootstrap samples.
+        ``{"group", "x", "value", "ci", "pi", "interval", "level", "extrapolation",
+        "below_fitted_x"}``: ``ci`` the bootstrap interval of the link, ``pi`` (also
+        ``interval``) a new run's: plus the residual scatter of single checkpoints and a
+        discrepancy growing with the decades below the fitted x
+        (:func:`discrepancy_rate`); both None when the result was saved without
+        bootstrap samples.
 
     Raises
     ------
@@ -247,14 +252,57 @@ def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float
                          f"{params['E_x']:.6g}, where the law is undefined")
     value = law.function(x, **params)
     level = level or saved.get("settings", {}).get("level", 0.9)
-    interval = None
+    ci = pi = None
     boot = entry.get("bootstrap")
-    if boot:
-        draws = predictive_samples(law, {p: np.asarray(v, dtype=float)
-                                         for p, v in boot["params"].items()},
-                                   boot["residuals"], x, space=boot["space"], seed=seed)
-        interval = np.moveaxis(percentile_interval(draws, level, axis=0), 0, -1).tolist()
     fitted_x = (entry.get("fit") or {}).get("data", {}).get("points", {}).get("x") or []
     below = [float(max(0.0, min(fitted_x) - v)) if fitted_x else math.nan for v in x]
+    # extrapolation: decades of x below the smallest fitted x loss (what a bigger model reaches)
+    decades = (np.maximum(0.0, np.log10(min(fitted_x) / x)) if fitted_x
+               else np.zeros_like(x))
+    rate, how = discrepancy_rate(entry)
+    if boot:
+        samples = {p: np.asarray(v, dtype=float) for p, v in boot["params"].items()}
+        curves = predictive_samples(law, samples, [], x, space=boot["space"])
+        ci = np.moveaxis(percentile_interval(curves, level, axis=0), 0, -1).tolist()
+        draws = predictive_samples(law, samples, boot["residuals"], x, space=boot["space"],
+                                   seed=seed)
+        # the link's own misfit grows with the distance below the fitted x (held-out errors)
+        z = np.random.default_rng(seed + 1).standard_normal(draws.shape)
+        spread = rate * decades[None, :] * z
+        draws = draws * np.exp(spread) if boot["space"] == "log" else draws * (1 + spread)
+        pi = np.moveaxis(percentile_interval(draws, level, axis=0), 0, -1).tolist()
     return to_jsonable({"group": group, "x": x.tolist(), "value": value.tolist(),
-                      "interval": interval, "level": level, "below_fitted_x": below})
+                        "ci": ci, "pi": pi, "interval": pi, "level": level,
+                        "extrapolation": {"decades": decades.tolist(), "variable": "x loss",
+                                          "below_fitted_x": below},
+                        "pi_method": how, "below_fitted_x": below})
+
+
+def discrepancy_rate(entry: dict) -> tuple[float, str]:
+    """Relative sd per decade of x below the fitted range, from the group's held-out points.
+
+    The held-out points (the lowest x of the group, not fitted) are exactly the
+    extrapolation a translation makes; the moment estimator sqrt(mean((e^2 - s^2) / d^2))
+    (e: log error, s: residual sd, d: decades below the fitted x) is floored at the
+    point-law floor. Without held-out points the conservative default is used
+    (:data:`fits.intervals.DEFAULT_RATE`).
+    """
+    from ..intervals import DEFAULT_RATE, MIN_RATE
+
+    held = entry.get("heldout") or {}
+    fitted_x = (entry.get("fit") or {}).get("data", {}).get("points", {}).get("x") or []
+    boot = entry.get("bootstrap") or {}
+    if not held.get("x") or not fitted_x:
+        return DEFAULT_RATE, f"default discrepancy {DEFAULT_RATE:.0%} per decade (no held-out points)"
+    xh, yh, ph = (np.asarray(held[k], dtype=float) for k in ("x", "y", "predicted"))
+    d = np.log10(min(fitted_x) / xh)
+    ok = (d > 1e-6) & (yh > 0) & (ph > 0)
+    if not ok.any():
+        return DEFAULT_RATE, f"default discrepancy {DEFAULT_RATE:.0%} per decade (no held-out points below the fitted x)"
+    e = np.log(yh[ok] / ph[ok])
+    res = np.asarray(boot.get("residuals") or [0.0], dtype=float)
+    s2 = float(np.mean(res ** 2)) if boot.get("space") == "log" else 0.0
+    rate = float(np.sqrt(np.mean(np.maximum(e ** 2 - s2, 0.0) / d[ok] ** 2)))
+    rate = max(rate, MIN_RATE)
+    return rate, (f"discrepancy {rate:.3g} relative sd per decade of x below the fitted range, "
+                  f"from {int(ok.sum())} held-out points")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import InputError, check_save_path, jsonable, save_result, strip_ansi
+from ._common import Finite, InputError, check_save_path, constraints, jsonable, save_result, strip_ansi
 
 
 class _DefaultFit(click.Group):
@@ -35,7 +35,7 @@ def l2l():
                                                    "with --task).")
 @click.option("--group", "group_cols", multiple=True,
               help="Fit one curve per value of this column (repeatable: several columns).")
-@click.option("--holdout-lowest", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
+@click.option("--holdout-lowest", type=Finite(0, 0.9), default=0.2, show_default=True,
               help="Fraction of points with the lowest x held out for evaluation.")
 @click.option("--task", is_flag=True, help="Loss -> accuracy with a sigmoid link.")
 @click.option("--chance", type=float, default=None,
@@ -45,12 +45,20 @@ def l2l():
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
+              help="Hold a parameter fixed, e.g. the offsets from single-dataset fits: "
+                   "--fix E_x=1.8 --fix E_y=2.1 (repeatable).")
+@click.option("--bounds", "bounds", multiple=True, metavar="NAME=LO:HI",
+              help="Override a parameter's bounds, e.g. --bounds kappa=0.5:2 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=check_save_path,
               help="Also write the JSON result here (for `scaling l2l predict`).")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
+              show_default=True, help="Level of the parameter and held-out prediction "
+                                      "intervals; docs/uncertainty.md.")
 def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chance, min_points,
-                n_boot, seed, as_json, save):
+                n_boot, seed, fix, bounds, as_json, save, level):
     """Fit y = K (x - E_x)^kappa + E_y (or a sigmoid with --task) per group, scoring the
     held-out lowest-x points."""
     import json as _json
@@ -67,11 +75,13 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
     else:
         frame = read_frame(data_path)
     _check_l2l_columns(frame, x_col, y_col, group_cols)
+    given = constraints(fix=fix, bounds=bounds)
     group = list(group_cols) if len(group_cols) > 1 else (group_cols[0] if group_cols else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         result = l2l_fit(frame, x_col, y_col, group, holdout_lowest=holdout_lowest, task=task,
-                         chance=chance, min_points=min_points, n_boot=n_boot, seed=seed)
+                         chance=chance, min_points=min_points, n_boot=n_boot, seed=seed,
+                         fixed=given["fixed"], bounds=given["bounds"], level=level)
     text = _json.dumps(result.to_dict(), indent=2)
     click.echo(strip_ansi(text if as_json else result.report()))
     if save is not None:
@@ -108,7 +118,10 @@ def _check_l2l_columns(frame, x_col, y_col, group_cols) -> None:
 @click.option("--x-values", required=True, help="Comma-separated x losses to translate.")
 @click.option("--group", default=None, help="Which group's curve (if the fit has several).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def l2l_predict_cmd(fit_path, x_values, group, as_json):
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Level of the prediction (pi) and confidence (ci) intervals (default: the "
+                   "fit's, 0.9); docs/uncertainty.md.")
+def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
     """Translate new x losses with a saved l2l fit."""
     import json as _json
 
@@ -132,12 +145,17 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json):
     if not isinstance(saved, dict):
         raise InputError(f"{fit_path}: a saved l2l fit is a JSON object, got "
                          f"{type(saved).__name__}")
-    out = l2l_predict(saved, values, group)
+    out = l2l_predict(saved, values, group, level=level)
     click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
 
 
 def _format_l2l(out) -> str:
-    rows = zip(out["x"], out["value"], out["interval"])
-    return "\n".join(f"x {x:.5g} -> {y:.5g}  [{lo:.5g}, {hi:.5g}]" for x, y, (lo, hi) in rows) \
-        + f"\n({out['level']:.0%} intervals, group {out['group']})"
+    if out.get("pi") is None:
+        return "\n".join(f"x {x:.5g} -> {y:.5g}" for x, y in zip(out["x"], out["value"])) \
+            + f"\n(no intervals: the fit was saved without bootstrap draws; group {out['group']})"
+    rows = zip(out["x"], out["value"], out["pi"], out["ci"])
+    return "\n".join(f"x {x:.5g} -> {y:.5g}  [{lo:.5g}, {hi:.5g}]  (ci [{a:.5g}, {b:.5g}])"
+                     for x, y, (lo, hi), (a, b) in rows) \
+        + (f"\n({out['level']:.0%} prediction intervals for a new run (pi), then the link's "
+           f"confidence interval (ci); group {out['group']}; {out.get('pi_method', '')})")
 

@@ -107,7 +107,10 @@ def test_plan_at_chinchilla_budget(epoch_plan):
 def test_plan_json_has_the_contract_keys(epoch_plan):
     payload = json.loads(epoch_plan.to_json())
     for key in ("N_opt", "D_opt", "loss", "tokens_per_param"):
-        assert set(payload[key]) == {"value", "ci"}
+        assert set(payload[key]) == {"value", "ci", "pi", "level", "extrapolation"}
+        lo, hi = payload[key]["pi"]
+        assert lo < payload[key]["value"] < hi  # the prediction interval is around the value
+        assert payload[key]["pi"][0] <= payload[key]["ci"][0] and payload[key]["ci"][1] <= hi
     assert payload["flops"] == 5.88e23
     assert "extrapolation_decades" in payload and "sensitivity" in payload
 
