@@ -93,6 +93,19 @@ def _span(values) -> str:
         if values else "n/a"
 
 
+def _isoflop_profiles(table, path):
+    """Approach 2's plot of the runs per budget, or None when the table has no isoFLOP
+    budgets (fewer than 2 budgets with 3+ sizes)."""
+    if table is None:
+        return None
+    from .isoflop import isoflop_from_table
+
+    try:
+        return isoflop_from_table(table, n_boot=0).plot(path)
+    except (ValueError, KeyError):
+        return None
+
+
 def _md_table(header, rows) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -152,7 +165,12 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                                             target_compute=target_compute).name))
         images.append(("Residuals vs scale", plots.plot_residuals(fit, out / "residuals.png").name))
     if plan:
-        images.append(("isoFLOP curves", plots.plot_isoflop(plan, out / "isoflop.png").name))
+        images.append(("isoFLOP curves of the fitted law (Approach 3)",
+                       plots.plot_isoflop(plan, out / "isoflop.png").name))
+        profiles = _isoflop_profiles(table, out / "isoflop_profiles.png")
+        if profiles is not None:
+            images.append(("isoFLOP profiles of the runs (Approach 2: windowed parabola per "
+                           "budget, N*(C) line)", profiles.name))
     files += [out / name for _, name in images]
 
     md = [f"# {title or 'Scaling-law report'}",
