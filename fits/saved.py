@@ -137,6 +137,18 @@ def _schedule_rows(targets):
         yield i, spec
 
 
+def _cell(targets, column, i):
+    """A number from an optional column; ``None`` when the column or the cell is empty."""
+    value = targets[column][i] if column in targets else None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"column {column!r} must hold numbers; bad: row {i + 2} "
+                         f"({value!r})") from None
+
+
 def _curve_targets(result, targets):
     if "kind" not in targets or "total_steps" not in targets:
         raise ValueError("a curve law predicts under a schedule: the targets need columns "
@@ -144,8 +156,8 @@ def _curve_targets(result, targets):
                          "as in a schedule spec), optionally 'step' and 'N'")
     value, steps = [], []
     for i, spec in _schedule_rows(targets):
-        step = int(float(targets["step"][i])) if "step" in targets else None
-        N = float(targets["N"][i]) if "N" in targets else None
+        step, N = (_cell(targets, "step", i), _cell(targets, "N", i))
+        step = None if step is None else int(step)
         try:
             loss = predict_values(result, schedule=spec, N=N,
                                   steps=None if step is None else np.array([step]))

@@ -148,12 +148,7 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
     names = [c for c in ("value", "ci_lower", "ci_upper", "extrapolation_decades") if c in preds]
     header = list(columns) + names
     n = len(preds["value"])
-    inputs = {}
-    for c, cells in columns.items():  # numbers stay numbers in the output
-        try:
-            inputs[c] = [float(v) for v in cells]
-        except ValueError:
-            inputs[c] = cells
+    inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}
     table = [list(row) for row in zip(*(inputs[c] for c in columns))]
     for row, values in zip(table, zip(*(preds[c].tolist() for c in names))):
         row.extend(values)
@@ -180,5 +175,15 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
         click.echo(f"wrote {n} predictions to {out_path}")
 
 
+def _number(cell: str):
+    """A target cell as it goes out: a number if it is one, None if empty, else the text."""
+    if not cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
 def _cell(value, spec: str) -> str:
-    return format(value, spec) if isinstance(value, float) else str(value)
+    return format(value, spec) if isinstance(value, float) else "" if value is None else str(value)

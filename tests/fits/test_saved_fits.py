@@ -73,6 +73,19 @@ def test_curve_fit_round_trips_with_heldout():
                                rtol=1e-12)
     with pytest.raises(ValueError, match="schedule= .* or lr="):
         back.predict(N=1e9)
+    # a table of schedules (CSV cells are text; empty cells are absent fields)
+    targets = {"kind": ["cosine", "constant"], "total_steps": ["8000", "16000"],
+               "peak_lr": ["3e-4", "3e-4"], "end_lr": ["3e-5", ""],
+               "warmup_steps": ["500", "500"], "step": ["", "12000"]}
+    preds = predict_targets(back, targets)
+    constant = {"kind": "constant", "peak_lr": 3e-4, "warmup_steps": 500, "total_steps": 16000}
+    np.testing.assert_allclose(preds["value"], [predict_curve(res, spec)[1][-1],
+                                                predict_curve(res, constant, [12000])[1][0]],
+                               rtol=1e-12)
+    # decades past the last fitted step (the cosine's last step 7999 is just past it)
+    last = res.data["step_range"][1]
+    np.testing.assert_allclose(preds["extrapolation_decades"],
+                               np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
 
 
 def test_l2l_fit_round_trips():
