@@ -142,10 +142,12 @@ class Group(click.Group):
 
 
 def load(data: str, columns, runs=None, log_format=None, model_size=None,
-          tokens_per_step=None):
+          tokens_per_step=None, require_size=True):
     """Load DATA: a path, ``bundled:NAME``, or a training log (``log_format``); inside
-    ``--group`` the group's rows, with ``--where`` the rows it keeps."""
-    table = _load(data, columns, runs, log_format, model_size, tokens_per_step)
+    ``--group`` the group's rows, with ``--where`` the rows it keeps. Curve laws pass
+    ``require_size=False`` (one model's curves need no N)."""
+    table = _load(data, columns, runs, log_format, model_size, tokens_per_step,
+                  require_size)
     where = selection_kwargs().get("where")
     if where:
         from scaling.data.select import filter_table
@@ -155,7 +157,7 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
 
 
 def _load(data: str, columns, runs=None, log_format=None, model_size=None,
-          tokens_per_step=None):
+          tokens_per_step=None, require_size=True):
     ctx = click.get_current_context(silent=True)
     if ctx is not None and _GROUP_TABLE in ctx.meta:
         return ctx.meta[_GROUP_TABLE]
@@ -176,7 +178,8 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
                         tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
                         require_tokens=False)
     # curve laws need no token counts; point laws check for them and say so
-    return load_table(data, runs=runs, columns=parse_column_map(columns), require_tokens=False)
+    return load_table(data, runs=runs, columns=parse_column_map(columns), require_tokens=False,
+                      require_size=require_size)
 
 
 def parse_starts(value: str):
@@ -323,6 +326,14 @@ def selection_options(function):
                                             "n_convention")}
         if opts["n_convention"] is not None:
             opts["n_convention"] = normalize_convention(opts["n_convention"])
+        if kwargs.get("law") in CURVE_LAWS:
+            point_only = [f"--{k.replace('_', '-')}" for k, default in (
+                ("split", "fit"), ("points", "final"), ("repeats", "keep"),
+                ("n_convention", None)) if opts[k] != default]
+            if point_only:
+                raise InputError(f"{', '.join(point_only)} apply to point laws; curve laws "
+                                 "fit the runs labelled split=fit (or --fit-runs) on whole "
+                                 "curves")
         ctx.meta[_SELECTION] = opts
         if group is None:
             return function(*args, **kwargs)

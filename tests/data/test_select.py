@@ -322,3 +322,24 @@ def test_cli_bad_where_is_one_line(ladder_csv):
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith(
         "Error: row filter (where) 'N.__class__ > 0': Attribute is not allowed")
+
+
+def test_cli_plan_and_predict_honour_where_and_split(ladder_csv):
+    args = [str(ladder_csv), "--starts", "16", "--where", "dataset == 'pile'", "--bootstrap",
+            "0", "--json"]
+    plan = CliRunner().invoke(main, ["plan", *args, "--compute", "3e18", "--no-sensitivity"])
+    assert plan.exit_code == 0, plan.output
+    payload = json.loads(plan.output)
+    assert set(payload["extrapolation"]) == {"C", "N", "D"}
+    fitted = payload["fit"]["data"]["points"]["run_id"]
+    assert all(r.startswith("pile-") and "d1024" not in r for r in fitted)
+    predict = CliRunner().invoke(main, ["predict", *args, "--N", "2e8", "--D", "4e9"])
+    assert predict.exit_code == 0, predict.output
+    assert json.loads(predict.output)["fit"]["data"]["selection"]["where"] == "dataset == 'pile'"
+
+
+def test_cli_point_options_refused_for_curve_laws():
+    result = CliRunner().invoke(main, ["fit", "bundled:multipower", "--law", "tissue",
+                                       "--points", "all", "--repeats", "mean"])
+    assert result.exit_code == 2
+    assert "Error: --points, --repeats apply to point laws; curve laws fit" in result.output
