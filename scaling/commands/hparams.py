@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ._common import emit, load
+from .isoflop import budget_options
 
 
 @click.command()
@@ -16,17 +15,7 @@ from ._common import emit, load
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.0025,
               show_default=True, help="Near-optimal: loss within this fraction of the budget's "
                                       "best run (DeepSeek LLM: 0.25%).")
-@click.option("--width", type=click.FloatRange(min=0, min_open=True), default=0.1,
-              show_default=True, help="Runs within this many decades of compute form a budget.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
-              show_default=True, help="Resamples of runs within budgets for intervals.")
-@click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Interval level.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--col", "columns", multiple=True, metavar="NEW=OLD",
-              help="Column map, e.g. --col peak_lr=learning_rate (repeatable).")
-@click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Separate runs file (one row per run) to join with DATA.")
+@budget_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def hparams(data_path, compute, tolerance, width, n_boot, level, seed, columns, runs, as_json):
     """Learning-rate and batch-size laws eta*(C), B*(C) from hyperparameter sweeps.

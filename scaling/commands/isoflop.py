@@ -9,6 +9,28 @@ import click
 from ._common import emit, load
 
 
+def budget_options(function):
+    """Options shared by the verbs that group runs into compute budgets and bootstrap
+    within them (`isoflop`, `hparams`): --width, --bootstrap, --level, --seed, --col, --runs."""
+    for option in reversed([
+        click.option("--width", type=click.FloatRange(min=0, min_open=True), default=0.1,
+                     show_default=True,
+                     help="Runs within this many decades of compute form a budget."),
+        click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+                     show_default=True, help="Resamples of runs within budgets for intervals."),
+        click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True,
+                                                      max_open=True),
+                     default=0.95, show_default=True, help="Interval level."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
+        click.option("--col", "columns", multiple=True, metavar="NEW=OLD",
+                     help="Column map, e.g. --col loss=val/loss (repeatable)."),
+        click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, help="Separate runs file (one row per run) to join with DATA."),
+    ]):
+        function = option(function)
+    return function
+
+
 @click.command()
 @click.argument("data_path", metavar="DATA")
 @click.option("--method", type=click.Choice(["parabola", "interp"]), default="parabola",
@@ -18,20 +40,10 @@ from ._common import emit, load
 @click.option("--window", type=click.FloatRange(min=0, min_open=True), default=0.5,
               show_default=True, help="Parabola window: decades of N either side of the "
                                       "lowest point of a budget.")
-@click.option("--width", type=click.FloatRange(min=0, min_open=True), default=0.1,
-              show_default=True, help="Runs within this many decades of compute form a budget.")
 @click.option("--drop-edge", is_flag=True,
               help="Leave budgets whose lowest point is an end size out of the power law "
                    "(default: keep and flag them).")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
-              show_default=True, help="Resamples of runs within budgets for the interval on a.")
-@click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Interval level.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--col", "columns", multiple=True, metavar="NEW=OLD",
-              help="Column map, e.g. --col loss=val/loss (repeatable).")
-@click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Separate runs file (one row per run) to join with DATA.")
+@budget_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write isoflop.json, isoflop.md and isoflop.png here.")
