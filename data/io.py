@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from glob import escape as glob_escape
 import re
 import secrets
 import shutil
@@ -41,7 +42,24 @@ def atomic_write_bytes(path, payload: bytes) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _remove_stale_temporaries(path)
     return path
+
+
+STALE_S = 600.0  # a temporary this old belongs to a writer that was killed
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.<name>.*.tmp`` files a killed writer of ``path`` left behind (only old
+    ones: a younger one may belong to a writer still at work)."""
+    import time
+
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        try:
+            if stale.is_file() and time.time() - stale.stat().st_mtime > STALE_S:
+                stale.unlink()
+        except OSError:
+            pass
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -125,7 +143,7 @@ def staged_directory(out):
             raise ReportFolderError(f"--out {out}: another scaling process is writing this "
                                     "folder now; wait for it to finish or choose another "
                                     "folder") from None
-        for stale in parent.glob(f".{out.name}.*.tmp"):  # left by a killed writer
+        for stale in parent.glob(f".{glob_escape(out.name)}.*.tmp"):  # of a killed writer
             shutil.rmtree(stale, ignore_errors=True)
         tmp = parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
         tmp.mkdir()
@@ -133,6 +151,8 @@ def staged_directory(out):
             yield tmp
             (tmp / ".scaling-report").write_text("written by scaling report\n")
             old = None
+            if _before_replace is not None:
+                _before_replace(out)
             if out.exists():
                 old = parent / f".{out.name}.{secrets.token_hex(6)}.old.tmp"
                 os.replace(out, old)

@@ -97,6 +97,10 @@ def check_saved_fit(payload) -> dict:
             raise ValueError(f"saved fit: `{key}` must be a count (an integer >= 0), got "
                              f"{value!r}")
 
+    points = (payload.get("data") or {}).get("points")
+    if points is not None:
+        _check_points(points)
+
     params = payload["params"]
     if not isinstance(params, dict) or not params:
         raise ValueError(f"saved fit: `params` must be an object of parameters, got "
@@ -141,3 +145,23 @@ def check_saved_fit(payload) -> dict:
         if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
             raise ValueError(f"saved fit: `{where}.interval` must be [low, high] or null")
     return payload
+
+
+def _check_points(points) -> None:
+    """``data.points``: columns of numbers (or names), all the same length."""
+    if not isinstance(points, dict):
+        raise ValueError(f"saved fit: `data.points` must be an object of columns, got "
+                         f"{type(points).__name__}")
+    lengths = {}
+    for name, column in points.items():
+        if not isinstance(column, list):
+            raise ValueError(f"saved fit: `data.points.{name}` must be a list, got "
+                             f"{type(column).__name__}")
+        lengths[name] = len(column)
+        if name != "run_id" and not all(v is None or (isinstance(v, Real)
+                                                      and not isinstance(v, bool))
+                                        for v in column):
+            raise ValueError(f"saved fit: `data.points.{name}` must hold numbers")
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"saved fit: the columns of `data.points` differ in length "
+                         f"({', '.join(f'{k}: {v}' for k, v in lengths.items())})")

@@ -106,7 +106,13 @@ def _saved(path: Path):
     if isinstance(payload, dict) and "law" not in payload and isinstance(payload.get("fit"),
                                                                           dict):
         return FitResult.from_dict(payload["fit"])  # a plan: report its fit
-    return load_saved(path)
+    result = load_saved(path)
+    data = getattr(result, "data", None)
+    if isinstance(data, dict) and "heldout" not in data and not isinstance(data.get("points"),
+                                                                           dict):
+        raise ValueError(f"{path}: saved fit has no `data.points` (the fitted points a report "
+                         "plots); save the fit with `scaling fit ... --save FIT.json`")
+    return result
 
 
 def _folders(names) -> dict:
