@@ -19,7 +19,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["numeric_log_model", "projected_grid", "projected_guess", "JACOBIANS"]
+__all__ = ["numeric_log_model", "projected_grid", "projected_guess", "solve_linear",
+           "JACOBIANS"]
 
 JACOBIANS = ("central", "complex-step")
 _MAX_GRID = 2048
@@ -105,27 +106,27 @@ def _nonlinear_values(law, log_vars, log_y):
     return out
 
 
-def _linear_fill(law, variables, y, rows):
-    """Solve the linear parameters of each natural-unit row by least squares on
-    relative residuals; rows where a log-scale one comes out <= 0 become NaN."""
-    idx = [law.params.index(p) for p in law.linear]
-    if not idx:
+def solve_linear(evaluate, rows, idx, y, log_idx=()) -> np.ndarray:
+    """Fill the linear parameters (columns ``idx``) of natural-unit ``rows`` (S, P) by
+    least squares on relative residuals ``(y - f) / y``.
+
+    ``evaluate(rows) -> (S, n)`` is the law at each row; it is called with the linear
+    parameters at 0 (the offset) and each one at 1 in turn (its basis column). Rows whose
+    basis is not finite, or where a log-scale parameter (``log_idx``) comes out <= 0,
+    become NaN. Shared by point laws (below) and curve laws (``fits.curve.fit``).
+    """
+    rows = np.array(rows, dtype=float)
+    if not len(idx):
         return rows
-
-    def values(natural_rows):
-        # natural units directly: the linear parameters are 0 or 1 here
-        params = {p: natural_rows[:, i:i + 1] for i, p in enumerate(law.params)}
-        with np.errstate(all="ignore"):
-            return np.asarray(law.function(*variables, **params)) * np.ones((len(rows), 1))
-
     base_rows = rows.copy()
     base_rows[:, idx] = 0.0
-    base = values(base_rows)
-    columns = []
-    for i in idx:
-        r = base_rows.copy()
-        r[:, i] = 1.0
-        columns.append(values(r) - base)
+    with np.errstate(all="ignore"):
+        base = evaluate(base_rows)
+        columns = []
+        for i in idx:
+            unit = base_rows.copy()
+            unit[:, i] = 1.0
+            columns.append(evaluate(unit) - base)
     X = np.stack(columns, axis=2) / y[None, :, None]  # (S, n, k)
     target = (y[None, :] - base) / y[None, :]
     ok = np.all(np.isfinite(X), axis=(1, 2)) & np.all(np.isfinite(target), axis=1)
@@ -134,10 +135,21 @@ def _linear_fill(law, variables, y, rows):
     if ok.any():
         beta = np.einsum("skn,sn->sk", np.linalg.pinv(X[ok]), target[ok])
         out[np.flatnonzero(ok)[:, None], np.array(idx)[None, :]] = beta
-    log_idx = [law.params.index(p) for p in law.log_params]
-    with np.errstate(invalid="ignore"):
-        out[np.any(out[:, log_idx] <= 0, axis=1)] = np.nan
+    if len(log_idx):
+        with np.errstate(invalid="ignore"):
+            out[np.any(out[:, list(log_idx)] <= 0, axis=1)] = np.nan
     return out
+
+
+def _linear_fill(law, variables, y, rows):
+    """:func:`solve_linear` for a point law on its variables."""
+    def values(natural_rows):
+        # natural units directly: the linear parameters are 0 or 1 here
+        params = {p: natural_rows[:, i:i + 1] for i, p in enumerate(law.params)}
+        return np.asarray(law.function(*variables, **params)) * np.ones((len(rows), 1))
+
+    return solve_linear(values, rows, [law.params.index(p) for p in law.linear], y,
+                        [law.params.index(p) for p in law.log_params])
 
 
 def _projected_rows(law, log_vars, log_y):
