@@ -21,6 +21,7 @@ import numpy as np
 
 from .._version import package_version
 from ..multistart import count_at_best, multistart, polish
+from ..laws.numeric import solve_linear
 from ..objectives import get_objective
 from ..result import FitResult, ParamEstimate
 from .curves import curves_from_table
@@ -56,29 +57,13 @@ def _linear_solve(problem, rows):
     the others in each natural-unit row; rows where a log-scale one comes out <= 0 are
     NaN."""
     law = problem.law
-    linear = [p for p in law.linear if p not in problem.fixed]
-    idx = [law.params.index(p) for p in linear]
-    # basis: the law with one linear parameter at 1 and the others at 0
-    offset_rows = np.array(rows, dtype=float)
-    offset_rows[:, idx] = 0.0
+    idx = [law.params.index(p) for p in law.linear if p not in problem.fixed]
     y = np.concatenate([c.loss for c in problem.curves])
 
     def stacked(r):
         return np.concatenate([p.evaluate(r) for p in problem.plans], axis=1)
 
-    base = stacked(offset_rows)
-    columns = []
-    for i in idx:
-        r = offset_rows.copy()
-        r[:, i] = 1.0
-        columns.append(stacked(r) - base)
-    out = offset_rows.copy()
-    for s in range(out.shape[0]):
-        X = np.column_stack([col[s] for col in columns]) / y[:, None]
-        out[s, idx] = np.linalg.lstsq(X, (y - base[s]) / y, rcond=None)[0]
-    log_idx = [law.params.index(p) for p in law.log_params]
-    out[np.any(out[:, log_idx] <= 0, axis=1)] = np.nan
-    return out
+    return solve_linear(stacked, rows, idx, y, [law.params.index(p) for p in law.log_params])
 
 
 def _linear_starts(problem, n_keep):
