@@ -131,7 +131,7 @@ def _find(directory: Path, stems) -> Path | None:
 def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
                final_only: bool = False, fmt: str | None = None,
                n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-               require_tokens: bool = True) -> RunsTable:
+               require_tokens: bool = True, require_size: bool = True) -> RunsTable:
     """Load a runs table from a file or directory and validate it.
 
     Parameters
@@ -148,7 +148,7 @@ def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
         Keep only the last point of each run (one row per run).
     fmt : str, optional
         Force a format instead of guessing from the suffix.
-    n_convention, flops_per_token_factor, require_tokens
+    n_convention, flops_per_token_factor, require_tokens, require_size
         Passed to :func:`data.schema.validate`.
 
     Returns
@@ -170,7 +170,8 @@ def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
             runs_frame = _rename(runs_frame, columns)
         table = validate(points_frame, runs_frame, n_convention=n_convention,
                          flops_per_token_factor=flops_per_token_factor,
-                         require_tokens=require_tokens, meta={"source": "DataFrame"})
+                         require_tokens=require_tokens, require_size=require_size,
+                         meta={"source": "DataFrame"})
         return final_points_table(table) if final_only else table
     path = Path(path)
     if not path.exists():
@@ -202,7 +203,7 @@ def load_table(path, *, runs=None, columns: Mapping[str, str] | None = None,
         runs_frame = _rename(runs_frame, columns)
     table = validate(points_frame, runs_frame, n_convention=n_convention,
                      flops_per_token_factor=flops_per_token_factor,
-                     require_tokens=require_tokens,
+                     require_tokens=require_tokens, require_size=require_size,
                      meta={"source": str(path), **({"runs_source": str(runs)} if runs else {})})
     if final_only:
         table = final_points_table(table)

@@ -17,6 +17,7 @@ from dataclasses import KW_ONLY, dataclass, fields, replace
 import numpy as np
 
 __all__ = ["SCHEDULE_KINDS", "Schedule", "annealing_area", "as_schedule", "forward_area",
+           "logged_warmup_steps",
            "lr_schedule"]
 
 SCHEDULE_KINDS = ("constant", "cosine", "linear", "wsd", "wsd_exp", "wsd_linear",
@@ -400,9 +401,33 @@ def _decay(shape, t, k, T, peak, end):
     return end + (peak - end) * (1 - np.sqrt((t - k) / (T - k)))
 
 
+def _from_log(s, t):
+    """Logged LRs, reconstructed the same way for every logging interval: linear
+    between logged steps; before the first logged step, the line through the first two
+    when the LR rises there (a warmup logged from step > 0, clipped at 0), else the
+    first value; after the last, the last value."""
+    xs = np.asarray(s.log_steps, dtype=np.float64)
+    ys = np.asarray(s.log_lr, dtype=np.float64)
+    out = np.interp(t, xs, ys)
+    if xs.size >= 2 and xs[0] > 0 and ys[1] > ys[0]:
+        before = t < xs[0]
+        slope = (ys[1] - ys[0]) / (xs[1] - xs[0])
+        out[before] = np.maximum(ys[0] + slope * (t[before] - xs[0]), 0.0)
+    return out
+
+
+def logged_warmup_steps(lr) -> int:
+    """Warmup length of a per-step LR array whose form is unknown (a logged schedule):
+    the first step at the maximum LR when the LR rises to it from below, else 0."""
+    lr = np.asarray(lr, dtype=np.float64)
+    if lr.size == 0 or lr[0] >= lr.max():
+        return 0
+    return int(np.argmax(lr >= lr.max() * (1 - 1e-9)))
+
+
 def _values(s, t):
     if s.kind == "from_log":
-        return np.interp(t, s.log_steps, s.log_lr)
+        return _from_log(s, t)
     T, peak, end = s.total_steps, s.peak_lr, s._end()
     if s.kind == "rewarm":
         s0, r = s.rewarm_start, s.rewarm_steps

@@ -265,7 +265,8 @@ def _name_seed_repeats(flat: pd.DataFrame, meta: dict) -> None:
 
 def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
              n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-             require_tokens: bool = True, meta: dict | None = None) -> RunsTable:
+             require_tokens: bool = True, require_size: bool = True,
+             meta: dict | None = None) -> RunsTable:
     """Check a runs table and return a normalized copy.
 
     Parameters
@@ -289,6 +290,9 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
         published loss curves indexed by step only) is accepted with D and C left NaN
         and ``meta["tokens_known"] = False``; laws that need D then refuse it.
         A ``D`` or ``C`` column with every value missing counts as absent.
+    require_size : bool
+        If False, a table without ``N`` (the loss curves of one model) is accepted with
+        ``N`` left NaN and ``meta["size_known"] = False``; laws that need N refuse it.
     meta : dict, optional
         Provenance to keep with the table (e.g. the source path).
 
@@ -348,7 +352,8 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     # an all-empty D or C column (a table written with unknown token counts) says nothing
     empty = [c for c in ("D", "C") if c in flat.columns and flat[c].isna().all()]
     flat = flat.drop(columns=empty)
-    missing = [c for c in ("N", "loss") if c not in flat.columns]
+    missing = [c for c in ("N", "loss") if c not in flat.columns
+               and (c != "N" or require_size)]
     has_tokens = "step" in flat.columns and "tokens_per_step" in flat.columns
     no_tokens = "D" not in flat.columns and "C" not in flat.columns and not has_tokens
     if no_tokens and require_tokens:
@@ -388,13 +393,22 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     if bad.any():
         problems.add(f"column 'step' must hold integers >= 0; bad {problems.rows(bad)}")
     if "lr" in flat.columns:
-        _check_finite_positive(flat, "lr", problems, positive=False)
+        # empty cells are allowed (loggers leave step 0 or skipped steps blank; the
+        # schedule is rebuilt from the logged ones); inf or a negative LR is not
+        lr = flat["lr"].to_numpy(dtype=float)
+        bad = np.isinf(lr) | (lr < 0)
+        if bad.any():
+            problems.add(f"column 'lr' must be finite and >= 0 (empty cells are allowed); "
+                         f"bad {problems.rows(bad)}")
     for col in ("N", "D"):
         if col in flat.columns:
             _check_units(flat, col, problems)
     problems.raise_if_any()
 
     meta["tokens_known"] = not no_tokens
+    if "N" not in flat.columns:  # require_size=False
+        flat["N"] = np.nan
+        meta["size_known"] = False
     if no_tokens:
         flat["D"] = np.nan
         flat["C"] = np.nan

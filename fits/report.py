@@ -102,6 +102,26 @@ def format_data(result: FitResult) -> list[str]:
     return lines
 
 
+def format_heldout(heldout: dict, summary: dict | None = None) -> list[str]:
+    """Curve laws: per held-out run, relative errors, MAE and final losses (last step and
+    mean of the last points)."""
+    rows = []
+    for rid, h in heldout.items():
+        k = h.get("last_k")
+        rows.append([rid, f"{h['mean_rel_error']:.3%}", f"{h['max_rel_error']:.3%}",
+                     format_number(h["mae"], 3) if "mae" in h else "",
+                     f"{h['final_pred']:.4f}", f"{h['final_true']:.4f}",
+                     f"{h['final_pred_mean']:.4f} / {h['final_true_mean']:.4f}"
+                     if k else ""])
+    k = next((h.get("last_k") for h in heldout.values() if h.get("last_k")), None)
+    head = ["run", "mean rel err", "max rel err", "MAE", "final pred", "final true",
+            f"last {k} pred / true" if k else ""]
+    lines = ["held-out runs" + (f": PredE {summary['PredE']:.5f}, WorstE "
+                                f"{summary['WorstE']:.5f}" if summary else ""),
+             format_table(head, rows)]
+    return lines
+
+
 def format_fit(result: FitResult) -> str:
     """The text report of one fit."""
     data, choices, conv = result.data, result.choices, result.convergence
@@ -142,6 +162,8 @@ def format_fit(result: FitResult) -> str:
         lines.append(f"  (std.err: {choices['stderr_method']})")
     if data.get("backtest"):
         lines.extend(["", *format_backtest(data["backtest"])])
+    if data.get("heldout"):
+        lines.extend(["", *format_heldout(data["heldout"], data.get("heldout_summary"))])
     if result.warnings:
         lines.append("")
         lines.append("warnings")

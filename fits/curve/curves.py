@@ -7,15 +7,17 @@ the same law evaluates logged runs and planned schedules alike.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from scaling.data.schedules import Schedule, lr_schedule
+from scaling.data.schedules import Schedule, logged_warmup_steps, lr_schedule
 
 __all__ = ["Curve", "curves_from_table", "schedule_of_run"]
 
+_log = logging.getLogger(__name__)
 _SPEC_COLUMNS = ("schedule", "peak_lr", "end_lr", "warmup_steps", "decay_start",
                  "total_steps")
 
@@ -74,23 +76,46 @@ def _present(value) -> bool:
 def schedule_of_run(row, points=None) -> Schedule:
     """The LR schedule of one runs-table row (a spec), else from its logged ``lr`` column.
 
+    A spec of an unknown kind (``other``, a cooldown shape the spec cannot express)
+    falls back to the logged ``lr`` column when the run has one. Logged LRs are
+    reconstructed by :meth:`Schedule.from_log` (linear between logged steps; a rising
+    warmup extended back to step 0 along its first two points).
+
     Raises
     ------
     ValueError
-        If the run has neither a schedule spec nor logged LRs.
+        Naming the run, if it has neither a usable spec nor logged LRs.
     """
     spec = {c: row[c] for c in _SPEC_COLUMNS if c in row and _present(row[c])}
-    if "schedule" in spec:
-        return Schedule.from_dict(spec)
+    logged = None
     if points is not None and "lr" in points and points["lr"].notna().any():
         logged = points[points["lr"].notna()]
+    problem = None
+    if "schedule" in spec:
+        try:
+            return Schedule.from_dict(spec)
+        except ValueError as err:
+            if logged is None:
+                raise ValueError(f"run {row['run_id']!r}: its schedule spec is not usable "
+                                 f"({err}) and it has no logged `lr` column to fall back "
+                                 "on") from None
+            problem = str(err)
+    if logged is not None:
         total = int(spec["total_steps"]) if "total_steps" in spec else None
-        return Schedule.from_log(logged["step"].to_numpy(), logged["lr"].to_numpy(), total)
+        if total is not None and logged["step"].max() >= total:
+            total = None  # a log past the nominal end: take the log's length
+        schedule = Schedule.from_log(logged["step"].to_numpy(), logged["lr"].to_numpy(),
+                                     total)
+        if problem:
+            _log.info("run %r: schedule spec not usable (%s); using its logged lr",
+                      row["run_id"], problem)
+        return schedule
     raise ValueError(f"run {row['run_id']!r} has no LR schedule: give the runs columns "
                      f"{list(_SPEC_COLUMNS)} or an `lr` column in the points")
 
 
-def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True) -> list[Curve]:
+def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
+                      min_step: int = 0, every: int = 1) -> list[Curve]:
     """The loss curves of ``run_ids`` (default: every run) of a runs table.
 
     Parameters
@@ -99,7 +124,13 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True) -> list[
     run_ids : sequence of str, optional
     drop_warmup : bool
         Leave out points before the end of the warmup (default; the laws describe the
-        loss once training has settled, and the first points carry the most noise).
+        loss once training has settled, and the first points carry the most noise). For
+        a schedule from logged LRs the warmup ends at the first step at the peak LR.
+    min_step : int
+        Also leave out points before this step (their LRs still count in the law).
+    every : int
+        Keep every ``every``-th remaining point of each run, always with its last (only
+        to save time: the laws evaluate per-step logs in O(T) anyway).
 
     Returns
     -------
@@ -110,6 +141,9 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True) -> list[
     ValueError
         For unknown run ids, runs without a schedule or without points.
     """
+    if int(every) < 1 or int(min_step) < 0:
+        raise ValueError(f"`every` must be >= 1 and `min_step` >= 0, got {every}, "
+                         f"{min_step}")
     runs = table.runs.set_index("run_id", drop=False)
     if run_ids is None:
         run_ids = list(runs.index)
@@ -129,18 +163,31 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True) -> list[
         lr = lr_schedule(schedule)
         steps = points["step"].to_numpy(dtype=np.int64)
         loss = points["loss"].to_numpy(dtype=np.float64)
-        warm = int(schedule.warmup_steps) if schedule.kind not in ("rewarm", "from_log") else 0
+        warm = (logged_warmup_steps(lr) if schedule.kind == "from_log" else
+                0 if schedule.kind == "rewarm" else int(schedule.warmup_steps))
         area = np.cumsum(lr)
         beyond = steps >= lr.size
         early = ~beyond & (steps < warm) if drop_warmup else np.zeros_like(beyond)
-        zero = ~beyond & ~early & (area[np.minimum(steps, lr.size - 1)] <= 0)
-        keep = ~(beyond | early | zero)
+        before = ~beyond & ~early & (steps < min_step)
+        zero = ~beyond & ~early & ~before & (area[np.minimum(steps, lr.size - 1)] <= 0)
+        keep = ~(beyond | early | before | zero)
         if not keep.any():
             raise ValueError(f"run {run_id!r} has no points inside its schedule after "
                              f"warmup (steps {steps.min()}..{steps.max()}, "
-                             f"{lr.size} scheduled steps, warmup {warm})")
+                             f"{lr.size} scheduled steps, warmup {warm}"
+                             + (f", min_step {min_step}" if min_step else "") + ")")
+        if every > 1:
+            kept = np.flatnonzero(keep)
+            thin = np.zeros_like(keep)
+            thin[kept[::every]] = True
+            thin[kept[-1]] = True
+            thinned, keep = keep & ~thin, thin
+        else:
+            thinned = np.zeros_like(keep)
         dropped = {name: int(mask.sum()) for name, mask in
-                   (("warmup", early), ("beyond_schedule", beyond), ("zero_lr_area", zero))
+                   (("warmup", early), ("beyond_schedule", beyond),
+                    ("before_min_step", before), ("zero_lr_area", zero),
+                    ("thinned", thinned))
                    if mask.any()}
         split = (row["split"] if "split" in row else
                  points["split"].iloc[0] if "split" in points else None)

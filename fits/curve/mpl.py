@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mpl_blocks import BlockSum, block_pairs_estimate
 from .mpl_sum import AnnealingSum
 
 __all__ = ["multi_power", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED", "MPL_SHAPE_PRIOR"]
 
 MPL_PARAMS = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
+_MAX_PAIRS = 2_000_000  # the block sum's memory per parameter row (x 8 bytes x ~6)
 
 #: Published fits on the three ``fit`` curves of each size (Luo et al. 2025, repository
 #: thu-yao-01-luo/MultiPowerLaw); test PredE 0.00110 / 0.00142, WorstE 0.00409 / 0.00583.
@@ -78,6 +80,12 @@ class MPLPlan:
         Steps at which the law is evaluated, each in ``[0, T)``, with ``S1 > 0``.
     h : float
         Quadrature step (``exp(-pi**2 / h)`` relative error per kernel value).
+    method : {"auto", "quadrature", "blocks"}
+        ``"quadrature"``: :mod:`fits.curve.mpl_sum`, O(T), ~1e-11 relative to the
+        exact double sum. ``"blocks"``: :mod:`fits.curve.mpl_blocks`, about
+        ``n_eval log T`` terms, ~1e-6 relative; much faster for a long schedule seen at
+        a few hundred logged steps. ``"auto"`` takes the cheaper one (blocks only while
+        small in memory).
 
     Examples
     --------
@@ -88,8 +96,11 @@ class MPLPlan:
     (9,)
     """
 
-    def __init__(self, lr, steps, *, h: float = 0.5):
+    def __init__(self, lr, steps, *, h: float = 0.5, method: str = "auto"):
         shape, steps, lr = _check_curve_inputs(steps, lr)
+        if method not in ("auto", "quadrature", "blocks"):
+            raise ValueError(f"`method` must be 'auto', 'quadrature' or 'blocks', got "
+                             f"{method!r}")
         self.shape = shape
         self.steps = steps
         S = np.cumsum(lr)
@@ -100,8 +111,38 @@ class MPLPlan:
                              "there (drop the start of warmup)")
         self._log_S1 = np.log(self.S1)
         self._drop_total = lr[0] - lr[steps]  # sum_{k<=t} (lr[k-1] - lr[k])
-        self._sum = AnnealingSum(lr, steps, h=h)
-        self.n_changes = self._sum.n_sources + self._sum._z[0].size
+        if method == "auto":
+            # blocks cost ~ n_eval ratio log T terms, the quadrature ~ 40 nodes x (drops +
+            # evaluated steps); blocks only while they stay small in memory
+            changing = int(np.count_nonzero(np.diff(lr)))
+            blocks = block_pairs_estimate(steps.size, lr.size)
+            method = ("blocks" if blocks < min(40 * (changing + steps.size), _MAX_PAIRS)
+                      else "quadrature")
+        self.method = method
+        if method == "blocks":
+            self._blocks = BlockSum(lr, steps)
+            self.n_changes = self._blocks.n_changes
+        else:
+            self._sum = AnnealingSum(lr, steps, h=h)
+            self.n_changes = self._sum.n_sources + self._sum._z[0].size
+
+    def _ld(self, C, beta, gamma, jacobian):
+        """``LD / B`` (S, n) and its derivatives in ``(log C, beta, gamma)`` (S, 3, n)."""
+        if self.method == "blocks":
+            return self._blocks.ld(C, beta, gamma, jacobian)
+        n_batch, n = C.size, self.steps.size
+        P = np.zeros((n_batch, n))
+        dP = np.zeros((n_batch, 3, n))
+        for s in range(n_batch):
+            if not (np.isfinite([C[s], beta[s], gamma[s]]).all() and C[s] > 0
+                    and beta[s] > 0):
+                P[s] = dP[s] = np.nan
+            elif jacobian:
+                P[s], dP[s] = self._sum.row(C[s], beta[s], gamma[s], jacobian=True)
+            else:
+                P[s] = self._sum.row(C[s], beta[s], gamma[s])
+        ld = self._drop_total - P  # sum_k d_k G(x_k)
+        return (ld, -dP) if jacobian else ld
 
     def evaluate(self, params, jacobian: bool = False):
         """Loss at the plan's steps for a batch of parameter rows.
@@ -121,27 +162,17 @@ class MPLPlan:
         p = np.atleast_2d(np.asarray(params, dtype=np.float64))
         L0, A, alpha, B, C, beta, gamma = p.T
         power = np.exp(-np.outer(alpha, self._log_S1))  # (S, n)
-        n_batch, n = p.shape[0], self.steps.size
-        P = np.zeros((n_batch, n))
-        dP = np.zeros((n_batch, 3, n))
-        for s in range(n_batch):
-            if not (np.isfinite(p[s]).all() and C[s] > 0 and beta[s] > 0):
-                P[s] = dP[s] = np.nan
-                continue
-            if jacobian:
-                P[s], dP[s] = self._sum.row(C[s], beta[s], gamma[s], jacobian=True)
-            else:
-                P[s] = self._sum.row(C[s], beta[s], gamma[s])
-        ld = self._drop_total - P  # sum_k d_k G(x_k)
+        out = self._ld(C, beta, gamma, jacobian)
+        ld, dld = out if jacobian else (out, None)
         L = L0[:, None] + A[:, None] * power - B[:, None] * ld
         if not jacobian:
             return L
-        jac = np.empty((n_batch, 7, n))
+        jac = np.empty((p.shape[0], 7, self.steps.size))
         jac[:, 0] = 1.0
         jac[:, 1] = A[:, None] * power
         jac[:, 2] = -A[:, None] * power * self._log_S1
         jac[:, 3] = -B[:, None] * ld
-        jac[:, 4:] = B[:, None, None] * dP  # d(-B ld) = B dP
+        jac[:, 4:] = -B[:, None, None] * dld
         return L, jac
 
     def parts(self, params):

@@ -34,8 +34,8 @@ from scipy.special import digamma, gammaln
 __all__ = ["AnnealingSum"]
 
 _X_MAX = 45.0   # nodes with w * rho_min above this carry exp(-45) ~ 3e-20: left out
-_EPS_LO = 0.25  # the grid starts at w (rho_max + D_max) = _EPS_LO; below it, a series
-_N_TAIL = 11    # terms of that series (the next is below 0.25^12 / 12! ~ 1e-16)
+_EPS_LO = 0.05  # the grid starts at w (rho_max + D_max) = _EPS_LO; below it, a series
+_N_TAIL = 7     # terms of that series (the next is below 0.05^8 / 8! ~ 1e-15)
 _SPAN = 500.0   # exp(w * area) within one block stays below exp(500)
 _BLOCKS = (256, 64, 16, 4, 1)
 

@@ -38,12 +38,17 @@ from ._common import (CURVE_LAWS, LawChoice, InputError, check_save_path, constr
               help="MPL: 'luo2025' (the authors' AdamW procedure, which gives the published "
                    "parameters; what 'auto' picks), 'converged' (optimum of the objective) "
                    "or 'all' (both, the candidate table, chosen by leave-one-curve-out).")
+@click.option("--min-step", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Curve laws: leave out points before this step (their LRs still count).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Curve laws: keep every K-th point of each curve (only saves time; "
+                   "per-step logs fit in O(T) anyway).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=check_save_path,
               help="Also write the result as JSON to this file (atomically).")
 def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
         as_json, log_format, model_size, tokens_per_step, fix, tie, prior, bounds, n_boot,
-        do_backtest, fit_runs, curve_method, save, y_col, level):
+        do_backtest, fit_runs, curve_method, save, y_col, level, min_step, every):
     """Fit a scaling law to DATA.
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
@@ -55,7 +60,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
 
     given = constraints(fix, tie, prior, bounds)
-    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
+                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
     with warnings.catch_warnings():
         # the report lists every warning; do not print them twice
         warnings.simplefilter("ignore", FitWarning)
@@ -66,7 +72,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             if y_col != "loss":
                 raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
-                                        methods=methods, **given)
+                                        methods=methods, min_step=min_step, every=every,
+                                        **given)
             if len(fitted) > 1:
                 emit_groups(fitted, as_json, save)
                 return

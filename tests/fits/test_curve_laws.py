@@ -50,7 +50,15 @@ def test_fast_mpl_sum_matches_dense_double_sum(kind):
     steps = np.arange(200, 3000, 37)
     p = MPL_PUBLISHED["100M"]
     exact = dense_mpl(lr, steps, p)
-    np.testing.assert_allclose(multi_power(steps, lr, **p), exact, rtol=1e-9)
+    # the O(T) quadrature is exact; the multi-level blocks (chosen for a few logged
+    # steps of a long schedule) are first-order in each far block
+    np.testing.assert_allclose(MPLPlan(lr, steps, method="quadrature").loss(p), exact,
+                               rtol=1e-9)
+    assert MPLPlan(lr, steps).method == "blocks"
+    np.testing.assert_allclose(multi_power(steps, lr, **p), exact, rtol=2e-6)
+    every = np.arange(200, 3000)
+    assert MPLPlan(lr, every).method == "quadrature"  # a per-step log
+    np.testing.assert_allclose(MPLPlan(lr, every).loss(p)[steps - 200], exact, rtol=1e-9)
 
 
 def test_mpl_sum_exact_with_lr_reaching_zero_and_rewarming():
@@ -68,14 +76,16 @@ def test_mpl_sum_exact_with_lr_reaching_zero_and_rewarming():
             d[1:t + 1] * (1 - (p["C"] * dense[1:t + 1] ** -p["gamma"] *
                                (S[t] - S[1:t + 1] + lr[1:t + 1]) + 1) ** -p["beta"]))
                  for t in steps]
-        np.testing.assert_allclose(MPLPlan(lr, steps).loss(p), exact, rtol=1e-9)
+        np.testing.assert_allclose(MPLPlan(lr, steps, method="quadrature").loss(p), exact,
+                                   rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["mpl", "tissue", "tissue-sized"])
-def test_jacobian_matches_finite_differences(name):
+@pytest.mark.parametrize("name, every", [("mpl", 50), ("mpl", 1), ("tissue", 50),
+                                         ("tissue-sized", 50)])
+def test_jacobian_matches_finite_differences(name, every):
     law = get_curve_law(name)
     lr = lr_schedule(SPECS["wsd_exp"])
-    steps = np.arange(200, 3000, 50)
+    steps = np.arange(200, 3000, every)  # every step: the quadrature; else the blocks
     plan = law.make_plan(lr, steps, N=1e8, warmup_steps=200, decay=0.995)
     truth = {**MPL_PUBLISHED["25M"], "B": 300.0, "beta": 0.5} if name != "tissue" else \
         {"L0": 3.0, "A": 0.5, "alpha": 0.5, "C": 0.3}
