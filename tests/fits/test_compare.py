@@ -62,3 +62,20 @@ def test_cli_compare_writes_plot(tmp_path):
     bad = CliRunner().invoke(main, ["compare", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
                                     "--budgets", "lots"])
     assert bad.exit_code == 2 and "--budgets" in bad.output
+
+
+def test_saved_fits_give_the_same_multiplier(better_b):
+    from scaling.fits import FitResult
+
+    saved = [FitResult.from_dict(fit.to_dict()) for fit in better_b.fits.values()]
+    again = compare_ladders(*saved, n_boot=0)
+    for old, new in zip(better_b.budgets, again.budgets):
+        assert new["multiplier"] == pytest.approx(old["multiplier"], rel=1e-9)
+        assert new["ci"] is None and new["verdict"].startswith("no interval")
+    from scaling.fits import FitWarning, fit_law
+
+    with pytest.raises(ValueError, match="must be a Chinchilla fit"), \
+            pytest.warns(FitWarning):
+        other = fit_law("power-law", {"x": np.geomspace(1, 100, 8)}, np.geomspace(3, 2, 8),
+                        loss="log-mse")
+        compare_ladders(other, saved[1], n_boot=0)
