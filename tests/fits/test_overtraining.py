@@ -66,3 +66,21 @@ def test_top1_error_link_recovers_parameters():
         fit_top1_error(L[:3], err[:3])
     with pytest.raises(ValueError, match=r"fractions in \(0, 1\]"):
         fit_top1_error(L, err * 10)
+
+
+def test_tied_chinchilla_is_the_same_fit():
+    # Gadre et al.'s form is Chinchilla with alpha tied to beta: the tie machinery
+    # (fit_law(..., tied={"alpha": "beta"})) must land on the same optimum, alpha = 2 eta
+    import inspect
+
+    if "tied" not in inspect.signature(fit_law).parameters:
+        pytest.skip("fit_law has no `tied=` yet (fixed/tied parameters, issue 12)")
+    N, D, L = five_point_ladder(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tied = fit_law("chinchilla", {"N": N, "D": D}, L, loss="log-mse",
+                       tied={"alpha": "beta"})
+        direct = fit_law("overtraining", {"N": N, "D": D}, L, loss="log-mse")
+    assert tied["alpha"] == tied["beta"]
+    assert tied["alpha"] == pytest.approx(2 * direct["eta"], rel=1e-5)
+    assert tied["alpha"] / 2 == pytest.approx(TRUE["eta"], abs=0.02)
