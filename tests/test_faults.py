@@ -139,7 +139,8 @@ def test_sigkill_while_saving_a_fit_keeps_the_old_file(tmp_path, table):
     assert not list(tmp_path.glob(".fit.json.*.tmp"))  # the stale temporary is gone
 
 
-@pytest.mark.parametrize("name", ["report.html", "out"])
+@pytest.mark.parametrize("name", ["report.html",
+                                  pytest.param("out", marks=pytest.mark.slow)])
 def test_sigkill_while_writing_a_report_keeps_the_old_report(tmp_path, name, saved_fit):
     fit = tmp_path / "fit.json"
     fit.write_text(saved_fit)
