@@ -232,17 +232,23 @@ def _l2l_targets(result, targets, level, group):
     x = np.asarray(targets[x_name], dtype=float)
     groups = np.asarray(targets["group"], dtype=object) if "group" in targets else \
         np.full(x.size, group, dtype=object)
+    if group is None and "group" not in targets and len(result.groups) > 1:
+        raise ValueError(f"the loss-to-loss fit has {len(result.groups)} groups "
+                         f"{sorted(result.groups)}: give a 'group' column in the targets or "
+                         "one group for all (--target-group, or group=)")
     saved = result.to_dict()
     value, lo, hi = np.empty(x.size), np.full(x.size, np.nan), np.full(x.size, np.nan)
+    below = np.empty(x.size)
     for g in dict.fromkeys(groups.tolist()):
         rows = np.flatnonzero(groups == g)
         pred = l2l_predict(saved, x[rows], g, level=level)
-        value[rows] = pred["value"]
+        value[rows], below[rows] = pred["value"], pred["below_fitted_x"]
         if pred["interval"] is not None:
             lo[rows], hi[rows] = np.asarray(pred["interval"], dtype=float).T
     out = {"value": value}
     if np.isfinite(lo).any():
         out["ci_lower"], out["ci_upper"] = lo, hi
+    out["below_fitted_x"] = below  # how far below the lowest fitted x (0 inside)
     return out
 
 

@@ -145,7 +145,8 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
     preds = predict_targets(result, columns, group=group)
-    names = [c for c in ("value", "ci_lower", "ci_upper", "extrapolation_decades") if c in preds]
+    names = [c for c in ("value", "ci_lower", "ci_upper", "extrapolation_decades",
+                         "below_fitted_x") if c in preds]
     header = list(columns) + names
     n = len(preds["value"])
     inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}

@@ -104,6 +104,11 @@ def test_l2l_fit_round_trips():
     preds = predict_targets(back, {"x": [3.0, 3.5]})
     np.testing.assert_allclose(preds["value"], res.predict([3.0, 3.5])["value"], rtol=1e-12)
     assert np.all(preds["ci_lower"] < preds["value"]) and np.all(preds["value"] < preds["ci_upper"])
+    # the 20% lowest-x points are held out: x = 2.6 lies below the fitted range
+    low = predict_targets(back, {"Lx": [2.6]})
+    fitted_min = min(res.groups["all"].fit.data["points"]["x"])
+    assert preds["below_fitted_x"].tolist() == [0.0, 0.0]
+    assert low["below_fitted_x"][0] == pytest.approx(fitted_min - 2.6)
 
 
 def test_targets_get_value_interval_and_distance(point_fit):
