@@ -111,6 +111,10 @@ def _design_warnings(names, arrays) -> list[str]:
                              "scale, exponent and the floor E have infinitely many exact "
                              "solutions, so the values, std.errs and intervals mean nothing "
                              f"(however small); add runs at a third {name}")
+        decades = float(np.log10(arr.max() / arr.min()))
+        if decades < 1.0:
+            notes.append(f"{name} spans only {decades:.2f} decades (< 1): its exponent is "
+                         f"poorly constrained; extend the range of {name}")
     if len(arrays) >= 2:  # collinear log N and log D: one ratio D/N for every run
         logs = np.log10(np.vstack(arrays))
         if np.all(logs.std(axis=1) > 0):
@@ -120,10 +124,6 @@ def _design_warnings(names, arrays) -> list[str]:
                              f"{r:.4f}): the runs keep one {names[1]}/{names[0]} ratio, so the "
                              f"{names[0]} and {names[1]} terms cannot be told apart; vary "
                              f"{names[1]} at fixed {names[0]} (an isoFLOP grid)")
-        decades = float(np.log10(arr.max() / arr.min()))
-        if decades < 1.0:
-            notes.append(f"{name} spans only {decades:.2f} decades (< 1): its exponent is "
-                         f"poorly constrained; extend the range of {name}")
     return notes
 
 

@@ -17,7 +17,25 @@ from scipy.optimize import minimize
 
 from .progress import progress_bar
 
-__all__ = ["MultistartResult", "multistart", "polish", "count_at_best"]
+__all__ = ["MultistartResult", "multistart", "polish", "count_at_best", "evaluate_in_blocks",
+           "BLOCK_ELEMENTS"]
+
+#: Largest (starts x params x points) block evaluated at once: peak memory of a batch is
+#: O(starts + points) plus this constant (about 8 bytes x a few x this number).
+BLOCK_ELEMENTS = 1 << 21
+
+
+def evaluate_in_blocks(problem, theta, rows, block: int = BLOCK_ELEMENTS):
+    """``problem.evaluate(theta, rows)`` over chunks of rows whose Jacobian
+    (rows x params x points) stays under ``block`` elements; results concatenated."""
+    n_points = int(getattr(problem, "n_points", 0) or 0)
+    n_rows, n_par = theta.shape
+    chunk = max(1, block // max(1, n_par * n_points)) if n_points else n_rows
+    if chunk >= n_rows:
+        return problem.evaluate(theta, rows)
+    parts = [problem.evaluate(theta[i:i + chunk], None if rows is None else rows[i:i + chunk])
+             for i in range(0, n_rows, chunk)]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
 
 
 @dataclass
@@ -95,7 +113,7 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     leader = np.arange(n_starts)
     eye = np.eye(n_par)
 
-    value, grad, curv, scale = problem.evaluate(theta, np.arange(n_starts))
+    value, grad, curv, scale = evaluate_in_blocks(problem, theta, np.arange(n_starts))
     values[:] = value
     ok = np.isfinite(value)
     active = np.flatnonzero(ok)
@@ -126,7 +144,7 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
         except np.linalg.LinAlgError:
             step = np.stack([np.linalg.lstsq(m, v, rcond=None)[0] for m, v in zip(system, rhs)])
         candidate = np.clip(th + step, lower, upper)
-        v_new, g_new, c_new, s_new = problem.evaluate(candidate, active)
+        v_new, g_new, c_new, s_new = evaluate_in_blocks(problem, candidate, active)
         accept = np.isfinite(v_new) & (v_new <= value)
         iterations[active] += 1
 

@@ -10,14 +10,16 @@ poorly identified (flat directions in ``C, beta``); curves of other sizes pin it
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 
-from .._version import package_version
-from ..multistart import count_at_best, multistart, polish
+from ..finish import finish
+from ..multistart import multistart, polish
 from ..objectives import get_objective
-from ..result import FitResult, ParamEstimate
+from ..params import ParamModel
+from ..result import FitResult
 from .curves import curves_from_table
 from .fit import _linear_solve, _summary, heldout_errors
 from .laws import CURVE_LAWS, get_curve_law
@@ -27,7 +29,6 @@ __all__ = ["JointCurveProblem", "fit_curve_law_joint", "fit_curves_joint", "SHAR
 
 #: parameters shared across sizes by default (Luo et al. 2025: nearly size-independent)
 SHARED_DEFAULT = {name: law.shared for name, law in CURVE_LAWS.items()}  # from each law
-_BOUND_TOL = 1e-6
 
 
 class JointCurveProblem(RobustSum):
@@ -120,14 +121,6 @@ def _joint_starts(problem, n_keep):
     return starts
 
 
-def _stderr(problem, theta):
-    r, jac = problem.residuals(theta[None])
-    r, jac = r[0], jac[0]
-    dof = max(r.size - jac.shape[0], 1)
-    cov = float(r @ r) / dof * np.linalg.pinv(jac @ jac.T)
-    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
-
-
 def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "huber",
                         delta: float = 1e-3, decay=None, n_starts: int = 8, bounds=None,
                         max_iter: int = 300, heldout=None,
@@ -195,34 +188,24 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
         raise RuntimeError("no starting point gave a finite objective; check the data")
     batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
     theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
-    converged = info["success"] or info["projected_gradient"] <= 1e-6
-    se = _stderr(problem, theta)
-    notes = []
-    if not converged:
-        notes.append(f"the optimizer did not converge ({info['message']}); raise "
-                     "`max_iter` or share fewer parameters")
-    span = upper - lower
-    at = np.where(theta - lower <= _BOUND_TOL * (1 + np.abs(span)), "lower",
-                  np.where(upper - theta <= _BOUND_TOL * (1 + np.abs(span)), "upper", ""))
-    for name, where in zip(problem.names, at):
-        if where:
-            notes.append(f"{name} hit its {where} bound; widen `bounds` or add curves "
-                         "whose schedules constrain it")
+    model = ParamModel.build(problem.names,
+                             [n.split("[")[0] in law.log_params for n in problem.names],
+                             lower, upper, owner="the joint fit")
     joint_info = {"groups": list(groups), "shared": list(problem.shared),
                   "names": problem.names, "n_points_total": problem.n_points,
                   "rationale": "annealing shape shared across model sizes "
                                "(Luo et al. 2025); per-size L0, A, alpha, B"}
-    lo_nat, hi_nat = law.from_theta(law.theta_bounds(bounds)[0]), \
-        law.from_theta(law.theta_bounds(bounds)[1])
+    joint = finish(problem, model, theta, value, info, law=law, n_points=problem.n_points,
+                   n_runs=sum(len(c) for c in groups.values()), n_starts=len(theta0),
+                   start_values=batch.values, at_best_rtol=1e-4, warn=False,
+                   bound_remedy="add curves whose schedules constrain {name}",
+                   converge_remedy="raise `max_iter` or share fewer parameters")
     out = {}
     for g, curves in groups.items():
-        idx = problem.index[g]
-        natural = law.from_theta(theta[idx])
         params = {}
-        for name, j in zip(law.params, idx):
-            s = float(se[j] * natural[name]) if name in law.log_params else float(se[j])
-            params[name] = ParamEstimate(name, natural[name], s, lo_nat[name], hi_nat[name],
-                                         at[j] or None)
+        for name, j in zip(law.params, problem.index[g]):
+            params[name] = dataclasses.replace(joint.params[problem.names[j]], name=name)
+        natural = {p: e.value for p, e in params.items()}
         data = dict(data_info or {})
         data.update({"run_ids": [c.run_id for c in curves],
                      "points_per_run": {c.run_id: int(c.loss.size) for c in curves},
@@ -232,25 +215,19 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
         if held:
             data["heldout"] = heldout_errors(law, natural, held, decay=decay)
             data["heldout_summary"] = _summary(data["heldout"])
-        choices = {"law": law.name, "loss": objective.name, **objective.settings,
+        choices = {**joint.choices, "law": law.name, "loss": objective.name,
+                   **objective.settings,
                    "objective_description": objective.describe() + " over all points of "
                    "every group", "decay": decay, "max_iter": max_iter, "joint": joint_info,
-                   "bounds": {n: [lo_nat[n], hi_nat[n]] for n in law.params},
-                   "starts": "shared exponent grid + per-group linear least squares",
-                   "stderr_method": "Gauss-Newton approximation on the joint residuals"}
-        result = FitResult(law=law.name, equation=law.equation, citation=law.citation,
-                           params=params, objective=float(value),
-                           n_points=sum(int(c.loss.size) for c in curves),
-                           n_runs=len(curves), data=data, choices=choices,
-                           convergence={"converged": bool(converged),
-                                        "n_starts": int(len(theta0)),
-                                        "n_at_best": count_at_best(batch.values, rtol=1e-4),
-                                        "polish": info},
-                           warnings=list(notes), version=package_version())
+                   "bounds": {p: [e.lower, e.upper] for p, e in params.items()},
+                   "starts": "shared exponent grid + per-group linear least squares"}
+        result = dataclasses.replace(
+            joint, params=params, n_points=sum(int(c.loss.size) for c in curves),
+            n_runs=len(curves), data=data, choices=choices,
+            convergence=dict(joint.convergence), warnings=list(joint.warnings))
         result.heldout = data.get("heldout", {})
         out[g] = result
-    if notes:
-        next(iter(out.values())).warn(stacklevel=2)
+    joint.warn(stacklevel=2)
     return out
 
 

@@ -3,7 +3,7 @@ held fixed, and refit it on bootstrap resamples, on the shared batched optimizer
 
 The laws are :class:`fits.laws.Law` objects evaluated by :class:`fits.problem.Problem`;
 fixed parameters (offsets from single-dataset fits, a chance level) are removed from the
-fit vector by :class:`FixedProblem`, so :func:`fits.multistart.multistart` and
+fit vector by the shared parameter model (:mod:`fits.params`), so :func:`fits.multistart.multistart` and
 :func:`fits.multistart.polish` see only the free ones.
 """
 
@@ -13,17 +13,16 @@ from typing import Mapping
 
 import numpy as np
 
-from .._version import package_version
 from ..bootstrap import resample_counts
+from ..finish import finish
 from ..laws.base import Law
-from ..multistart import count_at_best, multistart, polish
+from ..multistart import multistart, polish
 from ..objectives import Objective
+from ..params import ConstrainedProblem, ParamModel
 from ..problem import Problem
-from ..result import FitResult, ParamEstimate
+from ..result import FitResult
 
-__all__ = ["FixedProblem", "fit_link", "bootstrap_link", "natural_to_theta"]
-
-_BOUND_TOL = 1e-6
+__all__ = ["fit_link", "bootstrap_link", "natural_to_theta"]
 
 
 def natural_to_theta(law: Law, rows: np.ndarray) -> np.ndarray:
@@ -34,47 +33,15 @@ def natural_to_theta(law: Law, rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-class FixedProblem:
-    """A :class:`Problem` over the free parameters only (the others held at fixed values)."""
-
-    def __init__(self, problem: Problem, full_theta: np.ndarray, free: np.ndarray):
-        self.problem = problem
-        self.full = np.asarray(full_theta, dtype=float)
-        self.free = np.asarray(free, dtype=bool)
-        self.weights = problem.weights
-
-    def expand(self, theta) -> np.ndarray:
-        theta = np.atleast_2d(theta)
-        out = np.repeat(self.full[None, :], theta.shape[0], axis=0)
-        out[:, self.free] = theta
-        return out
-
-    def evaluate(self, theta, rows=None):
-        value, grad, curv, scale = self.problem.evaluate(self.expand(theta), rows)
-        f = self.free
-        return value, grad[:, f], curv[:, f][:, :, f], scale[:, f]
-
-    def residuals(self, theta):
-        r, jac = self.problem.residuals(self.expand(theta))
-        return r, jac[:, self.free]
-
-
-def _theta_bounds(law: Law, bounds: Mapping[str, tuple[float, float]]):
-    lower = np.array([bounds[p][0] for p in law.params], dtype=float)
-    upper = np.array([bounds[p][1] for p in law.params], dtype=float)
+def _model(law: Law, bounds: Mapping[str, tuple[float, float]], fixed) -> ParamModel:
+    full = {p: ((fixed[p], fixed[p]) if p in fixed else bounds[p]) for p in law.params}
+    lower = np.array([full[p][0] for p in law.params], dtype=float)
+    upper = np.array([full[p][1] for p in law.params], dtype=float)
     mask = law.is_log()
     lower[mask] = np.log(np.maximum(lower[mask], 1e-300))
     upper[mask] = np.log(upper[mask])
-    return lower, upper
-
-
-def _stderr(problem: FixedProblem, theta_free: np.ndarray) -> np.ndarray:
-    """Gauss-Newton standard errors (fit space) of the free parameters."""
-    r, dr = problem.residuals(theta_free[None, :])
-    r, jac = r[0], dr[0]
-    dof = max(r.size - theta_free.size, 1)
-    cov = float(r @ r) / dof * np.linalg.pinv(jac @ jac.T)
-    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return ParamModel.build(law.params, mask, lower, upper, fixed=fixed,
+                            owner=f"law {law.name!r}")
 
 
 def fit_link(law: Law, x, y, objective: Objective, *, bounds: Mapping[str, tuple[float, float]],
@@ -96,53 +63,28 @@ def fit_link(law: Law, x, y, objective: Objective, *, bounds: Mapping[str, tuple
     theta : (P,) array
         The optimum in fit space, fixed parameters included.
     """
-    fixed = dict(fixed or {})
+    fixed = {p: float(v) for p, v in dict(fixed or {}).items()}
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    problem = Problem(law, [x], y, objective)
-    full_bounds = {p: ((fixed[p], fixed[p]) if p in fixed else bounds[p]) for p in law.params}
-    lower, upper = _theta_bounds(law, full_bounds)
-    free = np.array([p not in fixed for p in law.params])
-    theta0 = natural_to_theta(law, starts)
-    base = theta0[0].copy()
-    base[~free] = natural_to_theta(law, [[full_bounds[p][0] for p in law.params]])[0][~free]
-    reduced = FixedProblem(problem, base, free)
-    lo_f, hi_f = lower[free], upper[free]
-    batch = multistart(reduced, theta0[:, free], lo_f, hi_f, max_iter=max_iter)
-    theta_f, value, info = polish(reduced, batch.theta[batch.best], lo_f, hi_f)
-    theta = reduced.expand(theta_f)[0]
-
-    se_fit = np.full(len(law.params), np.nan)
-    se_fit[free] = _stderr(reduced, theta_f)
+    model = _model(law, bounds, fixed)
+    problem = ConstrainedProblem(Problem(law, [x], y, objective), model)
+    lo_f, hi_f = model.free_bounds()
+    theta0 = model.reduce(natural_to_theta(law, starts))
+    batch = multistart(problem, theta0, lo_f, hi_f, max_iter=max_iter)
+    theta_f, value, info = polish(problem, batch.theta[batch.best], lo_f, hi_f)
+    theta = model.expand(theta_f)[0]
     natural = law.from_theta(theta)
-    params, notes = {}, []
-    span = upper - lower
-    for i, name in enumerate(law.params):
-        if not free[i]:
-            params[name] = ParamEstimate(name, natural[name], None, natural[name],
-                                         natural[name], None)
-            continue
-        at = ("lower" if theta[i] - lower[i] <= _BOUND_TOL * (1 + abs(span[i]))
-              else "upper" if upper[i] - theta[i] <= _BOUND_TOL * (1 + abs(span[i])) else None)
-        se = se_fit[i] * natural[name] if name in law.log_params else se_fit[i]
-        params[name] = ParamEstimate(name, natural[name], float(se), *full_bounds[name], at)
-    n_at_best = count_at_best(batch.values, best=value)
-    converged = info["projected_gradient"] <= 1e-6 * max(1.0, abs(value)) or info["success"]
-    if not converged:
-        notes.append(f"the optimizer did not converge ({info['message']}); check the data "
-                     "for outliers or give other `bounds`")
-    predicted = law.function(x, **natural)
     data = dict(data_info or {})
-    data.update({"points": {"x": x.tolist(), "y": y.tolist(), "predicted": predicted.tolist()}})
+    data.update({"points": {"x": x.tolist(), "y": y.tolist(),
+                            "predicted": law.function(x, **natural).tolist()}})
     all_choices = {"law": law.name, "loss": objective.name, **objective.settings,
-                   "objective_description": objective.describe(),
-                   "bounds": {p: list(full_bounds[p]) for p in law.params},
-                   "fixed": fixed, "max_iter": max_iter, **(choices or {})}
-    convergence = {"converged": bool(converged), "n_starts": int(len(theta0)),
-                   "n_at_best": int(n_at_best), "polish": info}
-    result = FitResult(law=law.name, equation=law.equation, citation=law.citation,
-                       params=params, objective=float(value), n_points=int(y.size),
-                       n_runs=int(y.size), data=data, choices=all_choices,
-                       convergence=convergence, warnings=notes, version=package_version())
+                   "objective_description": objective.describe(), "max_iter": max_iter,
+                   **(choices or {})}
+    result = finish(problem, model, theta_f, value, info, law=law, n_points=y.size,
+                    n_runs=y.size, n_starts=len(theta0), start_values=batch.values,
+                    data=data, choices=all_choices, warn=False,
+                    bound_remedy="check the pairs for outliers",
+                    converge_remedy="check the data for outliers or give other bounds "
+                                    "(--bounds) or offsets (--fix E_x=..., --fix E_y=...)")
     return result, theta
 
 
@@ -160,14 +102,11 @@ def bootstrap_link(law: Law, x, y, objective: Objective, theta: np.ndarray, *,
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if counts is None:
         counts = resample_counts(y.size, n_boot, groups=groups, seed=seed)
-    problem = Problem(law, [x], y, objective, weights=counts)
-    full_bounds = {p: ((fixed[p], fixed[p]) if p in fixed else bounds[p]) for p in law.params}
-    lower, upper = _theta_bounds(law, full_bounds)
-    free = np.array([p not in fixed for p in law.params])
-    reduced = FixedProblem(problem, theta, free)
-    start = np.repeat(theta[free][None, :], counts.shape[0], axis=0)
-    batch = multistart(reduced, start, lower[free], upper[free], max_iter=max_iter,
-                       ftol=1e-12, xtol=1e-9)
-    full = reduced.expand(batch.theta)
+    model = _model(law, bounds, fixed)
+    reduced = ConstrainedProblem(Problem(law, [x], y, objective, weights=counts), model)
+    start = np.repeat(model.reduce(theta), counts.shape[0], axis=0)
+    lower, upper = model.free_bounds()
+    batch = multistart(reduced, start, lower, upper, max_iter=max_iter, ftol=1e-12, xtol=1e-9)
+    full = model.expand(batch.theta)
     natural = np.where(law.is_log(), np.exp(full), full)
     return {p: natural[:, i] for i, p in enumerate(law.params)}

@@ -41,9 +41,16 @@ def _per_group(value, name):
 
 
 def _bound_notes(fit, x_name: str, y_name: str) -> list[str]:
+    """The fit's warnings, with the generic at-bound note replaced by a specific one for
+    the offsets and the accuracy asymptotes."""
     notes = []
     for p, e in fit.params.items():
         if not e.at_bound:
+            continue
+        special = p in ("E_x", "E_y") or (p in ("a", "b") and
+                                          (e.lower if e.at_bound == "lower" else e.upper)
+                                          in (0.0, 1.0))
+        if not special:
             continue
         bound = e.lower if e.at_bound == "lower" else e.upper
         if p in ("E_x", "E_y"):
@@ -51,19 +58,18 @@ def _bound_notes(fit, x_name: str, y_name: str) -> list[str]:
             notes.append(f"{p} sits at its {e.at_bound} bound {bound:.4g}: the offsets are not "
                          f"identified by these pairs (the curve is nearly a power law for many "
                          f"offsets); supply {p} from a single-dataset fit of {what} "
-                         f"(`{p}=`) or read its interval")
+                         f"(`{p}=`, --fix {p}=VALUE) or read its interval")
         elif p in ("a", "b") and bound in (0.0, 1.0):
             notes.append(f"{p} sits at {bound:g}, the limit of an accuracy: the data do not "
                          f"reach that asymptote of the sigmoid, so it is not identified; "
                          "predictions far beyond the fitted losses are uncertain")
-        else:
-            notes.append(f"{p} hit its {e.at_bound} bound {bound:.4g}; widen `bounds` or "
-                         "check the pairs for outliers")
-    return notes
+        fit.warnings = [n for n in fit.warnings if not n.startswith(f"{p} hit its")]
+    return list(fit.warnings) + notes
 
 
 def fit_group(x, y, *, name: str = "all", x_fit_mask=None, task: bool = False,
               chance: float | None = None, E_x: float | None = None, E_y: float | None = None,
+              fixed: Mapping[str, float] | None = None,
               bounds: Mapping[str, tuple[float, float]] | None = None, loss: str | None = None,
               delta: float = 1e-3, margin: float = 0.95, n_boot: int = 1000,
               level: float = 0.9, seed: int = 0, boot_groups=None, min_monotone: float = 0.7,
@@ -73,6 +79,7 @@ def fit_group(x, y, *, name: str = "all", x_fit_mask=None, task: bool = False,
     See :func:`l2l_fit` for the parameters; ``x_fit_mask`` (bool, default all) marks the
     fitted rows, the rest are held out.
     """
+    fixed_extra = {p: float(v) for p, v in dict(fixed or {}).items() if v is not None}
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     fit_mask = np.ones(x.size, dtype=bool) if x_fit_mask is None else np.asarray(x_fit_mask)
     xf, yf, xh, yh = x[fit_mask], y[fit_mask], x[~fit_mask], y[~fit_mask]
@@ -92,7 +99,12 @@ def fit_group(x, y, *, name: str = "all", x_fit_mask=None, task: bool = False,
         fixed = {k: float(v) for k, v in (("E_x", E_x), ("E_y", E_y)) if v is not None}
         # the law must be defined at every x it will be asked about, held-out ones included
         base = shifted_bounds(x, yf, margin=margin)
+    fixed = {**fixed, **fixed_extra}
     base.update({k: tuple(v) for k, v in (bounds or {}).items()})
+    unknown = sorted(set(fixed) - set(law.params))
+    if unknown:
+        raise ValueError(f"cannot fix {unknown}: law {law.name!r} has parameters "
+                         f"{list(law.params)}")
     starts = (sigmoid_grid(xf, yf, base) if task else
               shifted_grid((np.log(xf),), np.log(yf), base))
     for p, v in fixed.items():
@@ -102,7 +114,7 @@ def fit_group(x, y, *, name: str = "all", x_fit_mask=None, task: bool = False,
                              data_info={"x": x_name, "y": y_name, "group": name,
                                         "n_heldout": int(xh.size)},
                              choices={"seed": seed, "margin": None if task else margin})
-    notes = list(result.warnings) + _bound_notes(result, x_name, y_name)
+    notes = _bound_notes(result, x_name, y_name)
     result.warnings = notes
     boot, heldout = {}, {"n": int(xh.size)}
     fitted = law.function(xf, **result.values)
@@ -175,7 +187,8 @@ def _pool_notes(frame, labels, cols, pool_columns) -> list[str]:
 
 def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequence[str] | None = None,
             holdout_lowest: float = 0.2, task: bool = False, chance: float | None = None, *,
-            E_x=None, E_y=None, bounds=None, loss: str | None = None, delta: float = 1e-3,
+            E_x=None, E_y=None, fixed=None, bounds=None, loss: str | None = None,
+            delta: float = 1e-3,
             margin: float = 0.95, min_points: int = 15, n_boot: int = 1000, level: float = 0.9,
             seed: int = 0, boot_col: str | None = None, min_monotone: float = 0.7,
             pool_columns: Sequence[str] | None = None, max_iter: int = 200) -> L2LResult:
@@ -200,6 +213,9 @@ def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequen
     E_x, E_y : float or {group: float}, optional
         Offsets from single-dataset fits (Brandfonbrener et al.'s recipe); fitted within
         ``[0, margin * smallest loss]`` when not given.
+    fixed : mapping, optional
+        ``{symbol: value or {group: value}}`` held fixed (``{"E_x": 1.8, "E_y": 2.1}``
+        is the same as ``E_x=1.8, E_y=2.1``; ``{"K": ...}``, ``{"kappa": ...}`` too).
     bounds : mapping, optional
         ``{symbol: (lower, upper)}`` overriding the default bounds.
     loss : str, optional
@@ -282,6 +298,7 @@ def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequen
         fit_mask = np.arange(order.size) >= n_hold
         group = fit_group(x[order], y[order], name=name, x_fit_mask=fit_mask, task=task,
                           chance=chance, E_x=_per_group(E_x, name), E_y=_per_group(E_y, name),
+                          fixed={p: _per_group(v, name) for p, v in (fixed or {}).items()},
                           bounds=bounds, loss=loss, delta=delta, margin=margin, n_boot=n_boot,
                           level=level, seed=seed,
                           boot_groups=None if not boot_col else frame[boot_col].to_numpy()[order],

@@ -1,0 +1,324 @@
+"""One parameter model for every fit: each parameter is free, fixed, tied to another or
+given a Gaussian prior, with optional bounds.
+
+The model works in the fit space of :mod:`fits.laws.base` (log of positive scales). The
+full fit vector is an affine function of the free one, ``theta = offset + M theta_free``:
+fixed parameters live in ``offset``, a tied parameter copies its source's column of ``M``
+(``alpha=beta`` means one exponent). So a problem's gradient and Gauss-Newton curvature
+over the free parameters are ``M^T g`` and ``M^T H M`` (:class:`ConstrainedProblem`).
+
+A prior ``{symbol: (mean, sd)}`` is Gaussian on the fit scale (``mean`` in the paper's
+units, ``sd`` in fit space: log scale for ``E, A, B``): the fit minimizes
+``objective + s2 * sum((theta - log_or_mean) / sd)**2 / 2``, ``s2`` the residual variance per
+point of the fit without the prior (times the objective's curvature at 0), so the
+penalized objective is a negative log posterior up to that factor.
+
+lmfit's ``Parameters`` (``vary``, ``expr``, ``min``/``max``) is the public face offered
+to users who know it: :func:`to_lmfit_parameters` and :meth:`ParamModel.from_lmfit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["ParamModel", "ConstrainedProblem", "parse_constraints", "to_lmfit_parameters"]
+
+
+@dataclass
+class ParamModel:
+    """Which parameters of a fit vector are free, fixed, tied or carry a prior.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Every parameter, in fit-vector order.
+    log_mask : (P,) bool array
+        Parameters represented by their logarithm in fit space.
+    lower, upper : (P,) arrays
+        Bounds in fit space (a tied parameter's are intersected with its source's).
+    fixed : dict
+        ``{symbol: natural value}``.
+    tied : dict
+        ``{symbol: source symbol}``: ``symbol`` takes its source's value.
+    prior : dict
+        ``{symbol: (mean natural, sd in fit space)}`` on free parameters.
+    """
+
+    names: tuple[str, ...]
+    log_mask: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    fixed: dict = field(default_factory=dict)
+    tied: dict = field(default_factory=dict)
+    prior: dict = field(default_factory=dict)
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def for_law(cls, law, *, fixed=None, tied=None, prior=None, bounds=None) -> "ParamModel":
+        """The model of ``law``'s parameters (``bounds`` override its defaults)."""
+        lower, upper = law.theta_bounds(bounds)
+        return cls.build(law.params, law.is_log(), lower, upper, fixed=fixed, tied=tied,
+                         prior=prior, owner=f"law {law.name!r}")
+
+    @classmethod
+    def build(cls, names: Sequence[str], log_mask, lower, upper, *, fixed=None, tied=None,
+              prior=None, owner: str = "this fit") -> "ParamModel":
+        """Validate ``fixed``, ``tied`` and ``prior`` against ``names`` (one clear error each)."""
+        names = tuple(names)
+        log_mask = np.asarray(log_mask, dtype=bool)
+        lower, upper = np.array(lower, dtype=float), np.array(upper, dtype=float)
+        fixed = {str(k): v for k, v in dict(fixed or {}).items()}
+        tied = {str(k): str(v) for k, v in dict(tied or {}).items()}
+        prior = {str(k): tuple(v) for k, v in dict(prior or {}).items()}
+        for what, keys in (("fix", list(fixed)), ("tie", list(tied) + list(tied.values())),
+                           ("prior", list(prior))):
+            unknown = [k for k in keys if k not in names]
+            if unknown:
+                raise ValueError(f"cannot {what} {unknown}: {owner} has parameters {list(names)}")
+        for name, value in fixed.items():
+            value = float(value)
+            if not np.isfinite(value) or (log_mask[names.index(name)] and value <= 0):
+                raise ValueError(f"fixed value of {name} must be finite"
+                                 + (" and > 0 (a log-scale parameter)"
+                                    if log_mask[names.index(name)] else "") + f", got {value}")
+            fixed[name] = value
+        for name, source in tied.items():
+            i, j = names.index(name), names.index(source)
+            if name == source or source in tied or source in fixed or name in fixed:
+                raise ValueError(f"cannot tie {name} to {source}: the source must be a free "
+                                 "parameter and the tied one neither fixed nor a source")
+            if log_mask[i] != log_mask[j]:
+                raise ValueError(f"cannot tie {name} to {source}: one is fitted on a log scale "
+                                 "and the other is not")
+            lower[j], upper[j] = max(lower[i], lower[j]), min(upper[i], upper[j])
+            if not lower[j] < upper[j]:
+                raise ValueError(f"cannot tie {name} to {source}: their bounds do not overlap")
+        for name, pair in prior.items():
+            if name in fixed or name in tied:
+                raise ValueError(f"`prior` on {name}, which is fixed or tied; give priors to "
+                                 "free parameters only")
+            if len(pair) != 2 or not float(pair[1]) > 0 or not np.isfinite(float(pair[0])):
+                raise ValueError(f"prior of {name} must be (mean, sd) with sd > 0, got {pair}")
+            if log_mask[names.index(name)] and not float(pair[0]) > 0:
+                raise ValueError(f"prior mean of {name} must be > 0 (a log-scale parameter)")
+            prior[name] = (float(pair[0]), float(pair[1]))
+        return cls(names, log_mask, lower, upper, fixed, tied, prior)
+
+    @classmethod
+    def from_lmfit(cls, law, parameters) -> "ParamModel":
+        """From an ``lmfit.Parameters``: ``vary=False`` fixes, ``expr="beta"`` ties,
+        ``min``/``max`` set bounds (infinite ones keep the law's default)."""
+        fixed, tied, bounds = {}, {}, {}
+        for name, par in parameters.items():
+            if par.expr:
+                if par.expr.strip() not in law.params:
+                    raise ValueError(f"lmfit expr {par.expr!r} of {name}: only a bare "
+                                     f"parameter name (a tie) is supported")
+                tied[name] = par.expr.strip()
+            elif not par.vary:
+                fixed[name] = par.value
+            lo, hi = law.bounds[name] if name in law.bounds else (-np.inf, np.inf)
+            lo = par.min if np.isfinite(par.min) else lo
+            hi = par.max if np.isfinite(par.max) else hi
+            if (lo, hi) != tuple(law.bounds.get(name, (None, None))) and name not in fixed:
+                bounds[name] = (lo, hi)
+        return cls.for_law(law, fixed=fixed, tied=tied, bounds=bounds)
+
+    # -- the affine map --------------------------------------------------------
+    @property
+    def free(self) -> np.ndarray:
+        return np.array([n not in self.fixed and n not in self.tied for n in self.names])
+
+    @property
+    def free_names(self) -> list[str]:
+        return [n for n, f in zip(self.names, self.free) if f]
+
+    @property
+    def n_free(self) -> int:
+        return int(self.free.sum())
+
+    @property
+    def trivial(self) -> bool:
+        return not (self.fixed or self.tied)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """``M`` (P, P_free): d theta / d theta_free."""
+        free_names = self.free_names
+        out = np.zeros((len(self.names), len(free_names)))
+        for i, name in enumerate(self.names):
+            source = self.tied.get(name, name)
+            if source in free_names:
+                out[i, free_names.index(source)] = 1.0
+        return out
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Fit-space values of the fixed parameters (0 elsewhere)."""
+        out = np.zeros(len(self.names))
+        for name, value in self.fixed.items():
+            i = self.names.index(name)
+            out[i] = np.log(value) if self.log_mask[i] else value
+        return out
+
+    def expand(self, theta_free) -> np.ndarray:
+        """Free rows (S, P_free) -> full fit-space rows (S, P)."""
+        theta_free = np.atleast_2d(np.asarray(theta_free, dtype=float))
+        return self.offset + theta_free @ self.matrix.T
+
+    def reduce(self, theta) -> np.ndarray:
+        """Full fit-space rows -> the free columns."""
+        return np.atleast_2d(np.asarray(theta, dtype=float))[:, self.free]
+
+    def free_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.lower[self.free], self.upper[self.free]
+
+    def natural(self, theta) -> np.ndarray:
+        """Full fit-space rows -> natural units."""
+        theta = np.asarray(theta, dtype=float)
+        with np.errstate(over="ignore"):
+            return np.where(self.log_mask, np.exp(theta), theta)
+
+    def prior_terms(self):
+        """``(index into the free vector, mean in fit space, precision)`` or None."""
+        if not self.prior:
+            return None
+        free_names = self.free_names
+        names = list(self.prior)
+        mean = []
+        for p in names:
+            m = self.prior[p][0]
+            mean.append(np.log(m) if self.log_mask[self.names.index(p)] else m)
+        return (np.array([free_names.index(p) for p in names]), np.array(mean),
+                np.array([1.0 / self.prior[p][1] ** 2 for p in names]))
+
+    def describe(self) -> dict:
+        """Plain-JSON summary for ``FitResult.choices``."""
+        return {"fixed": dict(self.fixed), "tied": dict(self.tied),
+                "prior": {p: {"mean": m, "sd_fit_space": sd} for p, (m, sd) in self.prior.items()},
+                "free": self.free_names}
+
+
+class ConstrainedProblem:
+    """A batched problem over the free parameters of a :class:`ParamModel`.
+
+    ``problem`` is anything with ``evaluate(theta (S, P), rows)`` and
+    ``residuals(theta)`` over the full vector (:class:`fits.problem.Problem`); the
+    gradient, curvature and Jacobian are mapped through the model's ``M``, and the prior
+    adds ``prior_scale * precision * (theta - mean)**2 / 2``.
+    """
+
+    def __init__(self, problem, model: ParamModel, prior_scale: float = 0.0):
+        self.problem, self.model = problem, model
+        self.weights = getattr(problem, "weights", None)
+        self.matrix = model.matrix
+        self.identity = model.trivial
+        self.prior = model.prior_terms() if prior_scale > 0 else None
+        self.prior_scale = float(prior_scale)
+
+    @property
+    def n_points(self) -> int:
+        return self.problem.n_points
+
+    def _penalty(self, theta):
+        index, mean, precision = self.prior
+        diff = theta[:, index] - mean
+        grad = np.zeros_like(theta)
+        grad[:, index] = self.prior_scale * precision * diff
+        diag = np.zeros(theta.shape[1])
+        diag[index] = self.prior_scale * precision
+        return 0.5 * self.prior_scale * (precision * diff ** 2).sum(axis=1), grad, diag
+
+    def evaluate(self, theta, rows=None):
+        theta = np.atleast_2d(theta)
+        full = theta if self.identity else self.model.expand(theta)
+        value, grad, curv, diag = self.problem.evaluate(full, rows)
+        if not self.identity:
+            M = self.matrix
+            grad = grad @ M
+            curv = np.einsum("pi,spq,qj->sij", M, curv, M)
+            diag = np.einsum("spp->sp", curv)
+        if self.prior is not None:
+            p_value, p_grad, p_diag = self._penalty(theta)
+            value, grad = value + p_value, grad + p_grad
+            curv = curv + np.diag(p_diag)[None]
+            diag = diag + p_diag
+        return value, grad, curv, diag
+
+    def value(self, theta, rows=None):
+        return self.evaluate(theta, rows)[0]
+
+    def residuals(self, theta):
+        """Residuals (S, n) and their Jacobian over the free parameters (S, P_free, n)."""
+        theta = np.atleast_2d(theta)
+        r, jac = self.problem.residuals(theta if self.identity else self.model.expand(theta))
+        if not self.identity:
+            jac = np.einsum("spn,pq->sqn", jac, self.matrix)
+        return r, jac
+
+
+def _pairs(items, option, parse):
+    out = {}
+    for item in items or ():
+        name, sep, value = str(item).partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(f"{option} expects NAME=VALUE, got {item!r}")
+        try:
+            out[name] = parse(value)
+        except ValueError:
+            raise ValueError(f"{option} {item!r}: cannot read {value!r}") from None
+    return out
+
+
+def _interval(value: str):
+    lo, sep, hi = value.partition(":")
+    if not sep:
+        raise ValueError(value)
+    return float(lo), float(hi)
+
+
+def parse_constraints(*, fix=(), tie=(), prior=(), bounds=()) -> dict:
+    """Command-line constraint strings -> keyword arguments of the fits.
+
+    ``fix=["E=1.69"]``, ``tie=["alpha=beta"]``, ``prior=["alpha=0.34:0.05"]`` (mean:sd,
+    sd on the fit scale), ``bounds=["alpha=0.1:0.6"]``. Returns ``{"fixed", "tied",
+    "prior", "bounds"}`` (each a dict, possibly empty).
+
+    Raises
+    ------
+    ValueError
+        Naming the option and the item that cannot be read.
+    """
+    def name_only(value):
+        if not value.replace("_", "").isalnum():
+            raise ValueError(value)
+        return value
+
+    return {"fixed": _pairs(fix, "--fix", float), "tied": _pairs(tie, "--tie", name_only),
+            "prior": _pairs(prior, "--prior", _interval),
+            "bounds": _pairs(bounds, "--bounds", _interval)}
+
+
+def to_lmfit_parameters(law, values: Mapping[str, float] | None = None, *, fixed=None,
+                        tied=None, bounds=None):
+    """An ``lmfit.Parameters`` for ``law``: its symbols, bounds, ``vary`` and ``expr``
+    from ``fixed``/``tied``, values from ``values`` (e.g. a fit's ``result.values``)."""
+    import lmfit
+
+    model = ParamModel.for_law(law, fixed=fixed, tied=tied, bounds=bounds)
+    lower, upper = model.natural(model.lower), model.natural(model.upper)
+    params = lmfit.Parameters()
+    for i, name in enumerate(law.params):
+        value = (values or {}).get(name, model.fixed.get(name))
+        if value is None:
+            value = float(np.sqrt(lower[i] * upper[i]) if model.log_mask[i] and lower[i] > 0
+                          else 0.5 * (lower[i] + upper[i]))
+        params.add(name, value=float(value), min=float(lower[i]), max=float(upper[i]),
+                   vary=name not in model.fixed)
+    for name, source in model.tied.items():
+        params[name].expr = source
+    return params
