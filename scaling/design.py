@@ -118,7 +118,7 @@ def isoflop_configs(budgets, sizes_per_budget: int, base: dict, schedules: list,
         for n in targets:  # nearest shape, each larger than the previous (tiny sizes collide)
             shapes.append(shape_for_params(n, seq_len=seq_len, vocab_size=vocab_size,
                                            above=shapes[-1]["N"] if shapes else 0.0))
-        tag = f"{budget:.3g}".replace("+", "")
+        tag = f"{budget:.3g}".replace("e+0", "e").replace("e+", "e")  # 3e+09 -> 3e9
         for shape in shapes:
             n_layer, d_model, n_head = shape["n_layer"], shape["d_model"], shape["n_head"]
             per_token = 6.0 * shape["N"] if flops == "6N" else \
@@ -138,5 +138,9 @@ def isoflop_configs(budgets, sizes_per_budget: int, base: dict, schedules: list,
                               "schedule": dict(schedule), "seed": seed, "total_steps": steps,
                               "group": f"C={budget:.3g}",
                               "run_id": f"C{tag}-L{n_layer}-d{d_model}-{label}-s{seed}"}
-                    jobs.append(TrainConfig(**values))
+                    try:
+                        jobs.append(TrainConfig(**values))
+                    except ValueError as err:
+                        raise ValueError(f"isoFLOP run {values['run_id']} ({steps} steps): "
+                                         f"{err}") from None
     return jobs

@@ -68,6 +68,9 @@ def test_isoflop_mistakes_are_named():
         isoflop_configs([1e7], 3, BASE, [COSINE], [0])
     with pytest.raises(ValueError, match="`sizes_per_budget` must be an integer >= 2, got 1"):
         isoflop_configs([1e11], 1, BASE, [COSINE], [0])
+    with pytest.raises(ValueError, match=r"isoFLOP run C3e9-L2-d16-cosine-s0 \(39 steps\): "
+                                         "`warmup_steps` must be < `total_steps`"):
+        isoflop_configs([3e9], 4, BASE, [{**COSINE, "warmup_steps": 40}], [0])
     with pytest.raises(ValueError, match="`flops` must be '6N' or 'exact'"):
         isoflop_configs([1e11], 3, BASE, [COSINE], [0], flops="8N")
     with pytest.raises(ValueError, match="ladder `budgets` is empty"):
@@ -86,14 +89,16 @@ def test_cli_budgets_must_be_numbers(tmp_path):
 @pytest.mark.slow
 def test_isoflop_ladder_on_cpu_lands_on_its_budgets_and_feeds_isoflop(tmp_path):
     spec = tmp_path / "iso.json"
-    spec.write_text(json.dumps({"name": "iso", "schedules": [COSINE], "base": BASE,
+    schedule = {**COSINE, "warmup_steps": 2}
+    spec.write_text(json.dumps({"name": "iso", "schedules": [schedule], "base": BASE,
                                 "design": "grid", "sizes": [{}], "tokens": [1]}))
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["ladder", "--preset", str(spec), "--design", "isoflop",
-                                       "--budgets", "1e10,3e10,1e11", "--sizes-per-budget",
+                                       "--budgets", "3e9,1e10,3e10", "--sizes-per-budget",
                                        "4", "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "isoFLOP minima: C=1e+10" in result.output
+    assert "isoFLOP minima: C=3e+09" in result.output
+    assert (out / "runs" / "C3e9-L2-d8-cosine-s0").is_dir()
     runs = pd.read_csv(out / "runs.csv")
     points = pd.read_csv(out / "points.csv")
     final = points.loc[points.groupby("run_id")["step"].idxmax()].merge(
