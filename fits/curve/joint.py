@@ -21,7 +21,9 @@ from ..objectives import get_objective
 from ..params import ParamModel
 from ..result import FitResult
 from .curves import curves_from_table
-from .fit import _linear_solve, _summary, heldout_errors
+from .errors import heldout_errors
+from .errors import summary as _summary
+from .fit import _linear_solve
 from .laws import CURVE_LAWS, get_curve_law
 from .problem import CurveProblem, RobustSum
 
