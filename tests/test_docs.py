@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -109,12 +110,13 @@ def test_documented_command_parses(where, command, tmp_path, monkeypatch):
 
 
 # -- running them ----------------------------------------------------------------------
-_TINY_LADDER = """{"name": "docs-tiny", "sizes": [{"d_model": 16, "n_layer": 1, "n_head": 2},
- {"d_model": 24, "n_layer": 1, "n_head": 2}, {"d_model": 32, "n_layer": 2, "n_head": 2}],
- "base": {"seq_len": 32, "batch_size": 4, "eval_every": 10, "eval_tokens": 1024,
-          "threads": 1, "total_steps": 30,
-          "schedule": {"kind": "wsd", "peak_lr": 3e-3, "warmup_steps": 3,
-                       "decay_fraction": 0.2}}}"""
+_TINY_LADDER = """{"name": "docs-tiny", "sizes": [{"n_layer": 1, "d_model": 16, "n_head": 1},
+ {"n_layer": 1, "d_model": 24, "n_head": 2}, {"n_layer": 1, "d_model": 32, "n_head": 2}],
+ "tokens": [2048, 4096], "seeds": [0],
+ "schedules": [{"kind": "wsd", "peak_lr": 3e-3, "end_lr": 3e-4, "warmup_steps": 2,
+                "cooldown_frac": 0.2}],
+ "base": {"seq_len": 32, "batch_size": 8, "eval_every": 4, "eval_tokens": 1024,
+          "ckpt_every": 8, "threads": 1}}"""
 
 
 def _scratch(tmp_path: Path) -> Path:
@@ -130,6 +132,18 @@ def _scratch(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "tests" / "data" / "fixtures" / "hf_trainer_state_tokens_seen.json",
                 tmp_path / "trainer_state.json")
     (tmp_path / "tiny-ladder.json").write_text(_TINY_LADDER)
+    # a ladder-shaped file: 3 checkpoints per run, a dataset column, a repeated run
+    rows = []
+    for i, (rid, n, d, loss) in enumerate(zip(final["run_id"], final["N"], final["D"],
+                                              final["loss"])):
+        for frac in (0.25, 0.5, 1.0):
+            rows.append({"run_id": rid, "N": n, "D": d * frac,
+                         "loss": loss * (1 + 0.05 * (1 - frac)),
+                         "dataset": "c4" if i % 2 else "pile"})
+    ladder = pd.DataFrame(rows)
+    repeat = ladder[ladder["run_id"] == final["run_id"].iloc[0]].assign(
+        run_id=lambda f: f["run_id"] + "-seed1", loss=lambda f: f["loss"] * 1.002)
+    pd.concat([ladder, repeat]).to_csv(tmp_path / "ladder.csv", index=False)
     return tmp_path
 
 
@@ -137,8 +151,11 @@ def _shrink(command: str) -> str:
     command = command.replace("--preset cpu-5min", "--preset tiny-ladder.json")
     command = re.sub(r"--bootstrap \d+", "--bootstrap 50", command)
     command = re.sub(r"--set total_steps=\d+", "--set total_steps=20", command)
-    if command.startswith("scaling train") and "total_steps" not in command:
-        command += " --set total_steps=20 --set eval_every=10 --set eval_tokens=1024"
+    if command.startswith("scaling train"):
+        if "total_steps" not in command:
+            command += " --set total_steps=20"
+        command += (" --set eval_every=10 --set eval_tokens=1024 --set seq_len=32"
+                    " --set batch_size=4 --set schedule.warmup_steps=2")
     return command
 
 
@@ -152,11 +169,15 @@ def test_every_documented_command_runs(tmp_path, monkeypatch):
     for where, command in COMMANDS:
         if _is_template(command) or ("../shared" in command and not SHARED.exists()):
             continue
+        if command.split()[:2] == ["scaling", "demo"]:  # CI runs it, and its own test
+            continue
         if "--config my-config.json" in command:  # the docs show a config of one's own
             Path("my-config.json").write_text('{"d_model": 32, "n_layer": 1, "n_head": 2, '
                                         '"seq_len": 32, "batch_size": 4}')
         small = _shrink(command)
+        started = time.perf_counter()
         result = CliRunner().invoke(main, shlex.split(small)[1:])
+        print(f"{time.perf_counter() - started:6.1f} s  {small}")
         if result.exit_code != 0:
             failures.append(f"{where}: `{command}` -> exit {result.exit_code}: "
                             f"{result.output.strip().splitlines()[-1:] or result.exception}")
