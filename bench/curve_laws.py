@@ -5,9 +5,15 @@ candidate - converged optimum and Luo et al.'s own procedure - with its leave-on
 score, and the joint 25M+100M fit with shared MPL shape), prediction time of a 72,000-step curve, the
 speed-up over a plain per-point Python-loop evaluation of the same law, and the
 early-curve prediction of 100M cosine_72000 (25M fit as reference) at 10-70% seen.
-Run: ``python bench/curve_laws.py``.
+Then per-step logs (issue 15): a synthetic WSD curve with 1% noise, one point per step, at
+10k, 100k and 1M steps: MPL evaluation at every step, MPL fit (default method) and
+LR-annealing fit, each in a fresh process with its peak RSS (the 1M curve is evaluated,
+not fitted). Run: ``python bench/curve_laws.py`` (``--long`` for the per-step part only).
 """
 
+import resource
+import subprocess
+import sys
 import time
 import warnings
 
@@ -155,5 +161,67 @@ def early(table, fits):
         print(f"  ({law}: {dt:.1f} s for {len(rows)} predictions)")
 
 
+def _one_long(T, what):
+    """In this process: one per-step curve of ``T`` steps; prints a JSON line."""
+    import json
+
+    from scaling.fits.curve import Curve, fit_curve_law
+
+    spec = {"kind": "wsd", "peak_lr": 3e-4, "end_lr": 3e-5, "warmup_steps": 1000,
+            "cooldown_frac": 0.2, "total_steps": T}
+    lr = lr_schedule(spec)
+    steps = np.arange(1000, T)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    L = MPLPlan(lr, steps).loss(MPL_PUBLISHED["25M"])
+    out = {"eval_cpu": time.process_time() - cpu0, "eval_wall": time.perf_counter() - t0}
+    if what != "eval":
+        loss = L * np.exp(0.01 * np.random.default_rng(0).standard_normal(L.size))
+        curve = Curve("r", steps, loss, lr, warmup_steps=1000, schedule=spec)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            res = fit_curve_law([curve], what)
+            out.update(fit_cpu=time.process_time() - cpu0, fit_wall=time.perf_counter() - t0,
+                       fit_err=float(np.max(np.abs(np.array(
+                           [res[p] for p in ("L0", "A", "alpha")]) /
+                           np.array([MPL_PUBLISHED["25M"][p] for p in ("L0", "A", "alpha")])
+                           - 1))) if what == "mpl" else None)
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def long_curves():
+    import json
+
+    print("\nPer-step WSD curve (1% noise), fresh process each; CPU seconds (wall in "
+          "parentheses), peak RSS")
+    print("steps      MPL eval          MPL fit (luo2025)      RSS     tissue fit          RSS")
+    base = {}
+    for T in (10_000, 100_000, 1_000_000):
+        row = {}
+        for what in (("mpl", "tissue") if T <= 100_000 else ("eval",)):
+            proc = subprocess.run([sys.executable, __file__, "--one", str(T), what],
+                                  capture_output=True, text=True, check=True)
+            row[what] = json.loads(proc.stdout.strip().splitlines()[-1])
+        m = row.get("mpl") or row["eval"]
+        t = row.get("tissue")
+        fit = (f"{m['fit_cpu']:6.1f} s ({m['fit_wall']:5.1f})" if "fit_cpu" in m else
+               "   (not fitted)   ")
+        tis = (f"{t['fit_cpu']:6.1f} s ({t['fit_wall']:5.1f})  {t['rss_mb']:6.0f} MB"
+               if t else "")
+        print(f"{T:>9,d}  {m['eval_cpu']:6.2f} s ({m['eval_wall']:5.2f})  {fit}  "
+              f"{m['rss_mb']:6.0f} MB  {tis}")
+        base.setdefault("eval", m["eval_cpu"])
+        if T > 10_000:
+            print(f"           growth vs 10k: eval x{m['eval_cpu'] / base['eval']:.1f} for "
+                  f"x{T // 10_000} steps")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        _one_long(int(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--long":
+        long_curves()
+    else:
+        main()
+        long_curves()

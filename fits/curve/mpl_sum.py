@@ -94,7 +94,7 @@ def _series(Q, s, c):
     for i in range(N + 1):
         for m in range(N + 1 - i):
             E[m, i] = c[i + m] * comb(i + m, i)
-    R = E @ Q[:N + 1]
+    R = np.einsum("mi,in->mn", E, Q[:N + 1])  # not BLAS: tiny, and threads thrash
     out = R[N].copy()
     for m in range(N - 1, -1, -1):
         out *= s
@@ -181,12 +181,15 @@ class AnnealingSum:
         hi = np.log(_X_MAX) - log_rho.min()
         return np.arange(int(np.ceil(lo / h)), int(np.ceil(hi / h)) + 1)
 
-    def _down_of(self, j, w, b):
-        key = (int(j), b)
+    def _down_of(self, nodes, w, b):
+        """``exp(-w (pos - block start))`` for consecutive nodes, kept for the next
+        evaluation while the cache has room."""
+        key = (int(nodes[0]), int(nodes[-1]), b)
         if key in self._down:
             return self._down[key]
-        down = np.exp(-w * self._stream.blocks(b)[0])
-        if (len(self._down) + 1) * down.size <= self.cache_elements:
+        down = np.exp(-w[:, None, None] * self._stream.blocks(b)[0])
+        used = sum(v.size for v in self._down.values())
+        if used + down.size <= self.cache_elements:
             self._down[key] = down
         return down
 
@@ -243,7 +246,7 @@ class AnnealingSum:
                     vals[2][:, where] = f * self._log_lr
                     vals[3][:, where] = fx * self._log_lr
                 cum = np.cumsum(vals.reshape(q, sel.size, nb, b), axis=-1)
-                down = np.stack([self._down_of(j, wj, b) for j, wj in zip(nodes[sel], w)])
+                down = self._down_of(nodes[sel], w, b)  # (m, nb, b)
                 carry = _carry(cum[..., -1] * down[:, :, -1], w, ends)
                 prev = np.concatenate([np.zeros(carry.shape[:-1] + (1,)), carry[..., :-1]],
                                       -1) * np.exp(-w[:, None] * gap)

@@ -11,7 +11,7 @@ from scaling.data.schedules import as_schedule, lr_schedule
 from ..result import FitResult
 from .laws import get_curve_law
 
-__all__ = ["predict_curve", "predict_final_loss", "compare_schedules", "candidate_schedules",
+__all__ = ["parse_candidates", "predict_curve", "predict_final_loss", "compare_schedules", "candidate_schedules",
            "plot_schedules"]
 
 
@@ -80,6 +80,64 @@ def candidate_schedules(total_steps, peak_lr, warmup_steps=0):
             "linear_d2z": {"kind": "linear", "end_lr": 0.0, **common},
             "wsd_10pct": {"kind": "wsd", "cooldown_frac": 0.1, "end_lr": 0.0, **common},
             "wsd_20pct": {"kind": "wsd", "cooldown_frac": 0.2, "end_lr": 0.0, **common}}
+
+
+_CANDIDATE_HELP = ("constant; cosine[:END] (END = end LR / peak, default 0.1); "
+                   "linear[:END] (default 0, decay to zero); wsd[:FRAC] / wsd-1sqrt[:FRAC] / "
+                   "wsd-exp[:FRAC] / wsd-cosine[:FRAC] (cooldown fraction, default 0.2, "
+                   "linear / 1-sqrt / exponential / cosine cooldown to END 0, or 10% of "
+                   "peak for exp)")
+
+
+def parse_candidates(text, total_steps, peak_lr, warmup_steps=0) -> dict:
+    """Candidate schedules from a short list, ``"wsd:0.1,wsd:0.2,wsd-1sqrt:0.2,cosine:0.1,
+    linear"`` (or the lines of a file): ``{entry: spec}``. Entries: ``constant``;
+    ``cosine[:END]`` (END = end LR / peak, default 0.1); ``linear[:END]`` (default 0);
+    ``wsd[:FRAC]``, ``wsd-1sqrt[:FRAC]``, ``wsd-exp[:FRAC]``, ``wsd-cosine[:FRAC]``
+    (cooldown fraction, default 0.2; linear, 1-sqrt, exponential or cosine cooldown to
+    0, to 10% of the peak for ``exp``).
+
+    Raises
+    ------
+    ValueError
+        Naming the entry that cannot be read.
+    """
+    common = {"total_steps": total_steps, "peak_lr": peak_lr, "warmup_steps": warmup_steps}
+    cooldowns = {"wsd": "linear", "wsd-1sqrt": "1-sqrt", "wsd-exp": "exp",
+                 "wsd-cosine": "cosine"}
+    out = {}
+    for item in [t.strip() for t in str(text).replace("\n", ",").split(",") if t.strip()]:
+        kind, _, arg = item.partition(":")
+        kind = kind.strip().lower()
+        try:
+            value = float(arg) if arg.strip() else None
+        except ValueError:
+            raise ValueError(f"candidate {item!r}: {arg!r} is not a number") from None
+        if kind == "constant" and value is None:
+            spec = {"kind": "constant", **common}
+        elif kind in ("cosine", "linear"):
+            end = (0.1 if kind == "cosine" else 0.0) if value is None else value
+            if not 0 <= end <= 1:
+                raise ValueError(f"candidate {item!r}: the end LR fraction must be in [0, 1]")
+            spec = {"kind": kind, "end_lr": peak_lr * end, **common}
+        elif kind in cooldowns:
+            frac = 0.2 if value is None else value
+            if not 0 < frac <= 1:
+                raise ValueError(f"candidate {item!r}: the cooldown fraction must be in "
+                                 "(0, 1]")
+            end = peak_lr / 10 if cooldowns[kind] == "exp" else 0.0
+            spec = {"kind": "wsd", "cooldown": cooldowns[kind], "cooldown_frac": frac,
+                    "end_lr": end, **common}
+        else:
+            raise ValueError(f"candidate {item!r} is not understood; use {_CANDIDATE_HELP}")
+        try:
+            as_schedule(spec)  # validate now, naming the entry
+        except ValueError as err:
+            raise ValueError(f"candidate {item!r}: {err}") from None
+        out[item] = spec
+    if not out:
+        raise ValueError("no candidate schedules given")
+    return out
 
 
 def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,

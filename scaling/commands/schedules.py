@@ -23,16 +23,32 @@ def schedules():
               help="Peak learning rate of the candidates.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Linear warmup steps of every candidate.")
+@click.option("--candidates", default=None, metavar="LIST|FILE",
+              help="Schedules to rank, e.g. 'wsd:0.1,wsd:0.2,wsd-1sqrt:0.2,cosine:0.1,linear' "
+                   "(wsd[-1sqrt|-exp|-cosine]:COOLDOWN_FRACTION, cosine:END_FRACTION, "
+                   "linear[:END_FRACTION], constant), or a file with one per line. Default: "
+                   "constant, cosine:0.1, linear, wsd:0.1, wsd:0.2.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of the predicted curves here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
-def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_json):
-    """Rank constant, cosine to 10%, linear D2Z and WSD 10%/20% cooldown schedules by the
-    final loss a saved curve-law fit (`scaling fit ... --law mpl|tissue --save`) predicts."""
+def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, plot,
+                      as_json):
+    """Rank candidate LR schedules (default: constant, cosine to 10%, linear D2Z, WSD
+    10%/20% cooldown) by the final loss a saved curve-law fit (`scaling fit ... --law
+    mpl|tissue --save`) predicts."""
     import json as _json
 
     from scaling.fits import FitResult, compare_schedules
     from scaling.fits.curve import plot_schedules
+    from scaling.fits.curve.predict import parse_candidates
+
+    specs = None
+    if candidates:
+        text = Path(candidates).read_text() if Path(candidates).is_file() else candidates
+        try:
+            specs = parse_candidates(text, total_steps, peak_lr, warmup_steps)
+        except ValueError as err:
+            raise InputError(f"--candidates: {err}") from None
 
     try:
         fit = FitResult.from_dict(_json.loads(fit_path.read_text()))
@@ -41,7 +57,8 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_jso
     if fit.law not in CURVE_LAWS:
         raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
                          f"curve law ({', '.join(CURVE_LAWS)})")
-    ranking = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps)
+    ranking = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps,
+                                schedules=specs)
     absurd = [r for r in ranking if not (r["final_loss"] > 0)]  # also catches nan
     if absurd:
         raise InputError(f"the fit predicts a final loss of {absurd[0]['final_loss']:.4g} for "
@@ -49,13 +66,14 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, plot, as_jso
                          "learning rates it was fitted on; give a peak LR near the fitted "
                          "runs'")
     if plot is not None:
-        plot_schedules(fit, total_steps, peak_lr, plot, warmup_steps=warmup_steps)
+        plot_schedules(fit, total_steps, peak_lr, plot, warmup_steps=warmup_steps,
+                       schedules=specs)
     if as_json:
         click.echo(_json.dumps(jsonable(ranking), indent=2))
         return
     best = ranking[0]["final_loss"]
     for rank, row in enumerate(ranking, 1):
-        click.echo(f"{rank}. {row['name']:<14} predicted final loss {row['final_loss']:.4f}"
+        click.echo(f"{rank}. {row['name']:<16} predicted final loss {row['final_loss']:.4f}"
                    + ("" if rank == 1 else f"  (+{row['final_loss'] - best:.4f})"))
     if plot is not None:
         click.echo(f"wrote {plot}")

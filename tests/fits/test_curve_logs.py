@@ -126,3 +126,42 @@ def test_mpl_fits_a_per_step_log(tmp_path):
     assert res.data["heldout"]["lin"]["mean_rel_error"] < 3e-3
     fin = res.data["heldout"]["lin"]
     assert fin["final_true_mean"] == pytest.approx(fin["final_true"], rel=5e-3)
+
+
+def test_parse_candidates_builds_cooldown_fractions_and_shapes():
+    from scaling.fits.curve.predict import parse_candidates
+
+    specs = parse_candidates("wsd:0.1, wsd-1sqrt:0.2,cosine:0.1,linear,constant", 1000, 1e-3,
+                             100)
+    assert list(specs) == ["wsd:0.1", "wsd-1sqrt:0.2", "cosine:0.1", "linear", "constant"]
+    lr = lr_schedule(specs["wsd-1sqrt:0.2"])
+    t = np.arange(800, 1000)
+    np.testing.assert_allclose(lr[t], 1e-3 * (1 - np.sqrt((t - 800) / 200)), atol=1e-15)
+    assert lr_schedule(specs["wsd:0.1"])[899] == 1e-3 and specs["cosine:0.1"]["end_lr"] == 1e-4
+    with pytest.raises(ValueError, match="candidate 'wsd:1.5': the cooldown fraction"):
+        parse_candidates("wsd:1.5", 1000, 1e-3)
+    with pytest.raises(ValueError, match="candidate 'step' is not understood"):
+        parse_candidates("wsd,step", 1000, 1e-3)
+
+
+def test_cli_schedules_compare_answers_which_cooldown_fraction(tmp_path):
+    path = _per_step_log(tmp_path)
+    saved = tmp_path / "fit.json"
+    result = CliRunner().invoke(main, ["fit", str(path), "--law", "tissue", "--every", "8",
+                                       "--save", str(saved)])
+    assert result.exit_code == 0, result.output
+    cands = "wsd:0.1,wsd:0.2,wsd-1sqrt:0.2,cosine:0.1,linear"
+    args = ["schedules", "compare", str(saved), "--total-steps", "4000", "--peak-lr", "3e-4",
+            "--warmup-steps", "300"]
+    res = CliRunner().invoke(main, args + ["--candidates", cands, "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+    ranking = json.loads(res.stdout)
+    assert sorted(r["name"] for r in ranking) == sorted(cands.split(","))
+    assert [r["final_loss"] for r in ranking] == sorted(r["final_loss"] for r in ranking)
+    listing = tmp_path / "candidates.txt"
+    listing.write_text("wsd:0.1\nwsd:0.3\n")
+    res = CliRunner().invoke(main, args + ["--candidates", str(listing)])
+    assert res.exit_code == 0 and "wsd:0.3" in res.output
+    bad = CliRunner().invoke(main, args + ["--candidates", "wsd:0.1,wsd-sqrt:0.2"])
+    assert bad.exit_code == 2 and "candidate 'wsd-sqrt:0.2' is not understood" in bad.output
