@@ -87,15 +87,16 @@ def repeat_scatter(frame: pd.DataFrame) -> dict | None:
     ``sqrt(sum_g sum_i (log L_gi - mean_g)^2 / sum_g (n_g - 1))``: the noise of one
     run's loss around its configuration's mean (seed-to-seed scatter), on the fit scale.
     """
-    keys = config_keys(frame)
+    codes, _ = pd.factorize(config_keys(frame))
     log_loss = np.log(frame["loss"].to_numpy(dtype=float))
-    grouped = pd.Series(log_loss, index=frame.index).groupby(keys)
-    sizes = grouped.size()
-    repeated = sizes[sizes >= 2]
-    if repeated.empty:
+    sizes = np.bincount(codes)
+    repeated = sizes >= 2
+    if not repeated.any():
         return None
-    ss = grouped.apply(lambda s: float(((s - s.mean()) ** 2).sum()))[repeated.index].sum()
-    dof = int((repeated - 1).sum())
+    means = np.bincount(codes, weights=log_loss) / sizes
+    ss = float(np.sum(((log_loss - means[codes]) ** 2)[repeated[codes]]))
+    dof = int((sizes[repeated] - 1).sum())
+    repeated = sizes[repeated]
     sd = float(np.sqrt(ss / dof))
     return {"sd_log_loss": sd, "n_configs": int(repeated.size),
             "n_runs": int(repeated.sum()), "dof": dof,
