@@ -12,7 +12,7 @@ where ``h_ci`` is the half-width of the bootstrap interval in log units, ``s0`` 
 scatter of a run at the edge of the fitted range, ``r`` the growth of the law's error per
 decade of extrapolation, and ``m`` a conformal multiplier. ``s0`` and ``r`` are fitted by
 maximum likelihood to the held-out errors of refits at several cut-offs (the largest
-10%, 20%, ... of the runs by compute held out); ``m`` is the finite-sample conformal
+5%, 10%, ..., 50% of the runs by compute held out); ``m`` is the finite-sample conformal
 quantile of the held-out errors scaled by ``s(d)`` (never below the normal quantile).
 
 Why a parametric growth law rather than a conformal quantile per distance bin: a
@@ -54,7 +54,7 @@ DEFAULT_SCATTER = 0.01
 #: floor on the fitted growth rate (relative sd per decade)
 MIN_RATE = 0.005
 #: parts of the runs (largest compute first) held out by the calibration backtests
-HOLDOUT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
+HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def _z(level: float) -> float:
@@ -232,7 +232,7 @@ def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, c
 
 
 def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
-              fractions=HOLDOUT_FRACTIONS, n_random: int = 63, n_boot: int = 100,
+              fractions=HOLDOUT_FRACTIONS, n_random: int = 63, n_boot: int = 50,
               min_heldout: int = 6) -> Calibration:
     """Calibrate the prediction interval of a point law by backtests on ``data``.
 

@@ -83,6 +83,8 @@ class Plan(ReportDisplay):
     target: dict | None = None
     #: allocation under a unique-token budget (``unique_tokens``; fits.plan_data)
     data_constrained: dict | None = None
+    #: learning-rate / batch-size laws when the table has sweeps (fits.hparams)
+    hparams: dict | None = None
     correlation: dict | None = None
     resources: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
@@ -234,6 +236,9 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
 
         plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
         plan.warnings.extend(plan.data_constrained["warnings"])
+    from .hparams import hparam_plan_section
+
+    plan.hparams = hparam_plan_section(table, compute, seed=seed)
     if sensitivity:
         _sensitivity(plan, estimator, table, compute, k)
     _prediction_intervals(plan, estimator, table, compute, k, level, calibration)
@@ -368,7 +373,7 @@ def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calib
     The loss: the calibrated interval of a new run at (N*, D*)
     (:mod:`fits.intervals`). N*, D*, D*/N*: the bootstrap spread combined in quadrature
     (log units) with how far the optimum moved when the backtests removed the largest
-    10-50% of the runs and under the sensitivity refits (RMS of the log moves), times the
+    5-50% of the runs and under the sensitivity refits (RMS of the log moves), times the
     calibration's multiplier: the optimum drifts as larger runs arrive, which resampling
     the same runs cannot show.
     """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_point_fit", "plot_residuals", "plot_isoflop", "plot_curve_fit",
+__all__ = ["plot_point_fit", "plot_residuals", "plot_isoflop", "plot_curve_fit", "plot_calibration",
            "PLOT_FORMATS", "plain_log_ticks"]
 
 #: File formats a plot can be written in (chosen by the file's suffix).
@@ -208,4 +208,31 @@ def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
     ax_lr.set_ylabel("LR")
     ax_lr.set_xlabel("step")
     ax.set_title(f"{result.law}: predicted vs observed curves", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_calibration(calibration: dict, path=None, *, ax=None):
+    """Held-out |log error| of the calibration backtests against the extrapolation
+    distance, one colour per cut, with the prediction interval's half-width (its growth
+    law ``m * sqrt(s0^2 + (r d)^2)``) over them (``calibration``: a
+    :meth:`fits.intervals.Calibration.to_dict` with its level)."""
+    fig, ax = _figure(path, ax, (5.2, 3.6))
+    points = calibration.get("points") or []
+    cuts = sorted({p["cut"] for p in points})
+    for cut in cuts:
+        mine = [p for p in points if p["cut"] == cut]
+        ax.scatter([p["distance"] for p in mine], [100 * abs(p["log_error"]) for p in mine],
+                   s=10, alpha=0.7, label=f"largest {cut:.0%} held out")
+    d_max = max([p["distance"] for p in points] + [calibration.get("max_distance", 0), 1.0])
+    grid = np.linspace(0, 1.1 * d_max, 100)
+    s0, r = calibration["scatter"], calibration["rate_per_decade"]
+    m = calibration.get("multiplier", 1.645)
+    ax.plot(grid, 100 * m * np.sqrt(s0 ** 2 + (r * grid) ** 2), color="k",
+            label=f"{calibration.get('level', 0.9):.0%} PI half-width (excl. CI): "
+                  f"{m:.2f} sqrt({s0:.3f}^2 + ({r:.3f} d)^2)")
+    ax.set_xlabel("extrapolation distance d (decades past the refit's range)")
+    ax.set_ylabel("|held-out log error| (%)")
+    ax.set_title(f"prediction-interval calibration ({calibration.get('method', '')})",
+                 fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
     return _save(fig, path)

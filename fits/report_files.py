@@ -164,6 +164,11 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                        plots.plot_point_fit(fit, out / "fit.png", boot=boot,
                                             target_compute=target_compute).name))
         images.append(("Residuals vs scale", plots.plot_residuals(fit, out / "residuals.png").name))
+        calibration = (backtest or {}).get("calibration") or getattr(plan, "calibration", None)
+        if calibration and calibration.get("points"):
+            images.append(("Held-out error vs extrapolation distance, with the prediction "
+                           "interval's growth law (docs/uncertainty.md)",
+                           plots.plot_calibration(calibration, out / "calibration.png").name))
     if plan:
         images.append(("isoFLOP curves of the fitted law (Approach 3)",
                        plots.plot_isoflop(plan, out / "isoflop.png").name))
