@@ -15,6 +15,7 @@ import numpy as np
 from .laws import get_law
 from .multistart import multistart
 from .objectives import get_objective
+from .params import ConstrainedProblem, ParamModel
 from .problem import Problem
 from .result import FitResult
 
@@ -158,10 +159,12 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     objective = get_objective(choices.get("loss", "huber"), delta=choices.get("delta", 1e-3),
                               k=choices.get("k", 4.0))
     counts = resample_counts(y.size, n_boot, groups=groups, seed=seed)
-    problem = Problem(law, variables, y, objective, weights=counts)
-    bounds = {p: tuple(b) for p, b in choices.get("bounds", {}).items()}
-    lower, upper = law.theta_bounds(bounds or None)
-    theta_hat = law.to_theta(result.values)
+    # the fit's own parameter model: fixed and tied parameters stay so in every refit
+    model, prior_scale = ParamModel.from_choices(law, choices)
+    problem = ConstrainedProblem(Problem(law, variables, y, objective, weights=counts), model,
+                                 prior_scale)
+    lower, upper = model.free_bounds()
+    theta_hat = model.reduce(law.to_theta(result.values))[0]
     batch = multistart(problem, np.repeat(theta_hat[None, :], n_boot, axis=0), lower, upper,
                        max_iter=max_iter, ftol=1e-12, xtol=1e-9, desc="bootstrap")
     theta, values, converged = batch.theta, batch.values, np.asarray(batch.converged, bool)
@@ -169,7 +172,8 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     if n_retried:
         # hygiene: an unconverged refit is not a sample of the estimator; retry it with a
         # longer budget from the warm start, then drop what still fails (and count it)
-        retry = Problem(law, variables, y, objective, weights=counts[~converged])
+        retry = ConstrainedProblem(Problem(law, variables, y, objective,
+                                           weights=counts[~converged]), model, prior_scale)
         again = multistart(retry, theta[~converged], lower, upper, max_iter=4 * max_iter,
                            ftol=1e-12, xtol=1e-9, desc="bootstrap retry")
         theta, values = theta.copy(), values.copy()
@@ -180,7 +184,7 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     if kept.size < 2:
         raise ValueError(f"only {kept.size} of {n_boot} bootstrap refits converged; the fit is "
                          "not identified by resamples of these runs (add runs or fix bounds)")
-    natural = np.where(law.is_log(), np.exp(theta[kept]), theta[kept])
+    natural = model.natural(model.expand(theta[kept]))
     samples = {p: natural[:, i] for i, p in enumerate(law.params)}
     out = BootstrapResult(law.name, samples, values[kept], converged[kept], level,
                           meta={"seed": seed, "n_boot": n_boot, "n_used": int(kept.size),

@@ -99,6 +99,13 @@ def _starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
     return free, label
 
 
+def _distinct_ends(batch, most: int = 8) -> np.ndarray:
+    """Up to ``most`` end points of a multistart in distinct 0.01 cells, best first."""
+    order = [i for i in np.argsort(batch.values) if np.isfinite(batch.values[i])]
+    _, first = np.unique(np.round(batch.theta[order] / 1e-2), axis=0, return_index=True)
+    return batch.theta[np.array(order)[np.sort(first)[:most]]]
+
+
 def _design_warnings(names, arrays) -> list[str]:
     notes = []
     for name, arr in zip(names, arrays):
@@ -130,7 +137,7 @@ def _design_warnings(names, arrays) -> list[str]:
 def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str = "huber",
             delta: float = 1e-3, k: float = 4.0, starts="grid", seed: int = 0,
             bounds: Mapping[str, tuple[float, float]] | None = None, fixed=None, tied=None,
-            prior=None, max_iter: int = 200, run_ids=None,
+            prior=None, max_iter: int = 200, screen_rows: int | None = 2000, run_ids=None,
             data_info: dict | None = None) -> FitResult:
     """Fit ``law`` to observed values by vectorized multistart + quasi-Newton polish.
 
@@ -167,6 +174,11 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         scale (log scale for ``E, A, B``); see :mod:`fits.params`.
     max_iter : int
         Iteration cap of the batched optimizer, per start.
+    screen_rows : int or None
+        With more points than this, every start runs on a seeded random subsample of
+        this many points (the certificate, "k of S starts reached the best", is counted
+        there), and the distinct optima found (up to 8) are refined on all points. None:
+        every start on every point.
     run_ids, data_info : optional
         Provenance stored in the result.
 
@@ -191,11 +203,25 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
     problem = ConstrainedProblem(base, model)
     lower, upper = model.free_bounds()
     theta0, starts_label = _starts(law, model, base.log_vars, base.log_y, starts, seed)
-    batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
-    theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
     choices = {"law": law.name, "loss": objective.name, **objective.settings,
                "objective_description": objective.describe(), "starts": starts_label,
                "seed": seed, "max_iter": max_iter}
+    if screen_rows and y.size > screen_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(y.size, int(screen_rows), False))
+        small = ConstrainedProblem(Problem(law, [a[rows] for a in arrays], y[rows], objective),
+                                   model)
+        screen = multistart(small, theta0, lower, upper, max_iter=max_iter)
+        n_at_best = count_at_best(screen.values)
+        ends = _distinct_ends(screen)
+        batch = multistart(problem, ends, lower, upper, max_iter=max_iter)
+        choices["screen"] = {"rows": int(screen_rows), "seed": seed, "refined": len(ends),
+                             "note": f"every start ran on {int(screen_rows)} of {y.size} "
+                                     f"points; the {len(ends)} distinct optima were refined "
+                                     "on all points"}
+    else:
+        batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
+        n_at_best = None
+    theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
     if model.prior:
         # posterior mode: the prior is weighted by the residual variance of the plain fit
         r = base.residuals(model.expand(theta))[0][0]
@@ -209,7 +235,8 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
 
     natural = law.from_theta(model.expand(theta)[0])
     notes = []
-    n_at_best = count_at_best(batch.values, best=value)
+    if n_at_best is None:
+        n_at_best = count_at_best(batch.values, best=value)
     if n_at_best == 1 and len(theta0) >= 20:
         notes.append(f"only 1 of {len(theta0)} starts reached the best optimum: the objective "
                      "is rugged here; confirm with more starts (--starts)")
@@ -229,9 +256,10 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         equation = equation.replace("L(", f"{y_name}(", 1)
     return finish(problem, model, theta, value, info, law=law, n_points=y.size,
                   n_runs=len(set(run_ids)) if run_ids is not None else y.size,
-                  n_starts=len(theta0), start_values=batch.values, equation=equation,
-                  data=data, choices=choices, notes=notes,
-                  convergence={"starts_converged": int(batch.converged.sum()),
+                  n_starts=len(theta0), equation=equation, data=data, choices=choices,
+                  notes=notes,
+                  convergence={"n_at_best": int(n_at_best),
+                               "starts_converged": int(batch.converged.sum()),
                                "multistart_best": float(batch.values[batch.best])},
                   bound_remedy="add runs that constrain {name}",
                   converge_remedy="try more starts (--starts), other bounds (--bounds), or "

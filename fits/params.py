@@ -127,6 +127,18 @@ class ParamModel:
                 bounds[name] = (lo, hi)
         return cls.for_law(law, fixed=fixed, tied=tied, bounds=bounds)
 
+    @classmethod
+    def from_choices(cls, law, choices: Mapping) -> tuple["ParamModel", float]:
+        """The model a saved fit was made with (its ``choices``), and its prior scale."""
+        fixed = dict(choices.get("fixed") or {})
+        bounds = {p: tuple(b) for p, b in (choices.get("bounds") or {}).items()
+                  if p not in fixed}
+        prior = {p: (v["mean"], v["sd_fit_space"]) for p, v in
+                 (choices.get("prior") or {}).items()}
+        model = cls.for_law(law, fixed=fixed, tied=choices.get("tied"), prior=prior,
+                            bounds=bounds or None)
+        return model, float(choices.get("prior_scale") or 0.0)
+
     # -- the affine map --------------------------------------------------------
     @property
     def free(self) -> np.ndarray:

@@ -141,6 +141,10 @@ def format_fit(result: FitResult) -> str:
     rows = []
     for p in result.params.values():
         flag = f"at {p.at_bound} bound" if p.at_bound else ""
+        if p.name in (choices.get("fixed") or {}):
+            flag = "fixed"
+        elif p.name in (choices.get("tied") or {}):
+            flag = f"tied to {choices['tied'][p.name]}"
         interval = (f"[{format_number(p.interval[0])}, {format_number(p.interval[1])}]"
                     if p.interval else "")
         rows.append([p.name, format_number(p.value, 5),

@@ -77,3 +77,18 @@ def test_every_family_reports_the_same_fields():
     assert result.choices["fixed"] == {"E": 1.7}
     assert result.choices["free"] == ["A", "alpha"]
     assert set(result.convergence) >= {"converged", "n_starts", "n_at_best", "polish"}
+
+
+def test_large_tables_screen_starts_on_a_subsample_and_refine_on_all_points():
+    rng = np.random.default_rng(4)
+    x = 10 ** rng.uniform(6, 10, 1500)
+    y = fits.power_law(x, 1.7, 40.0, 0.25) * np.exp(rng.normal(0, 0.01, x.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.FitWarning)
+        screened = fits.fit_law("power-law", {"x": x}, y, loss="log-mse", screen_rows=300)
+        full = fits.fit_law("power-law", {"x": x}, y, loss="log-mse", screen_rows=None)
+    assert screened.choices["screen"]["rows"] == 300 and "screen" not in full.choices
+    assert screened.objective == pytest.approx(full.objective, rel=1e-9)
+    for p in ("E", "A", "alpha"):
+        assert screened[p] == pytest.approx(full[p], rel=1e-5)
+    assert 1 <= screened.convergence["n_at_best"] <= screened.convergence["n_starts"]
