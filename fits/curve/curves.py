@@ -54,6 +54,14 @@ class Curve:
     schedule: dict | None = None
     split: str | None = None
     dropped: dict = field(default_factory=dict)
+    tokens_per_step: float | None = None
+
+    def summary(self) -> dict:
+        """Schedule family, peak LR and tokens per step: what must match between a
+        reference fit and a run predicted from it."""
+        kind = (self.schedule or {}).get("kind")
+        return {"kind": kind, "peak_lr": float(self.lr.max()),
+                "tokens_per_step": self.tokens_per_step}
 
     @property
     def total_steps(self) -> int:
@@ -66,7 +74,8 @@ class Curve:
             raise ValueError(f"run {self.run_id!r} has no point at or before step "
                              f"{upto_step} (its first point is step {self.steps[0]})")
         return Curve(self.run_id, self.steps[keep], self.loss[keep], self.lr, self.N,
-                     self.warmup_steps, self.schedule, self.split, dict(self.dropped))
+                     self.warmup_steps, self.schedule, self.split, dict(self.dropped),
+                     self.tokens_per_step)
 
 
 def _present(value) -> bool:
@@ -192,6 +201,8 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
         split = (row["split"] if "split" in row else
                  points["split"].iloc[0] if "split" in points else None)
         N = float(row["N"]) if "N" in row and _present(row["N"]) else None
+        tps = row["tokens_per_step"] if "tokens_per_step" in row else None
         curves.append(Curve(str(run_id), steps[keep], loss[keep], lr, N, warm,
-                            schedule.to_dict(), split if _present(split) else None, dropped))
+                            schedule.to_dict(), split if _present(split) else None, dropped,
+                            float(tps) if _present(tps) else None))
     return curves

@@ -24,9 +24,11 @@ from ..result import FitResult
 from .curves import Curve
 from .laws import get_curve_law
 from .luo import fit_luo2025
+from .mpl import MPL_PUBLISHED
 from .problem import CurveProblem
 
-__all__ = ["predict_from_prefix", "prefix_report", "AMPLITUDE_MODES"]
+__all__ = ["predict_from_prefix", "predict_from_prefix_only", "prefix_report",
+           "reference_mismatch", "AMPLITUDE_MODES", "PREFIX_ONLY_SD"]
 
 # the annealing amplitude and shape of each law are its own fields (CurveLaw.amplitude)
 AMPLITUDE_MODES = ("scaled", "fixed", "free")
@@ -253,7 +255,72 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
             "fraction_seen": float((head.steps[-1] + 1) / curve.total_steps),
             "interval_method": "; ".join(method) + f"; {n_boot} resamples, refitted "
                                "together",
+            "warnings": reference_mismatch(reference, curve),
             "curve": {"steps": curve.steps.tolist(), "loss": L.tolist()}}
+
+
+def reference_mismatch(reference, curve: Curve, *, lr_tol: float = 0.1) -> list[str]:
+    """Warnings when a reference fit's runs differ from the predicted run in peak LR,
+    schedule family or tokens per step (a law fitted at one peak LR says little about
+    another: a 3e-4 reference predicting a 1e-3 run was off by 18%)."""
+    runs = getattr(reference, "data", {}).get("run_schedules") or {}
+    if not runs:
+        return []
+    target = curve.summary()
+    notes = []
+    peaks = [r["peak_lr"] for r in runs.values() if r.get("peak_lr")]
+    if peaks and all(abs(target["peak_lr"] / p - 1) > lr_tol for p in peaks):
+        notes.append(f"the reference was fitted at peak LR {min(peaks):.3g}"
+                     + (f"-{max(peaks):.3g}" if max(peaks) > min(peaks) else "")
+                     + f"; run {curve.run_id!r} peaks at {target['peak_lr']:.3g}: the law's "
+                     "parameters depend on the peak LR, expect a larger error than the interval")
+    kinds = {r.get("kind") for r in runs.values()} - {None}
+    if target["kind"] and kinds and target["kind"] not in kinds:
+        notes.append(f"run {curve.run_id!r} has a {target['kind']!r} schedule, which none of "
+                     f"the reference's runs had ({', '.join(sorted(kinds))})")
+    tps = {r.get("tokens_per_step") for r in runs.values()} - {None}
+    if target["tokens_per_step"] and tps and target["tokens_per_step"] not in tps:
+        notes.append(f"run {curve.run_id!r} takes {target['tokens_per_step']:.4g} tokens per "
+                     f"step, the reference's runs {', '.join(f'{t:.4g}' for t in sorted(tps))}")
+    return notes
+
+
+#: Model-discrepancy sd of a prefix-only prediction (no reference): a guess, wider than
+#: the 0.3-0.6% final-loss errors of the published fits across sizes, not calibrated.
+PREFIX_ONLY_SD = 0.02
+
+
+def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9,
+                             n_boot: int = 50, seed: int = 0) -> dict:
+    """Final loss of a run from its own prefix alone (multi-power law, no reference fit).
+
+    The shape of the LR-annealing term cannot be learnt from a prefix, so it is borrowed
+    from each published Multi-Power fit (25M and 100M, Luo et al. 2025) in turn, the
+    amplitude scaled with ``A`` (:func:`predict_from_prefix`); the value is their mean and
+    the interval spans both intervals, each with a model discrepancy of
+    :data:`PREFIX_ONLY_SD` (2%). The interval is wide on purpose and not calibrated: give
+    a reference fit on runs like this one for a tighter one.
+    """
+    outs = [predict_from_prefix(curve, params, law="mpl", upto_step=upto_step, level=level,
+                                n_boot=n_boot, seed=seed, discrepancy=PREFIX_ONLY_SD)
+            for params in MPL_PUBLISHED.values()]
+    value = float(np.mean([o["final_loss"]["value"] for o in outs]))
+    out = dict(outs[0])
+    out["final_loss"] = {
+        **outs[0]["final_loss"], "value": value,
+        "ci": [min(o["final_loss"]["ci"][0] for o in outs),
+               max(o["final_loss"]["ci"][1] for o in outs)],
+        "pi": [min(o["final_loss"]["pi"][0] for o in outs),
+               max(o["final_loss"]["pi"][1] for o in outs)]}
+    out["interval_method"] = ("prefix only: envelope over the published 25M and 100M "
+                              "Multi-Power annealing shapes, each " + outs[0]["interval_method"]
+                              + f", model discrepancy sd {PREFIX_ONLY_SD:.0%} (not calibrated)")
+    out["warnings"] = ["no reference fit: the annealing shape is borrowed from published "
+                       "fits and the interval is a wide, uncalibrated guess; fit a reference "
+                       "on runs like this one for a calibrated prediction"]
+    out["curve"] = {"steps": outs[0]["curve"]["steps"],
+                    "loss": np.mean([o["curve"]["loss"] for o in outs], axis=0).tolist()}
+    return out
 
 
 def prefix_report(curve: Curve, reference, fractions=(0.1, 0.2, 0.3, 0.5, 0.7),

@@ -291,7 +291,9 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
                  "points_per_run": {c.run_id: int(c.loss.size) for c in curves},
                  "dropped_points": {c.run_id: c.dropped for c in curves if c.dropped},
                  "step_range": [int(min(c.steps[0] for c in curves)),
-                                int(max(c.steps[-1] for c in curves))]})
+                                int(max(c.steps[-1] for c in curves))],
+                 # what a prediction from this fit compares its target with
+                 "run_schedules": {c.run_id: c.summary() for c in curves}})
     if heldout:
         data["heldout"] = heldout_errors(law, natural, heldout, decay=decay)
         data["heldout_summary"] = _summary(data["heldout"])

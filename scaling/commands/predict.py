@@ -19,7 +19,8 @@ from ._common import CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, 
 @click.option("--upto-step", type=click.IntRange(min=1), default=None,
               help="Curve laws: last observed step of --run.")
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Curve laws: a saved fit (JSON) supplying the shape parameters.")
+              default=None, help="Curve laws: a saved fit (JSON) supplying the shape parameters; "
+                   "without it (--law mpl) a prefix-only prediction with a wide interval.")
 @click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
 @click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
 @click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
@@ -69,7 +70,8 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
 
     from scaling.fits import FitResult, FitWarning, predict_point
 
-    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
+                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
@@ -77,28 +79,42 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
 
             if run_id is None or upto_step is None:
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
-            if reference is None:
-                raise InputError("curve predictions need --reference FIT.json: a fit on other "
-                                 "runs or sizes supplies the parameters an early curve cannot "
-                                 "identify (make one with `scaling fit ... --law "
-                                 f"{law} --fit-runs ... --save FIT.json`)")
+            if reference is None and law != "mpl":
+                raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
+                                 "on other runs or sizes supplies the parameters an early "
+                                 "curve cannot identify (make one with `scaling fit ... --law "
+                                 f"{law} --fit-runs ... --save FIT.json`), or use --law mpl "
+                                 "for a prefix-only prediction with a wide interval")
             curves = curves_from_table(table, [run_id], drop_warmup=True)
-            try:
-                ref = FitResult.from_dict(_json.loads(reference.read_text()))
-            except _json.JSONDecodeError as err:
-                raise InputError(f"--reference {reference} is not JSON: {err}") from None
-            if ref.law != law:
-                raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
-                                 f"needs a {law!r} reference (or pass --law {ref.law})")
-            last = int(curves[0].steps[-1])
-            if upto_step >= last:
-                raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
-                                 f"step ({last}) of run {run_id!r}: there is nothing left to "
-                                 "predict; give an earlier step")
-            out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
-                                      level=level)
-            payload = {k: v for k, v in out.items() if k != "curve"}
-            payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
+            if reference is None:
+                from scaling.fits.curve import predict_from_prefix_only
+
+                last = int(curves[0].steps[-1])
+                if upto_step >= last:
+                    raise InputError(f"--upto-step {upto_step} is at or beyond the last "
+                                     f"logged step ({last}) of run {run_id!r}")
+                out = predict_from_prefix_only(curves[0], upto_step=upto_step, seed=seed,
+                                               level=level)
+                payload = {k: v for k, v in out.items() if k != "curve"}
+                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
+                                "reference": None})
+            else:
+                try:
+                    ref = FitResult.from_dict(_json.loads(reference.read_text()))
+                except _json.JSONDecodeError as err:
+                    raise InputError(f"--reference {reference} is not JSON: {err}") from None
+                if ref.law != law:
+                    raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
+                                     f"needs a {law!r} reference (or pass --law {ref.law})")
+                last = int(curves[0].steps[-1])
+                if upto_step >= last:
+                    raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
+                                     f"step ({last}) of run {run_id!r}: there is nothing left to "
+                                     "predict; give an earlier step")
+                out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
+                                          level=level)
+                payload = {k: v for k, v in out.items() if k != "curve"}
+                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
             payload = predict_point(estimator, table, N=n_params, D=tokens, x=x_value,

@@ -165,3 +165,38 @@ def test_cli_schedules_compare_answers_which_cooldown_fraction(tmp_path):
     assert res.exit_code == 0 and "wsd:0.3" in res.output
     bad = CliRunner().invoke(main, args + ["--candidates", "wsd:0.1,wsd-sqrt:0.2"])
     assert bad.exit_code == 2 and "candidate 'wsd-sqrt:0.2' is not understood" in bad.output
+
+
+def test_reference_mismatch_names_peak_lr_family_and_tokens():
+    from types import SimpleNamespace
+
+    from scaling.fits.curve import Curve, reference_mismatch
+
+    ref = SimpleNamespace(data={"run_schedules": {
+        "a": {"kind": "cosine", "peak_lr": 3e-4, "tokens_per_step": 524288.0},
+        "b": {"kind": "constant", "peak_lr": 3e-4, "tokens_per_step": 524288.0}}})
+    lr = lr_schedule({"kind": "wsd", "peak_lr": 1e-3, "end_lr": 0.0, "warmup_steps": 10,
+                      "cooldown_frac": 0.2, "total_steps": 100})
+    target = Curve("big-lr", np.arange(10, 100), np.ones(90), lr,
+                   schedule={"kind": "wsd"}, tokens_per_step=1048576.0)
+    notes = reference_mismatch(ref, target)
+    assert len(notes) == 3
+    assert "peak LR 0.0003" in notes[0] and "peaks at 0.001" in notes[0]
+    assert "'wsd' schedule" in notes[1] and "1.049e+06 tokens per step" in notes[2]
+    same = Curve("ok", np.arange(10, 100), np.ones(90), lr * 0.3,
+                 schedule={"kind": "cosine"}, tokens_per_step=524288.0)
+    assert reference_mismatch(ref, same) == []
+
+
+@pytest.mark.slow
+def test_cli_predicts_final_loss_from_the_prefix_alone():
+    res = CliRunner().invoke(main, ["predict", "bundled:multipower", "--law", "mpl", "--run",
+                                    "100M/cosine_72000", "--upto-step", "21600", "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+    out = json.loads(res.stdout)
+    truth = 2.8632  # the run's last logged loss
+    lo, hi = out["final_loss"]["pi"]
+    assert lo < truth < hi and (hi - lo) / truth > 0.04  # honest: wide
+    assert out["reference"] is None and "prefix only" in out["interval_method"]
+    assert any("no reference fit" in w for w in out["warnings"])
