@@ -23,7 +23,8 @@ import numpy as np
 from .compute_optimal import isoflop_groups
 from .result import to_jsonable
 
-__all__ = ["HparamLaws", "hparam_laws", "hparam_laws_from_table", "DEEPSEEK_2024"]
+__all__ = ["HparamLaws", "hparam_laws", "hparam_laws_from_table", "hparam_plan_section",
+           "DEEPSEEK_2024"]
 
 #: DeepSeek LLM 2024, Sec. 3.1 eq. (1): (coefficient, exponent) of eta_opt(C) and B_opt(C).
 DEEPSEEK_2024 = {"lr": (0.3118, -0.1250), "batch_size": (0.2920, 0.3271)}
@@ -232,3 +233,14 @@ def hparam_laws_from_table(table, **options) -> HparamLaws:
     else:
         compute = 6.0 * final["N"].to_numpy(dtype=float) * final["D"].to_numpy(dtype=float)
     return hparam_laws(compute, final["loss"].to_numpy(dtype=float), hp, **options)
+
+
+def hparam_plan_section(table, compute: float, *, n_boot: int = 200, seed: int = 0):
+    """The plan's hyperparameter section: :func:`hparam_laws_from_table` at ``compute`` as
+    a plain dict, or ``None`` when the table has no sweeps (>= 3 values of a learning-rate
+    or batch-size column at >= 2 budgets)."""
+    try:
+        found = hparam_laws_from_table(table, n_boot=n_boot, seed=seed, target_compute=compute)
+    except (ValueError, KeyError):
+        return None
+    return found.to_dict()  # HparamLaws(**section) renders it again

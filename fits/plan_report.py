@@ -92,6 +92,10 @@ def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
         from .plan_data import format_data_constrained
 
         lines += format_data_constrained(plan.data_constrained)
+    if getattr(plan, "hparams", None):
+        from .hparams import HparamLaws
+
+        lines += [""] + HparamLaws(**plan.hparams).report().splitlines()
     if plan.warnings and warnings:
         lines += ["", "warnings"] + [f"  - {w}" for w in plan.warnings]
     if fit:

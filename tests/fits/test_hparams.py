@@ -80,3 +80,41 @@ def test_from_table_and_cli(tmp_path):
     frame.drop(columns=["peak_lr", "batch_size"]).to_csv(path, index=False)
     bad = CliRunner().invoke(main, ["hparams", str(path)])
     assert bad.exit_code == 2 and "no swept hyperparameter" in bad.output
+
+
+def test_plan_section_is_none_without_sweeps():
+    from scaling.data import load_chinchilla_epoch
+    from scaling.fits.hparams import HparamLaws, hparam_plan_section
+
+    assert hparam_plan_section(load_chinchilla_epoch(), 1e21) is None
+    C, L, hp = sweep(3)
+    N = np.sqrt(C / 120)
+    frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(C.size)], "N": N,
+                          "D": C / (6 * N), "loss": L, "peak_lr": hp["lr"]})
+    section = hparam_plan_section(frame, 1e21, n_boot=50)
+    assert "lr*(C) = " in HparamLaws(**section).report()  # plan_report renders it so
+
+
+@pytest.mark.slow  # plan_compute's prediction-interval calibration refits ~40 s on 2 cores
+def test_plan_reports_the_laws_when_the_table_has_sweeps():
+    from scaling.fits import plan_compute
+
+    from scaling.fits import ScalingLawFit
+
+    C, L, hp = sweep(2)
+    # the learning-rate sweep at the middle batch size: 5 budgets x 7 runs
+    keep = np.isclose(hp["batch_size"], DEEPSEEK_2024["batch_size"][0]
+                      * C ** DEEPSEEK_2024["batch_size"][1])
+    N = np.sqrt(C[keep] / 120)
+    frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(keep.sum())], "N": N,
+                          "D": C[keep] / (6 * N), "loss": L[keep], "peak_lr": hp["lr"][keep]})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_compute(frame, 1e21, n_boot=0, sensitivity=False,
+                            estimator=ScalingLawFit(starts=32))
+    assert plan.hparams["target"]["C"] == 1e21
+    assert "lr*(C) = " in plan.report()
+    eta = DEEPSEEK_2024["lr"][0] * 1e21 ** DEEPSEEK_2024["lr"][1]
+    assert plan.hparams["target"]["values"]["lr"]["value"] == pytest.approx(eta, rel=0.5)
