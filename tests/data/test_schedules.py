@@ -194,10 +194,16 @@ def test_rewarm_follows_base_then_climbs_then_redecays():
 
 
 def test_from_log_interpolates_linearly_and_holds_the_ends():
+    # a rising start (warmup logged from step 10) continues back along its line, to >= 0
     s = Schedule.from_log(np.array([10, 20, 40]), [1.0, 2.0, 0.5])
     lr = s.lr()
     assert lr.shape == (41,)
-    np.testing.assert_array_equal(lr[[0, 9, 10, 15, 20, 30, 40]], [1, 1, 1, 1.5, 2, 1.25, 0.5])
+    np.testing.assert_allclose(lr[[0, 9, 10, 15, 20, 30, 40]], [0, 0.9, 1, 1.5, 2, 1.25, 0.5])
+    # a falling or flat start holds the first logged value
+    flat = Schedule.from_log(np.array([10, 20]), [2.0, 1.0]).lr()
+    np.testing.assert_array_equal(flat[[0, 9, 10, 15, 20]], [2, 2, 2, 1.5, 1])
+    steep = Schedule.from_log(np.array([10, 12]), [1.0, 2.0]).lr()  # clipped at 0
+    np.testing.assert_allclose(steep[[0, 7, 8, 9]], [0, 0, 0, 0.5])
     np.testing.assert_array_equal(s.lr(60)[40:], 0.5)
     assert s.lr(5).shape == (5,)
     assert as_schedule(s.to_dict()) == s
