@@ -318,13 +318,15 @@ def selection_options(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        from scaling.data.nconvention import normalize_convention
-
         ctx = click.get_current_context()
         group = kwargs.pop("group")
         opts = {k: kwargs.pop(k) for k in ("where", "split", "points", "repeats",
                                             "n_convention")}
         if opts["n_convention"] is not None:
+            # imported here: scaling.data imports pandas, which a saved-fit prediction
+            # (`scaling predict FIT.json --at ...`) must not pay for
+            from scaling.data.nconvention import normalize_convention
+
             opts["n_convention"] = normalize_convention(opts["n_convention"])
         if kwargs.get("law") in CURVE_LAWS:
             point_only = [f"--{k.replace('_', '-')}" for k, default in (

@@ -187,3 +187,20 @@ def test_load_saved_rejects_what_is_not_a_fit(tmp_path):
     path.write_text('{"law": "nope"}')
     with pytest.raises(ValueError, match="unknown law 'nope'"):
         load_saved(path)
+
+
+def test_saved_fit_prediction_imports_neither_pandas_nor_scipy(chinchilla_saved, tmp_path):
+    # what keeps `scaling predict FIT.json --at ...` fast as a whole process
+    import subprocess
+    import sys
+
+    targets = tmp_path / "t.csv"
+    targets.write_text("N,D\n7e10,1.4e12\n")
+    code = ("import sys; from scaling.commands import main\n"
+            f"main(['predict', {str(chinchilla_saved)!r}, '--at', {str(targets)!r}, '--json'],"
+            " standalone_mode=False)\n"
+            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'torch') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
