@@ -58,7 +58,16 @@ def _discrepancy(reference, discrepancy):
         return 0.0, None
     sd = float(np.sqrt(np.mean(np.square(errors))))
     return sd, (f"model discrepancy: relative sd {sd:.4g}, the RMS log error of the "
-                f"reference fit's final-loss predictions on its {len(errors)} held-out runs")
+                f"reference fit's final-loss predictions on its {len(errors)} held-out runs "
+                f"(Student-t draws, {max(len(errors), 2)} dof: an sd from few runs)")
+
+
+def _discrepancy_dof(reference, discrepancy) -> int | None:
+    """Degrees of freedom of the discrepancy draws: the number of held-out runs its sd
+    came from (>= 2), None (normal draws) for a given sd."""
+    if discrepancy != "reference" or not isinstance(reference, FitResult):
+        return None
+    return max(len(reference.data.get("heldout", {})), 2)
 
 
 def _block_weights(n, block, n_boot, rng):
@@ -235,7 +244,11 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     ci_lo, ci_hi = np.quantile(finals[np.isfinite(finals)], [(1 - level) / 2, (1 + level) / 2])
     sd, note = _discrepancy(reference, discrepancy)
     if sd > 0:
-        finals = finals * np.exp(sd * rng.standard_normal(finals.size))
+        # the sd of the law's error is estimated from a few held-out runs: a new run's
+        # error is then t-distributed with that many dof (docs/uncertainty.md)
+        dof = _discrepancy_dof(reference, discrepancy)
+        z = rng.standard_normal(finals.size) if dof is None else rng.standard_t(dof, finals.size)
+        finals = finals * np.exp(sd * z)
         method.append(note)
     finals = finals[np.isfinite(finals)]
     lo, hi = np.quantile(finals, [(1 - level) / 2, (1 + level) / 2])
