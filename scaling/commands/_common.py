@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -367,6 +367,22 @@ def selection_options(function):
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def where_option(function):
+    """Only --where (row filter applied by :func:`load`), for verbs that read a runs table
+    but fit no point law of their own (isoflop, hparams, compare)."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        click.get_current_context().meta[_SELECTION] = {"where": kwargs.pop("where")}
+        return function(*args, **kwargs)
+
+    return click.option(
+        "--where", default=None, metavar="EXPR",
+        help="Row filter in pandas query syntax, e.g. \"N < 1e9 and dataset == 'c4'\"."
+    )(wrapper)
 
 
 def _safe_name(value: str) -> str:

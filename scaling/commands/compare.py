@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import InputError, emit, load
+from ._common import InputError, emit, load, where_option
 
 
 def _ladder(path: str, columns, drop_highest):
@@ -44,6 +44,7 @@ def _ladder(path: str, columns, drop_highest):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write compare.json and frontiers.png here.")
+@where_option
 def compare(ladder_a, ladder_b, budgets, names, n_boot, level, drop_highest, columns, seed,
             as_json, out):
     """Compare two recipes: effective compute multiplier of B over A.

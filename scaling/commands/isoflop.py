@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit, load
+from ._common import emit, load, where_option
 
 
 def budget_options(function):
@@ -28,7 +28,7 @@ def budget_options(function):
                      default=None, help="Separate runs file (one row per run) to join with DATA."),
     ]):
         function = option(function)
-    return function
+    return where_option(function)
 
 
 @click.command()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._common import Finite, InputError, check_save_path, constraints, jsonable, save_result, strip_ansi
+from ._common import (Finite, InputError, check_save_path, constraints, jsonable, save_result,
+                      selection_kwargs, strip_ansi, where_option)
 
 
 class _DefaultFit(click.Group):
@@ -57,6 +58,7 @@ def l2l():
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the parameter and held-out prediction "
                                       "intervals; docs/uncertainty.md.")
+@where_option
 def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chance, min_points,
                 n_boot, seed, fix, bounds, as_json, save, level):
     """Fit y = K (x - E_x)^kappa + E_y (or a sigmoid with --task) per group, scoring the
@@ -74,6 +76,13 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
             frame = frame.merged()
     else:
         frame = read_frame(data_path)
+    where = selection_kwargs().get("where")
+    if where:
+        from scaling.data.where import where_mask
+
+        frame = frame[where_mask(frame, where)]
+        if frame.empty:
+            raise InputError(f"--where {where!r} keeps no rows")
     _check_l2l_columns(frame, x_col, y_col, group_cols)
     given = constraints(fix=fix, bounds=bounds)
     group = list(group_cols) if len(group_cols) > 1 else (group_cols[0] if group_cols else None)

@@ -377,3 +377,16 @@ def test_cli_point_options_refused_for_curve_laws():
                                        "--points", "all", "--repeats", "mean"])
     assert result.exit_code == 2
     assert "Error: --points, --repeats apply to point laws; curve laws fit" in result.output
+
+
+def test_where_on_verbs_without_point_law_options():
+    runner = CliRunner()
+    l2l = runner.invoke(main, ["l2l", "fit", "bundled:llm_line", "--x", "C4 Validation Loss",
+                               "--y", "FineWeb-Edu Validation Loss", "--group",
+                               "Pretraining Data", "--where", "`Pretraining Data` == 'C4'",
+                               "--bootstrap", "0", "--json"])
+    assert l2l.exit_code == 0, l2l.output
+    assert list(json.loads(l2l.output)["groups"]) == ["C4"]
+    bad = runner.invoke(main, ["isoflop", "bundled:chinchilla_epoch", "--where", "@x > 1"])
+    assert bad.exit_code == 2
+    assert "'@' (local variables) is not allowed" in bad.output
