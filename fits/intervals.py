@@ -143,6 +143,22 @@ class Calibration:
         hi = value * np.exp(self.half_width(distance, level, hi_sd))
         return np.stack([lo, hi], axis=-1)
 
+    @classmethod
+    def from_dict(cls, payload: dict) -> "Calibration":
+        """Rebuild from :meth:`to_dict` (e.g. a saved fit's backtest), scores included."""
+        points = payload.get("points") or []
+        cal = cls(float(payload["scatter"]), float(payload["rate_per_decade"]),
+                  payload.get("method", "backtest"), points=points,
+                  max_distance=float(payload.get("max_distance", 0.0)),
+                  n_cuts=int(payload.get("n_cuts", 0)), notes=list(payload.get("notes", [])),
+                  refits=list(payload.get("refits", [])))
+        if points:
+            d = np.array([p["distance"] for p in points])
+            e = np.array([p["log_error"] for p in points])
+            v = np.array([p.get("ci_sd", 0.0) for p in points])
+            cal.scores = (np.abs(e) / np.sqrt(v ** 2 + cal.sd(d) ** 2)).tolist()
+        return cal
+
     def to_dict(self, level: float | None = None) -> dict:
         out = {"method": self.method, "scatter": self.scatter, "rate_per_decade": self.rate,
                "n_heldout": len(self.scores), "n_cuts": self.n_cuts, "max_distance": self.max_distance,

@@ -91,6 +91,9 @@ def test_calibration_from_backtests(power_fit):
     assert {"cut", "distance", "log_error", "ci_sd"} <= set(cal.points[0])
     payload = cal.to_dict(0.9)
     assert payload["multiplier"] >= 1.6448 and payload["n_heldout"] == len(cal.scores)
+    again = Calibration.from_dict(payload)  # a saved fit keeps its calibration
+    assert again.multiplier(0.9) == pytest.approx(cal.multiplier(0.9))
+    assert again.interval(2.0, 1.0, 0.9) == pytest.approx(cal.interval(2.0, 1.0, 0.9))
 
 
 def test_observation_scatter_groups_points_by_run():
