@@ -340,6 +340,9 @@ class ScalingLawFit(EstimatorParams):
             raise ValueError(f"`x` applies to the one-variable power law only; law "
                              f"{law.name!r} uses {', '.join(law.variables)}")
         frame = self._select(table, self.points)
+        from .laws.data_constrained import with_unique_tokens
+
+        frame = with_unique_tokens(frame, law)  # U from `epochs`; warns on repeated data
         if not table.meta.get("tokens_known", True):
             raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
                              "none; add a D, C or tokens_per_step column")

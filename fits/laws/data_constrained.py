@@ -29,7 +29,7 @@ from .base import Law
 
 __all__ = ["data_constrained", "effective_data", "effective_params", "DATA_CONSTRAINED",
            "MUENNIGHOFF_2023", "fit_data_constrained", "repeat_value_half_life",
-           "data_constrained_optimum"]
+           "data_constrained_optimum", "with_unique_tokens"]
 
 #: Muennighoff et al. 2023 fitted constants (huggingface/datablations README, "Parametric
 #: Fit": a, b, e = log A, log B, log E; alpha = beta).
@@ -219,3 +219,41 @@ def data_constrained_optimum(C, U, params: dict, k: float = 6.0, n_grid: int = 2
         lo, hi = grid[max(i - 1, 0)] - step, grid[min(i + 1, n_grid - 1)] + step
     n = float(np.exp(grid[i]))
     return n, C / (k * n), float(values[i])
+
+
+def with_unique_tokens(frame, law):
+    """``frame`` with a ``U`` column for laws that need it (from ``epochs``: U = D / epochs).
+
+    For every other law, a table whose runs repeat data (``U`` or ``epochs`` showing
+    D > U) triggers a :class:`FitWarning`: those laws treat repeated tokens as fresh.
+
+    Raises
+    ------
+    ValueError
+        The law needs ``U`` and the table has neither ``U`` nor ``epochs``.
+    """
+    import warnings
+
+    from ..result import FitWarning
+
+    if "U" not in frame and "epochs" in frame:
+        epochs = frame["epochs"].to_numpy(dtype=float)
+        bad = ~np.isfinite(epochs) | (epochs <= 0)
+        if bad.any():
+            raise ValueError(f"column `epochs` must be finite and > 0; bad value "
+                             f"{epochs[bad][0]!r} in run {frame['run_id'].iloc[bad.argmax()]!r}")
+        frame = frame.assign(U=frame["D"].to_numpy(dtype=float) / epochs)
+    if "U" in law.variables:
+        if "U" not in frame:
+            raise ValueError(f"law {law.name!r} needs the unique tokens of each run: a `U` "
+                             "column (or `epochs`, giving U = D / epochs)")
+        return frame
+    if "U" in frame and "D" in frame:
+        repeated = int(np.sum(frame["D"].to_numpy(dtype=float)
+                              > 1.01 * frame["U"].to_numpy(dtype=float)))
+        if repeated:
+            warnings.warn(f"{repeated} run(s) repeat data (D > U, from the `U`/`epochs` "
+                          f"columns), which law {law.name!r} counts as fresh tokens; fit "
+                          "--law data-constrained (Muennighoff et al. 2023) instead",
+                          FitWarning, stacklevel=4)
+    return frame

@@ -137,3 +137,21 @@ def test_cli_plan_unique_tokens(tmp_path):
     bad = CliRunner().invoke(main, ["plan", "bundled:chinchilla_epoch", "--compute", "1e23",
                                     "--unique-tokens", "-5"])
     assert bad.exit_code == 2
+
+
+def test_epochs_column_gives_unique_tokens_and_chinchilla_warns():
+    import pandas as pd
+
+    from scaling.fits import ScalingLawFit
+
+    N, D, U, loss = ladder(seed=0, noise=0.002)
+    frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(60)], "N": N, "D": D,
+                          "epochs": D / U, "loss": loss})
+    with pytest.warns(FitWarning, match="60 run\\(s\\) repeat data|repeat data"):
+        ScalingLawFit(law="chinchilla", starts=8).fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ScalingLawFit(law="data-constrained", starts=16).fit(frame)
+    np.testing.assert_allclose(np.sort(fit.result_.data["points"]["U"]), np.sort(U), rtol=1e-12)
+    with pytest.raises(ValueError, match="needs the unique tokens of each run: a `U` column"):
+        ScalingLawFit(law="data-constrained").fit(frame.drop(columns="epochs"))

@@ -14,6 +14,18 @@ TRUTH = {
     # numeric Jacobian, default variable-projection grid (fits/laws/bnsl.py)
     "bnsl": ({"a": 1.8, "b": 40.0, "c0": 0.1, "c1": 0.25, "d1": 3e8, "f1": 0.3},
              {"x": np.geomspace(3e6, 3e10, 25)}),
+    # Gadre et al. 2024: Chinchilla with tied exponents, in C and M = D / N
+    "overtraining": ({"E": 1.9, "a": 30.0, "b": 90.0, "eta": 0.16}, None),
+    # Muennighoff et al. 2023 constants; single-epoch grid + repeated runs (U < D)
+    "data-constrained": ({"E": 1.869, "A": 520.3, "B": 1487.0, "alpha": 0.3527, "beta": 0.3527,
+                          "RD_star": 15.39, "RN_star": 5.31},
+                         {"N": np.r_[np.repeat(np.geomspace(1e7, 1e10, 5), 5),
+                                     np.repeat([1e7, 1e8, 1e9, 3e8], 6)],
+                          "D": np.r_[np.tile(np.geomspace(1e8, 1e12, 5), 5),
+                                     np.repeat([1e8, 1e9, 2e9, 1e11], 6)
+                                     * np.tile([2, 4, 8, 16, 32, 64], 4)],
+                          "U": np.r_[np.tile(np.geomspace(1e8, 1e12, 5), 5),
+                                     np.repeat([1e8, 1e9, 2e9, 1e11], 6)]}),
 }
 
 
