@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize, nnls
 
+from ..progress import progress_bar
+
 __all__ = ["LUO2025", "adamw_best_iterate", "fit_luo2025", "instant_drop_start"]
 
 #: The released procedure's settings (``src/config.py`` of the authors' repository).
@@ -37,6 +39,7 @@ LUO2025 = {"lr_scale": 5e-2, "lr_shape": 5e-3, "weight_decay": 1e-2, "max_steps"
            "start_shape": {"C": 1.0, "beta": 0.5, "gamma": 0.5}}
 _SCALE_GROUP = ("L0", "A", "B", "C")  # learning rate lr_scale; the exponents get lr_shape
 _ALPHA_GRID = np.linspace(0.02, 2.0, 100)
+_LONG = 20_000  # points above which the AdamW loop shows progress
 
 
 def _instant_design(curves):
@@ -105,7 +108,11 @@ def adamw_best_iterate(problem, params0: dict, *, lr_scale: float, lr_shape: flo
     b1, b2, eps = 0.9, 0.999, 1e-8
     best_value, best_p, min_value, no_gain = np.inf, p.copy(), np.inf, 0
     reason = f"reached {max_steps} steps"
+    # a per-step log takes a while: a progress bar (terminal only) for long curves
+    bar = progress_bar(max_steps, "MPL fit (AdamW, Luo et al. 2025)",
+                       None if problem.n_points > _LONG else False)
     for step in range(1, max_steps + 1):
+        bar.update(1)
         value, grad = problem.evaluate(law.to_theta(dict(zip(names, p)))[None])[:2]
         value, grad = float(value[0]), grad[0].copy()
         grad[log_idx] /= p[log_idx]  # fit space (log scale) -> natural units
@@ -126,6 +133,7 @@ def adamw_best_iterate(problem, params0: dict, *, lr_scale: float, lr_shape: flo
             break
         if value < best_value:
             best_value, best_p = value, p.copy()
+    bar.close()
     return best_p, {"steps": step, "stop": reason}
 
 
