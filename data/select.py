@@ -87,6 +87,8 @@ def repeat_scatter(frame: pd.DataFrame) -> dict | None:
     ``sqrt(sum_g sum_i (log L_gi - mean_g)^2 / sum_g (n_g - 1))``: the noise of one
     run's loss around its configuration's mean (seed-to-seed scatter), on the fit scale.
     """
+    if frame["D"].isna().any():
+        return None  # without token counts a configuration cannot be told from a checkpoint
     codes, _ = pd.factorize(config_keys(frame))
     log_loss = np.log(frame["loss"].to_numpy(dtype=float))
     sizes = np.bincount(codes)
@@ -211,7 +213,6 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 f"fitted the final point of each run (runs have up to "
                 f"{record['checkpoints']['max_per_run']} checkpoints; points='all' fits every one)")
     else:
-        frame = frame[frame["D"] > 0] if "D" in frame.columns else frame
         if record["checkpoints"].get("max_per_run", 1) > 1:
             record["notes"].append(
                 "fitted every checkpoint: intermediate checkpoints of a run whose learning "

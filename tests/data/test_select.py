@@ -390,3 +390,17 @@ def test_where_on_verbs_without_point_law_options():
     bad = runner.invoke(main, ["isoflop", "bundled:chinchilla_epoch", "--where", "@x > 1"])
     assert bad.exit_code == 2
     assert "'@' (local variables) is not allowed" in bad.output
+
+
+def test_curves_without_token_counts_fit_every_step_and_have_no_repeats():
+    from scaling.data import load_multipower
+
+    curves = load_multipower()
+    assert not curves.meta["tokens_known"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fit = ScalingLawFit(law="power-law", x="step", starts=16,
+                            where="run_id == '25M/constant_24000'").fit(curves)
+    steps = curves.points.loc[curves.points["run_id"] == "25M/constant_24000", "step"]
+    assert fit.result_.n_points == int((steps > 0).sum())
+    assert fit.result_.data["repeat_scatter"] is None
