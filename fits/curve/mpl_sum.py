@@ -253,13 +253,12 @@ class AnnealingSum:
                 cum += prev[..., None]
                 cum = cum.reshape(q, sel.size, nb * b)
                 down = down.reshape(sel.size, nb * b)
-                if evals is None:
-                    cum, down = cum[..., :self.n_steps], down[:, :self.n_steps]
-                else:
-                    cum, down = cum[..., evals], down[:, evals]
-                sums[:q] += np.einsum("qmn,mn->qn", cum, down)
+                # reduce over nodes on the whole stream, then pick the evaluated steps
+                # (one pass, no gathered copies when most steps are evaluated)
+                where = slice(None, self.n_steps) if evals is None else evals
+                sums[:q] += np.einsum("qmn,mn->qn", cum, down)[:, where]
                 if jacobian:
-                    sums[4] += np.einsum("m,mn,mn->n", lw, cum[0], down)
+                    sums[4] += np.einsum("m,mn,mn->n", lw, cum[0], down)[where]
         tail, d_tail = self._tail(rho, beta, gamma, logC, log_w[0], jacobian)
         pref = self.h * np.exp(-gammaln(beta))
         P += pref * (sums[0] + tail)
