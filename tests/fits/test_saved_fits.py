@@ -47,7 +47,8 @@ def test_point_fit_round_trips_with_bootstrap_and_backtest(point_fit):
     first = _round_trip(point_fit.to_dict())
     again = FitResult.from_dict(first).to_dict()
     assert again == first
-    assert len(first["draws"]["alpha"]) == 200
+    # every converged refit's draw is kept (unconverged ones are dropped after a retry)
+    assert len(first["draws"]["alpha"]) == first["choices"]["bootstrap"]["used"] > 150
     assert "backtest" in first["data"] and first["data"]["data_hash"]
     assert first["choices"]["bootstrap"]["n_boot"] == 200
 
