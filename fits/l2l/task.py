@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from ..laws.base import Law
 
@@ -60,6 +59,8 @@ def sigmoid_bounds(L, acc, *, chance: float | None = None) -> dict[str, tuple[fl
 def sigmoid_grid(L, acc, bounds) -> np.ndarray:
     """Starting points over asymptotes, steepness and midpoint (sign of k from the data)."""
     L, acc = np.asarray(L, dtype=float), np.asarray(acc, dtype=float)
+    from scipy.stats import spearmanr  # lazy: scipy.stats costs ~0.7 s to import
+
     sign = -1.0 if spearmanr(L, acc)[0] <= 0 else 1.0
     a_lo, a_hi = bounds["a"]
     a_values = (a_lo,) if a_lo == a_hi else (a_lo, 0.5 * (a_lo + a_hi), a_hi)
@@ -79,6 +80,8 @@ def _guess(log_vars, log_y):
 
 def monotonicity(L, acc) -> float:
     """Spearman rank correlation of accuracy with loss (-1: accuracy falls as loss rises)."""
+    from scipy.stats import spearmanr
+
     rho = spearmanr(np.asarray(L, dtype=float), np.asarray(acc, dtype=float))[0]
     return float(rho) if np.isfinite(rho) else 0.0
 
