@@ -285,7 +285,7 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
     if decay is not None and decay in (min(law.decays), max(law.decays)) and \
             len({c["decay"] for c in candidates}) > 1:
         notes.append(f"the chosen momentum lambda={decay} is at the edge of the grid; "
-                     "pass a wider `decays` grid")
+                     "pass a wider `decays` grid (--decays)")
     data = dict(data_info or {})
     data.update({"run_ids": [c.run_id for c in curves],
                  "points_per_run": {c.run_id: int(c.loss.size) for c in curves},

@@ -181,7 +181,7 @@ def _pool_notes(frame, labels, cols, pool_columns) -> list[str]:
             if len(kinds) > 1:
                 notes.append(f"group {name!r} pools {len(kinds)} values of {col!r} "
                              f"({', '.join(kinds)}): their loss-to-loss curves can differ; "
-                             f"add {col!r} to `group_col` to fit them separately")
+                             f"add {col!r} to `group_col` (--group) to fit them separately")
     return notes
 
 

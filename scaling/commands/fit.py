@@ -43,12 +43,15 @@ from ._common import (CURVE_LAWS, LawChoice, InputError, check_save_path, constr
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
               help="Curve laws: keep every K-th point of each curve (only saves time; "
                    "per-step logs fit in O(T) anyway).")
+@click.option("--decays", default=None, metavar="L,L,...",
+              help="LR-annealing law (tissue): momentum grid lambda (default "
+                   "0.99,0.995,0.999,0.9995).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=check_save_path,
               help="Also write the result as JSON to this file (atomically).")
 def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
         as_json, log_format, model_size, tokens_per_step, fix, tie, prior, bounds, n_boot,
-        do_backtest, fit_runs, curve_method, save, y_col, level, min_step, every):
+        do_backtest, fit_runs, curve_method, save, y_col, level, min_step, every, decays):
     """Fit a scaling law to DATA.
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
@@ -71,9 +74,13 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                 curve_method, (curve_method,))
             if y_col != "loss":
                 raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
+            try:
+                grid = [float(v) for v in decays.split(",")] if decays else None
+            except ValueError:
+                raise InputError(f"--decays expects comma-separated numbers, got {decays!r}")
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
                                         methods=methods, min_step=min_step, every=every,
-                                        **given)
+                                        decays=grid, **given)
             if len(fitted) > 1:
                 emit_groups(fitted, as_json, save)
                 return
