@@ -128,6 +128,17 @@ class MPLPlan:
 
     def _ld(self, C, beta, gamma, jacobian):
         """``LD / B`` (S, n) and its derivatives in ``(log C, beta, gamma)`` (S, 3, n)."""
+        shape = np.stack([C, beta, gamma], axis=1)
+        distinct, inverse = np.unique(shape, axis=0, return_inverse=True)
+        if len(distinct) < len(shape):
+            # rows sharing the annealing shape (a bootstrap with the shape carried from a
+            # reference, the L0/A/alpha columns of a Jacobian) share the whole sum
+            inverse = np.ravel(inverse)
+            out = self._ld_rows(*distinct.T, jacobian)
+            return (out[0][inverse], out[1][inverse]) if jacobian else out[inverse]
+        return self._ld_rows(C, beta, gamma, jacobian)
+
+    def _ld_rows(self, C, beta, gamma, jacobian):
         if self.method == "blocks":
             return self._blocks.ld(C, beta, gamma, jacobian)
         n_batch, n = C.size, self.steps.size
