@@ -226,11 +226,10 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
     if repeats == "mean" and scatter is not None:
         frame, members = _mean_repeats(frame)
         record["repeat_members"] = members
-        if scatter is not None:
-            record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
-                                   f"{scatter['n_configs']} configurations")
+        record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
+                               f"{scatter['n_configs']} configurations")
     elif scatter is not None:
-        record["notes"].append(f"{scatter['n_runs']} runs repeat {scatter['n_configs']} "
+        record["notes"].append(f"{scatter['n_runs']} rows repeat {scatter['n_configs']} "
                                "configurations (seeds); each is fitted as its own run")
 
     pooled = {c: sorted(map(str, frame[c].dropna().unique()))
