@@ -155,13 +155,15 @@ def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
     if np.any(~np.isfinite(budgets) | (budgets <= 0)):
         raise ValueError("compute budgets must be finite and > 0 FLOPs")
     point = effective_compute_multiplier(budgets, fa.values, fb.values, k)
-    samples = None
+    samples, n_pairs = None, 0
     if n_boot:
         ba = bootstrap(fa, n_boot=n_boot, seed=seed, level=level)
         bb = bootstrap(fb, n_boot=n_boot, seed=seed + 1, level=level)
+        # unconverged refits are dropped by the bootstrap: pair the first m of each
+        m = n_pairs = min(ba.samples["E"].size, bb.samples["E"].size)
         samples = effective_compute_multiplier(budgets[None, :],
-                                               {p: ba.samples[p][:, None] for p in _KEYS},
-                                               {p: bb.samples[p][:, None] for p in _KEYS}, k)
+                                               {p: ba.samples[p][:m, None] for p in _KEYS},
+                                               {p: bb.samples[p][:m, None] for p in _KEYS}, k)
     notes = []
     rows = []
     for j, c in enumerate(budgets):
@@ -191,5 +193,7 @@ def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
                      "multipliers are extrapolations of the fitted laws")
     for fit, name in zip((fa, fb), names):
         notes.extend(f"{name}: {w}" for w in fit.warnings)
-    return Comparison(budgets=rows, level=level, n_boot=int(n_boot), names=tuple(names),
+    if n_boot and n_pairs < n_boot:
+        notes.append(f"{n_boot - n_pairs} resample pair(s) dropped: a refit did not converge")
+    return Comparison(budgets=rows, level=level, n_boot=int(n_pairs), names=tuple(names),
                       fits=fits, warnings=notes)
