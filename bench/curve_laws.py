@@ -92,8 +92,11 @@ def main():
             s = res.data["heldout_summary"]
             print(f"{law:7s} {size:5s} {dt:5.2f}  {s['PredE']:.5f}  {s['WorstE']:.5f}  "
                   f"(chosen: {res.choices.get('method')}, by {res.choices['select']})")
-            if law == "mpl":
-                candidates(sub, res)
+            if law == "mpl":  # the candidate table: --method all
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    both = fit_curves(sub, law, methods=("converged", "luo2025"))
+                candidates(sub, both)
     for size in ("25M", "100M"):
         sub = table.subset([r for r in table.runs["run_id"] if r.startswith(size + "/")])
         with warnings.catch_warnings():
