@@ -99,6 +99,14 @@ def _starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
     return free, label
 
 
+def lm_bounds(model: ParamModel, law: Law) -> dict:
+    """Natural-unit bounds of a model's free parameters that differ from the law's."""
+    lower, upper = model.natural(model.lower), model.natural(model.upper)
+    return {p: (float(lower[i]), float(upper[i])) for i, p in enumerate(law.params)
+            if p not in model.fixed and p not in model.tied
+            and not np.allclose((lower[i], upper[i]), law.bounds[p], rtol=1e-9, atol=0)}
+
+
 def _distinct_ends(batch, most: int = 8) -> np.ndarray:
     """Up to ``most`` end points of a multistart in distinct 0.01 cells, best first."""
     order = [i for i in np.argsort(batch.values) if np.isfinite(batch.values[i])]
@@ -164,8 +172,10 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         Seed for random starts.
     bounds : mapping, optional
         ``{symbol: (lower, upper)}`` overriding the law's defaults (natural units).
-    fixed : mapping, optional
-        ``{symbol: value}`` held fixed (e.g. ``{"E": 1.69}``).
+    fixed : mapping or lmfit.Parameters, optional
+        ``{symbol: value}`` held fixed (e.g. ``{"E": 1.69}``); or an ``lmfit.Parameters``
+        whose ``vary=False`` fix, ``expr="beta"`` tie and ``min``/``max`` bound
+        (:func:`fits.params.to_lmfit_parameters` makes one).
     tied : mapping, optional
         ``{symbol: source}``: ``symbol`` takes ``source``'s value (``{"alpha": "beta"}``:
         one exponent for N and D).
@@ -196,6 +206,9 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
     """
     law = get_law(law)
     objective = get_objective(loss, delta=delta, k=k)
+    if type(fixed).__name__ == "Parameters":  # an lmfit.Parameters: vary, expr, min/max
+        lm = ParamModel.from_lmfit(law, fixed)
+        fixed, tied, bounds = lm.fixed, lm.tied, {**lm_bounds(lm, law), **(bounds or {})}
     model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
     y_name = (data_info or {}).get("y", "loss")
     arrays, y = _check_arrays(law, variables, loss_values, model.n_free, y_name)

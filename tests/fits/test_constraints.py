@@ -162,3 +162,14 @@ def test_l2l_fix_offsets_through_the_cli():
     for group in groups.values():
         params = group["fit"]["params"]
         assert params["E_x"]["value"] == 1.8 and params["E_y"]["value"] == 2.1
+
+
+def test_fit_law_accepts_lmfit_parameters():
+    x = np.geomspace(1e6, 1e10, 10)
+    y = fits.power_law(x, 1.7, 40.0, 0.25)
+    law = fits.get_law("power-law")
+    params = to_lmfit_parameters(law, fixed={"E": 1.7}, bounds={"alpha": (0.1, 0.5)})
+    result = fits.fit_law("power-law", {"x": x}, y, fixed=params)
+    assert result["E"] == 1.7 and result["alpha"] == pytest.approx(0.25, rel=1e-8)
+    assert result.choices["bounds"]["alpha"] == pytest.approx([0.1, 0.5])
+    assert result.choices["bounds"]["A"] == pytest.approx(list(law.bounds["A"]), rel=1e-9)
