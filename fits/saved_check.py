@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["check_saved_fit"]
+__all__ = ["check_saved_fit", "check_saved_l2l"]
 
 _TEXT_KEYS = ("law", "equation", "citation")
 _DICT_KEYS = ("data", "choices", "convergence", "draws")
@@ -165,3 +165,47 @@ def _check_points(points) -> None:
     if len(set(lengths.values())) > 1:
         raise ValueError(f"saved fit: the columns of `data.points` differ in length "
                          f"({', '.join(f'{k}: {v}' for k, v in lengths.items())})")
+
+
+def check_saved_l2l(payload) -> dict:
+    """Check a saved loss-to-loss result (``scaling l2l --save``); return it unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the key at fault: not an object, an unknown or non-l2l ``law``, ``groups``
+        not an object of groups, a group whose ``params`` do not match the law's, or a
+        parameter that is not a finite number inside the law's bounds.
+    """
+    from .laws import law_names
+
+    if not isinstance(payload, dict):
+        raise ValueError(f"saved l2l fit: expected a JSON object, got {type(payload).__name__}")
+    law = payload.get("law")
+    if law not in law_names("l2l"):
+        raise ValueError(f"saved l2l fit: `law` must be one of {law_names('l2l')}, got {law!r}")
+    names, bounds = _law_parameters(law)
+    groups = payload.get("groups")
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError("saved l2l fit: `groups` must be an object of fitted groups, got "
+                         f"{type(groups).__name__ if groups else 'nothing'}")
+    for group, entry in groups.items():
+        where = f"groups.{group}.params"
+        params = entry.get("params") if isinstance(entry, dict) else None
+        if not isinstance(params, dict):
+            raise ValueError(f"saved l2l fit: `{where}` must be an object of parameters")
+        absent = [n for n in names if n not in params]
+        extra = [n for n in params if n not in names]
+        if absent or extra:
+            raise ValueError(f"saved l2l fit: `{where}` do not match law {law!r} (missing "
+                             f"{absent}, unknown {extra}; the law's parameters are "
+                             f"{', '.join(names)})")
+        for name in names:
+            value = params[name]
+            if value is None:
+                raise ValueError(f"saved l2l fit: `{where}.{name}` is null")
+            value = _number(value, f"{where}.{name}")
+            if math.isinf(value) or not _inside(value, *bounds.get(name, (None, None))):
+                raise ValueError(f"saved l2l fit: `{where}.{name}` = {value:g} is outside law "
+                                 f"{law!r}'s bounds {list(bounds.get(name, ()))}")
+    return payload

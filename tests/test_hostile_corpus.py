@@ -71,6 +71,16 @@ def fit_json(base=TISSUE, drop=(), **changes):
     return json.dumps(payload)
 
 
+L2L_PARAMS = {"K": 0.93, "kappa": 1.06, "E_x": 2.96, "E_y": 3.15}
+
+
+def l2l_json(law="shifted-power-law", groups=None, **params):
+    """A saved loss-to-loss fit with one group, C4; ``params`` edit its parameters."""
+    edited = {k: v for k, v in {**L2L_PARAMS, **params}.items() if v != "DROP"}
+    return json.dumps({"x": "x", "y": "y", "law": law, "warnings": [],
+                       "groups": {"C4": {"params": edited}} if groups is None else groups})
+
+
 TARGETS = "N,D\n1e9,2e10\n"
 SPEC = {"sizes": [{"n_layer": 1, "d_model": 16, "n_head": 1}], "tokens": [1e4],
         "schedules": [{"kind": "cosine", "peak_lr": 1e-3}]}
@@ -395,6 +405,25 @@ CASES = [
     ({"f.json": "[1]"}, "l2l predict {f.json} --x-values 3", 2, "a saved l2l fit is a JSON object"),
     ({"f.json": "\"text\""}, "l2l predict {f.json} --x-values 3", 2,
      "a saved l2l fit is a JSON object"),
+    ({"f.json": l2l_json()}, "l2l predict {f.json} --x-values 3.1 --group C4", 0, "x 3.1 -> "),
+    ({"f.json": l2l_json(law="nope")}, "l2l predict {f.json} --x-values 3.1", 2,
+     "`law` must be one of"),
+    ({"f.json": l2l_json(groups=[1])}, "l2l predict {f.json} --x-values 3.1", 2,
+     "`groups` must be an object of fitted groups"),
+    ({"f.json": l2l_json(groups={"C4": {"params": [1, 2]}})},
+     "l2l predict {f.json} --x-values 3.1", 2, "`groups.C4.params` must be an object"),
+    ({"f.json": l2l_json(E_x=None)}, "l2l predict {f.json} --x-values 3.1", 2,
+     "`groups.C4.params.E_x` is null"),
+    ({"f.json": l2l_json(K="1")}, "l2l predict {f.json} --x-values 3.1", 2,
+     "`groups.C4.params.K` must be a number"),
+    ({"f.json": l2l_json(kappa="DROP")}, "l2l predict {f.json} --x-values 3.1", 2,
+     "missing ['kappa']"),
+    ({"f.json": l2l_json(zz=1.0)}, "l2l predict {f.json} --x-values 3.1", 2, "unknown ['zz']"),
+    ({"f.json": l2l_json(kappa=-5)}, "l2l predict {f.json} --x-values 3.1", 2,
+     "`groups.C4.params.kappa` = -5 is outside law 'shifted-power-law''s bounds"),
+    ({"f.json": l2l_json()}, "l2l predict {f.json} --x-values 2.0 --group C4", 2,
+     "at or below the fitted offset E_x"),
+    ({"f.json": l2l_json()}, "l2l predict {f.json} --x-values 3.1 --group nope", 2, "nope"),
     # ---- schedules compare --------------------------------------------------------------
     ({"f.json": fit_json()}, "schedules compare {f.json} --total-steps 1 --peak-lr 3e-4", 2,
      "--total-steps"),

@@ -154,6 +154,12 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
     if not isinstance(saved, dict):
         raise InputError(f"{fit_path}: a saved l2l fit is a JSON object, got "
                          f"{type(saved).__name__}")
+    from scaling.fits.saved_check import check_saved_l2l
+
+    try:
+        check_saved_l2l(saved)
+    except ValueError as err:
+        raise InputError(f"{fit_path}: {err}") from None
     out = l2l_predict(saved, values, group, level=level)
     click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
 
