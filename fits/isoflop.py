@@ -304,7 +304,11 @@ def isoflop_from_table(table, **options) -> IsoflopResult:
     unless the table has a ``C`` column)."""
     from .fit import as_table
 
-    final = as_table(table).final_points()
+    table = as_table(table)
+    final = table.final_points()
+    if not table.meta.get("tokens_known", True) or final["D"].isna().any():
+        raise ValueError("Approach 2 needs each run's compute: a D (tokens), C or "
+                         "tokens_per_step column; this table has no token counts")
     k = options.get("k", 6.0)
     if "C" in final and final["C"].notna().all():
         compute = final["C"].to_numpy(dtype=float)

@@ -133,3 +133,5 @@ def test_cli_isoflop_writes_table_and_plot(tmp_path):
     assert (out / "isoflop.json").exists()
     bad = CliRunner().invoke(main, ["isoflop", str(path), "--method", "spline"])
     assert bad.exit_code == 2
+    no_tokens = CliRunner().invoke(main, ["isoflop", "bundled:multipower"])
+    assert no_tokens.exit_code == 2 and "needs each run's compute" in no_tokens.output
