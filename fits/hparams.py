@@ -230,8 +230,11 @@ def hparam_laws_from_table(table, **options) -> HparamLaws:
                          "and/or a `batch_size` or `tokens_per_step` column with >= 3 values")
     if "C" in final and final["C"].notna().all():
         compute = final["C"].to_numpy(dtype=float)
-    else:
+    elif "D" in final and final["D"].notna().all():
         compute = 6.0 * final["N"].to_numpy(dtype=float) * final["D"].to_numpy(dtype=float)
+    else:
+        raise ValueError("hyperparameter laws need each run's compute: a C column, or D "
+                         "(tokens) or tokens_per_step with N")
     return hparam_laws(compute, final["loss"].to_numpy(dtype=float), hp, **options)
 
 
