@@ -3,7 +3,8 @@ LR-annealing law (Tissue et al. 2024); fitting, held-out evaluation and predicti
 
 from .curves import Curve, curves_from_table, schedule_of_run
 from .early import (AMPLITUDE_MODES, PREFIX_ONLY_SD, predict_from_prefix,
-                    predict_from_prefix_only, prefix_report, reference_mismatch)
+                    predict_from_prefix_only, prefix_report, reference_mismatch,
+                    reference_overlap)
 from .fit import (METHODS, SELECTIONS, fit_curve_law, fit_curves, fit_curves_by_size,
                   heldout_errors)
 from .joint import JointCurveProblem, fit_curve_law_joint, fit_curves_joint
@@ -17,7 +18,7 @@ from .tissue import (DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissueP
                      lr_annealing, lr_annealing_sized)
 
 __all__ = [
-    "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "predict_from_prefix_only", "reference_mismatch",
+    "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
     "parse_candidates", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
     "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED",
     "MPL_SHAPE_PRIOR", "SELECTIONS",

@@ -28,7 +28,7 @@ from .mpl import MPL_PUBLISHED
 from .problem import CurveProblem
 
 __all__ = ["predict_from_prefix", "predict_from_prefix_only", "prefix_report",
-           "reference_mismatch", "AMPLITUDE_MODES", "PREFIX_ONLY_SD"]
+           "reference_mismatch", "reference_overlap", "AMPLITUDE_MODES", "PREFIX_ONLY_SD"]
 
 # the annealing amplitude and shape of each law are its own fields (CurveLaw.amplitude)
 AMPLITUDE_MODES = ("scaled", "fixed", "free")
@@ -122,7 +122,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
                         amplitude: str = "scaled", free=None, reference_curves=None,
                         level: float = 0.9, n_boot: int = 200, block=None, seed: int = 0,
                         loss: str = "huber", delta: float = 1e-3, decay=None,
-                        discrepancy="reference", max_iter: int = 100) -> dict:
+                        discrepancy="reference", max_iter: int = 100,
+                        run_sizes: dict | None = None) -> dict:
     """Final loss of a run from its first steps, its planned schedule and a reference fit.
 
     Parameters
@@ -268,7 +269,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
             "fraction_seen": float((head.steps[-1] + 1) / curve.total_steps),
             "interval_method": "; ".join(method) + f"; {n_boot} resamples, refitted "
                                "together",
-            "warnings": reference_mismatch(reference, curve),
+            "warnings": reference_mismatch(reference, curve)
+                        + reference_overlap(reference, curve, run_sizes),
             "curve": {"steps": curve.steps.tolist(), "loss": L.tolist()}}
 
 
@@ -295,6 +297,42 @@ def reference_mismatch(reference, curve: Curve, *, lr_tol: float = 0.1) -> list[
     if target["tokens_per_step"] and tps and target["tokens_per_step"] not in tps:
         notes.append(f"run {curve.run_id!r} takes {target['tokens_per_step']:.4g} tokens per "
                      f"step, the reference's runs {', '.join(f'{t:.4g}' for t in sorted(tps))}")
+    return notes
+
+
+def reference_overlap(reference, curve: Curve, run_sizes: dict | None = None) -> list[str]:
+    """Warnings when the reference's fitted or held-out runs include the predicted run, or
+    its held-out runs include runs of the target's model size.
+
+    A reference fitted on the run says nothing about predicting it; held-out runs of the
+    target's size (or the run itself) enter the model-discrepancy term, so the interval
+    then measures how a one-size law misses another size (a 25M law held out on 100M runs
+    gave a 30%-wide interval) or uses the target's own final loss.
+
+    ``run_sizes`` maps run ids to model sizes N (e.g. from the runs table); without it only
+    the run itself is checked.
+    """
+    data = getattr(reference, "data", None) or {}
+    fitted, held = list(data.get("run_ids") or []), list(data.get("heldout") or {})
+    notes = []
+    if curve.run_id in fitted:
+        notes.append(f"the reference was fitted on run {curve.run_id!r} itself: this is not a "
+                     "prediction; fit the reference on other runs (`scaling fit ... "
+                     "--fit-runs ID,...`)")
+    elif curve.run_id in held:
+        notes.append(f"the reference's held-out runs include run {curve.run_id!r} itself: its "
+                     "final loss entered the interval's discrepancy term; leave it out of the "
+                     "reference (`scaling fit ... --where \"run_id != '...'\"`)")
+    if run_sizes and curve.N:
+        same = [r for r in held if r != curve.run_id and run_sizes.get(r) is not None
+                and np.isclose(float(run_sizes[r]), float(curve.N), rtol=0.01)]
+        if same:
+            notes.append(f"the reference's held-out runs include {len(same)} run(s) of the "
+                         f"target's size N={curve.N:.4g} ({', '.join(same[:3])}"
+                         f"{' ...' if len(same) > 3 else ''}): the interval's discrepancy term "
+                         "then measures a one-size law across sizes, not this prediction; fit "
+                         "the reference on another size only (`scaling fit ... --where "
+                         "\"model == '25M'\" --fit-runs ... --save ref.json`)")
     return notes
 
 

@@ -111,8 +111,10 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                     raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
                                      f"step ({last}) of run {run_id!r}: there is nothing left to "
                                      "predict; give an earlier step")
+                sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
+                         if "N" in table.runs.columns else None)
                 out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
-                                          level=level)
+                                          level=level, run_sizes=sizes)
                 payload = {k: v for k, v in out.items() if k != "curve"}
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:

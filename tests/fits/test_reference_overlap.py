@@ -1,0 +1,39 @@
+"""An early-curve reference whose runs include the target run, or whose held-out runs
+include the target's size, is flagged (issue 18: the README's reference held out the 100M
+runs and gave a 30%-wide interval for a 100M run)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from scaling.fits.curve import Curve, reference_overlap
+
+
+def _curve(run_id="100M/cosine_72000", N=1e8):
+    return Curve(run_id=run_id, steps=np.arange(10), loss=np.linspace(4, 3, 10),
+                 lr=np.full(100, 3e-4), N=N)
+
+
+SIZES = {"25M/a": 2.5e7, "25M/b": 2.5e7, "100M/a": 1e8, "100M/cosine_72000": 1e8}
+
+
+def test_reference_held_out_on_the_targets_size_warns():
+    ref = SimpleNamespace(data={"run_ids": ["25M/a"], "heldout": {"25M/b": {}, "100M/a": {}}})
+    notes = reference_overlap(ref, _curve(), SIZES)
+    assert len(notes) == 1
+    assert "held-out runs include 1 run(s) of the target's size N=1e+08 (100M/a)" in notes[0]
+    assert "--where" in notes[0]
+
+
+def test_reference_fitted_on_the_target_run_warns():
+    ref = SimpleNamespace(data={"run_ids": ["100M/cosine_72000"], "heldout": {}})
+    (note,) = reference_overlap(ref, _curve(), SIZES)
+    assert "fitted on run '100M/cosine_72000' itself" in note
+
+
+def test_reference_on_another_size_only_is_clean():
+    ref = SimpleNamespace(data={"run_ids": ["25M/a"], "heldout": {"25M/b": {}}})
+    assert reference_overlap(ref, _curve(), SIZES) == []
+    # a same-size reference fitted on other schedules is a legitimate use: no warning
+    ref = SimpleNamespace(data={"run_ids": ["100M/a"], "heldout": {}})
+    assert reference_overlap(ref, _curve(), SIZES) == []
