@@ -386,6 +386,11 @@ class ScalingLawFit(EstimatorParams):
             dropped = frame["run_id"].iloc[drop_idx].tolist()
             keep = np.ones(len(frame), dtype=bool)
             keep[drop_idx] = False
+            if frame["run_id"].duplicated().any():  # checkpoints: drop whole runs by final loss
+                finals = frame.groupby("run_id", sort=False)["_y"].last()
+                dropped = finals.sort_values(ascending=False, kind="stable").index[
+                    : self.drop_highest].tolist()
+                keep = ~frame["run_id"].isin(dropped).to_numpy()
             frame = frame[keep]
             variables = {k: v[keep] for k, v in variables.items()}
         info = {"source": table.meta.get("source"), "data_hash": table.data_hash(),

@@ -404,3 +404,13 @@ def test_curves_without_token_counts_fit_every_step_and_have_no_repeats():
     steps = curves.points.loc[curves.points["run_id"] == "25M/constant_24000", "step"]
     assert fit.result_.n_points == int((steps > 0).sum())
     assert fit.result_.data["repeat_scatter"] is None
+
+
+def test_drop_highest_with_checkpoints_drops_whole_runs(table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        result = ScalingLawFit(starts=16, where="dataset == 'c4'", points="all",
+                               drop_highest=2).fit(table).result_
+    assert sorted(result.data["dropped_run_ids"]) == ["c4-d128-L4-5tpp/seed0",
+                                                      "c4-d128-L4-5tpp/seed1"]
+    assert (result.n_runs, result.n_points) == (34, 340)
