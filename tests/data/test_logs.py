@@ -449,7 +449,7 @@ def test_load_log_sniffs_each_kind(tmp_path):
     assert {path: sniff_log(path) for path in kinds} == kinds
     assert load_log(plain).points["loss"].tolist() == [3.0]
     with pytest.raises(ValueError, match=r"`kind` must be one of \['hf', 'lightning', "
-                                         r"'table', 'tensorboard', 'wandb'\], got 'mlflow'"):
+                                         r"'table', 'tensorboard', 'wandb', 'wandb-offline'\], got 'mlflow'"):
         load_log(plain, kind="mlflow")
 
 
