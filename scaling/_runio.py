@@ -105,7 +105,8 @@ def load_corpus_spec(spec: str, val_spec: str | None = None, dtype: str | None =
     A ``.bin`` file is a raw memmap of ``dtype`` tokens (default ``uint16``) validated on
     ``val_spec`` (or a ``val.bin`` next to a ``train.bin``; :func:`scaling.corpus.load_token_files`).
     """
-    from .corpus import Corpus, available_corpora, load_corpus, load_token_files
+    from .corpus import Corpus, available_corpora, load_corpus
+    from .token_files import load_token_files
 
     if (val_spec is not None or dtype is not None) and Path(spec).suffix != ".bin":
         raise ValueError(f"`val_corpus` and `token_dtype` apply to .bin token files; `corpus` "

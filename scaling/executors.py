@@ -325,11 +325,14 @@ class _Ray:
         if not ray.is_initialized():
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         self.ray = ray
+        # no retries: a failed job is reported, and rerunning the ladder resumes it
         self.options = {"num_gpus": 1 if gpu else 0, "num_cpus": cpus, "max_retries": 0}
+        self.remotes: dict = {}
 
     def submit(self, fn, *args, **kwargs):
-        remote = self.ray.remote(fn).options(**self.options)
-        return remote.remote(*args, **kwargs).future()
+        if fn not in self.remotes:
+            self.remotes[fn] = self.ray.remote(fn).options(**self.options)
+        return self.remotes[fn].remote(*args, **kwargs).future()
 
     def shutdown(self) -> None:
         pass

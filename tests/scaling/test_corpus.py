@@ -208,7 +208,7 @@ def test_from_token_file_npy_and_bin(tmp_path):
     assert from_npy.train.size == 4500 and from_npy.val["val"].size == 500
     x, _ = get_batch(from_bin.train, 0, 2, 16, seed=0)
     assert x.max() < 1000
-    with pytest.raises(ValueError, match="`dtype` must be 'uint8' or 'uint16' for raw .bin"):
+    with pytest.raises(ValueError, match=r"`dtype` must be one of \['uint8', 'uint16', 'uint32'\] for raw .bin"):
         Corpus.from_token_file(tmp_path / "tok.bin")
     with pytest.raises(ValueError, match="token id 999 is outside `vocab_size`=256"):
         Corpus.from_token_file(tmp_path / "tok.npy", vocab_size=256)

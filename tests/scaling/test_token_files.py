@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from scaling.commands import main
-from scaling.corpus import load_token_files
+from scaling.token_files import load_token_files
 from scaling.flops import params_from_shape
 
 
