@@ -350,7 +350,11 @@ class _Slurm:
                              "'scaling-planner[slurm]'") from None
         options = {k: v for k, v in options.items() if v is not None}
         cluster = options.pop("cluster", "slurm")
-        self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+        try:
+            self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+        except RuntimeError as err:  # e.g. no `srun` on this machine
+            raise ValueError(f"`--backend slurm`: {err} (`--slurm-local` runs the jobs as "
+                             "local processes)") from None
         params = {"timeout_min": int(options.pop("time_min", 60)), "cpus_per_task": cpus,
                   "gpus_per_node": 1 if gpu else 0, "nodes": 1, "tasks_per_node": 1,
                   "name": options.pop("name", "scaling-ladder")}

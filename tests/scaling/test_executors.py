@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,14 @@ def test_executor_arguments_are_checked():
         make_executor("local", workers=0)
     with pytest.raises(ValueError, match="`stale_after_s` must be > 0"):
         FileLock("x.lock", stale_after_s=0)
+
+
+def test_slurm_backend_off_a_cluster_says_so(tmp_path):
+    pytest.importorskip("submitit")
+    if any((Path(d) / "srun").exists() for d in os.environ.get("PATH", "").split(os.pathsep)):
+        pytest.skip("this machine has SLURM")
+    with pytest.raises(ValueError, match="`--backend slurm`: .*srun.*--slurm-local"):
+        make_executor("slurm", folder=tmp_path)
 
 
 # --------------------------------------------------------------------------------------
