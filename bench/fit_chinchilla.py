@@ -53,18 +53,128 @@ def straightforward(grid, analytic_gradient: bool):
     return best
 
 
+def least_squares_8(starts: int = 8, seed: int = 0):
+    """What a user writes instead: scipy least_squares, loss="huber", f_scale=1e-3, from a
+    few random starts in the grid's box (scipy.special.huber is our rho: same objective)."""
+    from scipy.optimize import least_squares
+
+    log_n, log_d, log_y = _data()
+
+    def residuals(theta):
+        e, a, b, alpha, beta = theta
+        return log_y - logsumexp([a - alpha * log_n, b - beta * log_d,
+                                  np.full_like(log_n, e)], axis=0)
+
+    rng = np.random.default_rng(seed)
+    lo, hi = EPOCH_GRID.min(axis=0), EPOCH_GRID.max(axis=0)
+    best = np.inf
+    for start in lo + (hi - lo) * rng.random((starts, lo.size)):
+        res = least_squares(residuals, start, loss="huber", f_scale=1e-3, method="trf")
+        best = min(best, float(huber(1e-3, residuals(res.x)).sum()))
+    return best
+
+
+def lmfit_8(starts: int = 8, seed: int = 0):
+    """lmfit.minimize (least_squares backend, Huber loss) from the same kind of starts."""
+    import lmfit
+
+    log_n, log_d, log_y = _data()
+
+    def residuals(params):
+        v = params.valuesdict()
+        return log_y - logsumexp([v["a"] - v["alpha"] * log_n, v["b"] - v["beta"] * log_d,
+                                  np.full_like(log_n, v["e"])], axis=0)
+
+    rng = np.random.default_rng(seed)
+    lo, hi = EPOCH_GRID.min(axis=0), EPOCH_GRID.max(axis=0)
+    best = np.inf
+    for start in lo + (hi - lo) * rng.random((starts, lo.size)):
+        params = lmfit.Parameters()
+        for name, value in zip(("e", "a", "b", "alpha", "beta"), start):
+            params.add(name, value=float(value))
+        out = lmfit.minimize(residuals, params, method="least_squares", loss="huber",
+                             f_scale=1e-3)
+        best = min(best, float(huber(1e-3, residuals(out.params)).sum()))
+    return best
+
+
+_SCRIPT = """
+import numpy as np, pandas as pd
+from scipy.optimize import least_squares
+from scipy.special import huber, logsumexp
+d = pd.read_csv({path!r}).sort_values("loss", kind="stable").iloc[:-5]
+n, t, y = np.log(d["N"].to_numpy()), np.log(d["D"].to_numpy()), np.log(d["loss"].to_numpy())
+def r(p):
+    return y - logsumexp([p[1] - p[3] * n, p[2] - p[4] * t, np.full_like(n, p[0])], axis=0)
+rng = np.random.default_rng(0)
+lo, hi = np.array([-1, 0, 0, 0, 0.]), np.array([1, 25, 25, 2, 2.])
+print(min(huber(1e-3, r(least_squares(r, s, loss="huber", f_scale=1e-3).x)).sum()
+          for s in lo + (hi - lo) * rng.random((8, 5))))
+"""
+
+
+def whole_process() -> None:
+    """`scaling fit bundled:chinchilla_epoch --drop-highest 5` vs a plain scipy script, each
+    a fresh process (imports included), CPU seconds of the child."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    from scaling.data import load_dataset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "chinchilla.csv")
+        load_dataset("chinchilla_epoch").final_points().to_csv(path, index=False)
+        script = os.path.join(tmp, "plain.py")
+        with open(script, "w") as handle:
+            handle.write(_SCRIPT.format(path=path))
+        cli = os.path.join(os.path.dirname(sys.executable), "scaling")
+        times = {}
+        for label, cmd in (("scaling fit (whole process)", [cli, "--quiet", "fit",
+                                                             "bundled:chinchilla_epoch",
+                                                             "--drop-highest", "5"]),
+                           ("plain scipy script, 8 starts", [sys.executable, script])):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            times[label] = cpu
+            print(f"{label:30s}: {cpu:6.2f} s CPU ({time.perf_counter() - wall:6.2f} s wall)")
+        ours, plain = times.values()
+        print(f"  ratio ours / plain script: {ours / plain:.2f} (<= 1 is the goal of issue 19)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=1,
                         help="run the baselines on every K-th start (time scaled up by K)")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="also time `scaling fit` and a plain scipy script as processes")
+    parser.add_argument("--skip-loops", action="store_true",
+                        help="skip the 4,500-start L-BFGS-B loops (minutes)")
     args = parser.parse_args()
     table = load_chinchilla_epoch()
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ours = fits.ScalingLawFit(law="chinchilla", drop_highest=5).fit(table).result_
-    t_ours = time.perf_counter() - t0
+    t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
     print(f"ours          : {t_ours:8.2f} s  objective {ours.objective:.12f}  "
-          f"({ours.convergence['n_at_best']} of {ours.convergence['n_starts']} starts at the best)")
+          f"({ours.convergence['n_at_best']} of {ours.convergence['n_starts']} starts at the best)"
+          f"; {c_ours:.2f} s CPU")
+    for label, baseline in (("least_squares huber, 8 starts", least_squares_8),
+                            ("lmfit.minimize huber, 8 starts", lmfit_8)):
+        c0 = time.process_time()
+        best = baseline()
+        cpu = time.process_time() - c0
+        print(f"{label:30s}: {cpu:6.2f} s CPU  objective {best:.12f}; ours / it: "
+              f"{c_ours / cpu:.1f}x the CPU, objective difference {ours.objective - best:+.2e}")
+    if args.whole_process:
+        whole_process()
+    if args.skip_loops:
+        return
 
     grid = EPOCH_GRID[:: args.every]
     scale = len(EPOCH_GRID) / len(grid)
