@@ -79,7 +79,8 @@ def check_saved_fit(payload) -> dict:
     missing = [k for k in (*_TEXT_KEYS, "params", "objective", "n_points", "n_runs")
                if k not in payload]
     if missing:
-        raise ValueError(f"saved fit: missing key(s) {', '.join(map(repr, missing))}")
+        raise ValueError(f"not a saved fit result: missing key(s) "
+                         f"{', '.join(map(repr, missing))}")
     for key in _TEXT_KEYS:
         if not isinstance(payload[key], str):
             raise ValueError(f"saved fit: `{key}` must be a string, got {payload[key]!r}")
