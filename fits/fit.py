@@ -15,6 +15,7 @@ from scaling.data import RunsTable, load_table, validate
 
 from .estimator import EstimatorParams
 from .laws import Law, get_law
+from .laws.numeric import projected_grid
 from .finish import finish
 from .multistart import count_at_best, multistart, polish
 from .objectives import get_objective
@@ -72,10 +73,19 @@ def _starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
     are dropped), and a label."""
     guess = law.guess(log_vars, log_y)[None, :]
     if isinstance(starts, str):
-        if starts != "grid":
-            raise ValueError(f"`starts` must be 'grid', a number of random starts or an "
-                             f"array of starting points, got {starts!r}")
-        rows, label = np.vstack([law.grid(log_vars, log_y), guess]), "grid"
+        if starts not in ("grid", "projected"):
+            raise ValueError(f"`starts` must be 'grid', 'projected', a number of random starts "
+                             f"or an array of starting points, got {starts!r}")
+        if starts == "projected":
+            if not law.linear:
+                raise ValueError(f"starts='projected' needs a law that declares its linear "
+                                 f"parameters; law {law.name!r} does not (use 'grid')")
+            rows = projected_grid(law, log_vars, log_y)
+            label = (f"projected: {len(rows)} grid points of "
+                     f"{', '.join(p for p in law.params if p not in law.linear)}, "
+                     f"{', '.join(law.linear)} by least squares")
+        else:
+            rows, label = np.vstack([law.grid(log_vars, log_y), guess]), "grid"
     elif isinstance(starts, (int, np.integer)):
         if starts < 1:
             raise ValueError(f"`starts` must be >= 1, got {starts}")
@@ -164,10 +174,13 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         Huber threshold (default 1e-3, Hoffmann et al. 2022).
     k : float
         Over-prediction weight of the asymmetric loss.
-    starts : "grid", int or array
-        The law's published initialization grid (Epoch's 4,500 starts for Chinchilla),
-        a number of seeded random starts inside that grid's box, or explicit starting
-        points (rows of natural-unit parameters in the law's order).
+    starts : "grid", "projected", int or array
+        The law's published initialization grid (Epoch's 4,500 starts for Chinchilla);
+        ``"projected"``: variable projection, a grid over the nonlinear parameters with
+        the linear ones (``law.linear``: E, A, B for Chinchilla) solved by least squares
+        for each point (81 starts for Chinchilla, the same optimum in a fraction of the
+        time); a number of seeded random starts inside the grid's box; or explicit
+        starting points (rows of natural-unit parameters in the law's order).
     seed : int
         Seed for random starts.
     bounds : mapping, optional

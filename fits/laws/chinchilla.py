@@ -64,6 +64,9 @@ CHINCHILLA = Law(
     grid=_grid,
     guess=_guess,
     equation="L(N, D) = E + A / N^alpha + B / D^beta",
+    # starts="projected": E, A, B by least squares on a 10 x 10 (alpha, beta) grid
+    linear=("E", "A", "B"),
+    start_values={"alpha": np.linspace(0.05, 1.5, 10), "beta": np.linspace(0.05, 1.5, 10)},
     citation="Hoffmann et al. 2022, arXiv 2203.15556 (Approach 3); "
              "fitting protocol of Besiroglu et al. 2024, arXiv 2404.10102",
 )

@@ -183,12 +183,12 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
 
 
 def parse_starts(value: str):
-    if value == "grid":
-        return "grid"
+    if value in ("grid", "projected"):
+        return value
     try:
         return int(value)
     except ValueError:
-        raise click.BadParameter(f"expected 'grid' or a number of random starts, got {value!r}")
+        raise click.BadParameter(f"expected 'grid', 'projected' or a number of random starts, got {value!r}")
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")
@@ -267,7 +267,9 @@ def fit_options(function):
         click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      default=None, help="Separate runs file (one row per run) to join with DATA."),
         click.option("--starts", default="grid", show_default=True,
-                     help="'grid' (the law's published grid) or a number of seeded random starts."),
+                     help="'grid' (the law's published grid), 'projected' (variable projection: "
+                          "a grid over the exponents, the rest by least squares; fast) or a "
+                          "number of seeded random starts."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for random starts and the bootstrap."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
@@ -484,3 +486,9 @@ def jsonable(payload):
 
     return to_jsonable(payload)
 
+
+#: --format on every verb that writes plots (PNG at 200 dpi, SVG, PDF; fits.plots.PLOT_FORMATS)
+format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
+                             default="png", show_default=True,
+                             help="Plot file format: PNG at 200 dpi, SVG or PDF (a report's "
+                                  "HTML embeds PNG/SVG plots and links PDF ones).")
