@@ -224,27 +224,37 @@ class AnnealingSum:
             rel, ends, gap, _, rel_src = self._stream.blocks(b)
             nb = rel.shape[0]
             chunk = max(1, self.max_elements // (q * nb * b))
+            r_src = rho + self._lr_k - rel_src
+            a_src, rho_src, ll_src = a, rho, self._log_lr
+            dense = src is None  # every stream step a source: work on the padded stream
+            if dense:
+                pad = nb * b - r_src.size  # padding steps: exp(-inf) = 0
+                r_src = np.concatenate([r_src, np.full(pad, np.inf)])
+                a_src, rho_src, ll_src = (np.concatenate([v, np.zeros(pad)])
+                                          for v in (a, rho, self._log_lr))
             for start in range(0, group.size, chunk):
                 sel = group[start:start + chunk]
                 w, lw = w_all[sel], log_w[sel]
                 # source values times exp(w rel), with the source step's own decay
                 # exp(-w lr_k) folded in: one exp per (node, source), never above
                 # exp(w rel) <= exp(_SPAN)
-                f = np.multiply.outer(-w, rho + self._lr_k - rel_src)
+                f = np.multiply.outer(-w, r_src)
                 f += beta * lw[:, None]
                 np.exp(f, out=f)
-                f *= a
-                where = slice(None, f.shape[1]) if src is None else src
-                if q == 1 and src is None and f.shape[1] == nb * b:
-                    vals = f[None]
+                f *= a_src
+                if dense:
+                    vals = np.empty((q, sel.size, nb * b)) if jacobian else f[None]
+                    where = slice(None)
                 else:
                     vals = np.zeros((q, sel.size, nb * b))
+                    where = src
+                if not (dense and not jacobian):
                     vals[0][:, where] = f
                 if jacobian:
-                    fx = f * (w[:, None] * rho)
+                    fx = f * (w[:, None] * rho_src)
                     vals[1][:, where] = fx
-                    vals[2][:, where] = f * self._log_lr
-                    vals[3][:, where] = fx * self._log_lr
+                    vals[2][:, where] = f * ll_src
+                    vals[3][:, where] = fx * ll_src
                 cum = np.cumsum(vals.reshape(q, sel.size, nb, b), axis=-1)
                 down = self._down_of(nodes[sel], w, b)  # (m, nb, b)
                 carry = _carry(cum[..., -1] * down[:, :, -1], w, ends)
