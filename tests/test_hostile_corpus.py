@@ -162,7 +162,7 @@ CASES = [
     ({}, "fit bundled:nonexistent", 2, "nonexistent"),
     ({}, "fit bundled:../../etc/passwd", 2, "etc/passwd"),
     # ---- fit: flags -------------------------------------------------------------------
-    ({"d.csv": GOOD}, "fit {d.csv} --starts abc", 2, "expected 'grid' or a number"),
+    ({"d.csv": GOOD}, "fit {d.csv} --starts abc", 2, "a number of random starts, got 'abc'"),
     ({"d.csv": GOOD}, "fit {d.csv} --starts 0", 2, "`starts` must be >= 1"),
     ({"d.csv": GOOD}, "fit {d.csv} --starts -5", 2, "`starts` must be >= 1"),
     ({"d.csv": GOOD}, "fit {d.csv} --drop-highest -1", 2, "--drop-highest"),
