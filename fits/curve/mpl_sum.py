@@ -294,12 +294,20 @@ class AnnealingSum:
         s = z * self.S_t
         bases = [a] + ([a * rho * z, a * self._log_lr, a * rho * z * self._log_lr]
                        if jacobian else [])
-        powers = np.cumprod(np.vstack([np.ones_like(u), np.broadcast_to(u, (_N_TAIL, u.size))]),
-                            axis=0)  # u^n, (N + 1, K)
+        powers = np.empty((_N_TAIL + 1, u.size))  # u^n, (N + 1, K)
+        powers[0] = 1.0
+        for n in range(1, _N_TAIL + 1):
+            np.multiply(powers[n - 1], u, out=powers[n])
+        idx = np.maximum(self._upto - 1, 0)
+        none = self._upto == 0  # steps before the first drop
         Q = []
         for base in bases:  # prefix sums over drops k <= t of base_k u_k^i, (N + 1, n)
-            q = np.cumsum(powers * base, axis=1)
-            Q.append(np.concatenate([np.zeros((q.shape[0], 1)), q], axis=1)[:, self._upto])
+            q = powers * base
+            np.cumsum(q, axis=1, out=q)
+            q = q[:, idx]
+            if none.any():
+                q[:, none] = 0.0
+            Q.append(q)
         sg = (-1.0) ** n_terms * G
         tail = _series(Q[0], s, sg)
         if not jacobian:
