@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_point_fit", "plot_residuals", "plot_isoflop", "plot_curve_fit", "plot_calibration",
+__all__ = ["plot_point_fit", "plot_residuals", "left_out_points", "plot_isoflop", "plot_curve_fit", "plot_calibration",
            "PLOT_FORMATS", "plain_log_ticks"]
 
 #: File formats a plot can be written in (chosen by the file's suffix).
@@ -77,13 +77,46 @@ def _save(fig, path):
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+def left_out_points(result, table, columns) -> dict | None:
+    """Final points of the runs in ``table`` that the fit did not use (dropped by
+    ``drop_highest``, held out by ``split``, filtered by ``where``), as ``{column: array}``
+    for ``columns`` plus ``loss``; None when there are none or no table."""
+    if table is None:
+        return None
+    fitted = (result.data.get("points") or {}).get("run_id")
+    if fitted is None:
+        return None
+    pts = table.points
+    last = pts[~pts["run_id"].astype(str).isin(set(map(str, fitted)))]
+    if last.empty:
+        return None
+    last = last.sort_values("step").groupby("run_id", sort=False).tail(1)
+    runs = table.runs.set_index("run_id")
+    out = {}
+    for col in list(columns) + ["loss"]:
+        if col in last.columns:
+            out[col] = last[col].to_numpy(dtype=float)
+        elif col in runs.columns:
+            out[col] = runs[col].reindex(last["run_id"]).to_numpy(dtype=float)
+        else:
+            return None
+    ok = np.all([np.isfinite(v) & (v > 0) for v in out.values()], axis=0)
+    return {c: v[ok] for c, v in out.items()} if ok.any() else None
+
+
+def _hollow(ax, x, y, label="left out of the fit"):
+    ax.scatter(x, y, s=18, facecolors="none", edgecolors="0.55", linewidths=0.9, label=label,
+               zorder=2)
+
+
 def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None = None,
-                   k: float = 6.0, ax=None):
+                   k: float = 6.0, ax=None, table=None):
     """Observed final losses and the fitted law, with the extrapolation band to the target.
 
     Chinchilla-type laws are drawn as loss vs compute with the compute-optimal frontier
     L*(C) (and its bootstrap band) out to ``target_compute``; one-variable laws as loss
-    vs x with the fitted curve (and band).
+    vs x with the fitted curve (and band). With ``table``, its runs the fit did not use
+    (dropped, held out by ``split``, filtered out) are drawn as hollow grey markers.
     """
     from .compute_optimal import chinchilla_optimum
     from .laws import get_law
@@ -97,7 +130,10 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
         x = np.asarray(pts[name], dtype=float)
         hi = max(x.max(), target_compute or 0) * 1.2
         grid = np.geomspace(x.min() / 1.2, hi, 200)
-        ax.scatter(x, y, s=14, color="C0", label="runs")
+        ax.scatter(x, y, s=14, color="C0", label="fitted runs")
+        out = left_out_points(result, table, [name])
+        if out is not None:
+            _hollow(ax, out[name], out["loss"])
         ax.plot(grid, law.function(grid, **result.values), color="C3", label="fit")
         if boot is not None:
             band = boot.derived_interval(lambda **q: law.function(grid[None, :], **{
@@ -110,7 +146,10 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
         c = k * n * d
         hi = max(c.max(), target_compute or 0) * 1.5
         grid = np.geomspace(c.min() / 1.5, hi, 200)
-        sc = ax.scatter(c, y, s=14, c=np.log10(n), cmap="viridis", label="runs")
+        sc = ax.scatter(c, y, s=14, c=np.log10(n), cmap="viridis", label="fitted runs")
+        out = left_out_points(result, table, ["N", "D"])
+        if out is not None:
+            _hollow(ax, k * out["N"] * out["D"], out["loss"])
         fig.colorbar(sc, ax=ax, label="log10 N")
         if law.name == "chinchilla":
             ax.plot(grid, chinchilla_optimum(grid, **result.values, k=k)[2], color="C3",
@@ -143,15 +182,19 @@ def plot_residuals(result, path=None, *, ax=None):
         axes = np.atleast_1d(ax)
         fig = axes[0].figure
     else:
-        fig, axes = _figure(path, None, (4.2 * len(names), 3.4), ncols=len(names),
-                            squeeze=False)
+        fig, axes = _figure(path, None, (4.2 * len(names), 3.6), ncols=len(names),
+                            squeeze=False, sharey=True)
         axes = axes[0]
-    for ax, name in zip(axes, names):
+    for i, (ax, name) in enumerate(zip(axes, names)):
         ax.scatter(np.asarray(pts[name], dtype=float), 100 * resid, s=12)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel(name)
-        ax.set_ylabel("residual (%)")
+        if i == 0:
+            ax.set_ylabel("residual (%)")
+        # log tick labels such as 1e+09 are wide: fewer, smaller, slanted so they never overlap
+        plain_log_ticks(ax, "x")
+        ax.tick_params(axis="x", which="both", labelsize=7, labelrotation=30)
     fig.suptitle("residuals vs scale", fontsize=10)
     return _save(fig, path)
 

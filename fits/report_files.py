@@ -15,8 +15,10 @@ from scaling.data import atomic_write_text
 
 from ._version import package_version
 from .laws import law_kind
-from .plan_report import format_plan, plan_headline
-from .report import format_backtest, format_data, format_fit, headline
+from .plan_report import plan_headline
+from .report import headline
+from .report_sections import (backtest_section, data_section, fit_summary, md_table,
+                              params_section, plan_section)
 from .result import FitResult, format_number
 
 __all__ = ["ReportFiles", "write_report", "checklist", "markdown_to_html", "neutralize_markdown",
@@ -106,24 +108,9 @@ def _isoflop_profiles(table, path):
         return None
 
 
-def _md_table(header, rows) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _params_table(result: FitResult) -> str:
-    rows = []
-    for p in result.params.values():
-        ci = f"[{format_number(p.interval[0])}, {format_number(p.interval[1])}]" if p.interval else "not run"
-        rows.append([p.name, format_number(p.value, 5), ci,
-                     format_number(p.stderr, 2) if p.stderr is not None else "n/a",
-                     f"at {p.at_bound} bound" if p.at_bound else ""])
-    return _md_table(["parameter", "value", "interval", "approx. std.err", ""], rows)
-
-
 def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggestion=None,
-                 target_compute: float | None = None, title: str | None = None) -> ReportFiles:
+                 target_compute: float | None = None, title: str | None = None,
+                 fmt: str = "png", plot_table=None) -> ReportFiles:
     """Write ``report.md``, ``report.html``, ``fit.json`` and plots for ``obj``.
 
     Parameters
@@ -140,75 +127,72 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
         From :func:`fits.design.suggest_runs`.
     target_compute : float, optional
         Where the extrapolation band should reach.
+    fmt : {"png", "svg", "pdf"}
+        Plot file format (print resolution); report.html embeds PNG and SVG plots and
+        links PDF ones.
+    plot_table : RunsTable, optional
+        The data before row filtering (``where``): the fit plot draws every run the fit
+        did not use as a hollow grey marker (default: ``table``).
     """
     from . import plots
     from .plan import Plan
 
+    fmt = _check_format(fmt)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if _kind(obj) == "l2l":
-        return _write_l2l(obj, out, title)
+        return _write_l2l(obj, out, title, fmt)
     plan = obj if isinstance(obj, Plan) else None
     fit = plan.fit if plan else obj
     backtest = backtest or fit.data.get("backtest")
     target_compute = target_compute or (plan.compute if plan else None)
-    files: list[Path] = []
     images: list[tuple[str, str]] = []
     is_curve = _kind(fit) == "curve"  # the law's registry entry says what the fit is
     if is_curve:
         if table is not None:
-            images.append(("Predicted vs observed curves and LR schedules",
-                           plots.plot_curve_fit(fit, table, out / "curves.png").name))
+            images.append(("Predicted (solid: fitted runs, dashed: held-out runs) vs observed "
+                           "curves (thin), and LR schedules",
+                           plots.plot_curve_fit(fit, table, out / f"curves.{fmt}").name))
     else:
-        images.append(("Data and fitted law" + (", band to the target" if target_compute else ""),
-                       plots.plot_point_fit(fit, out / "fit.png", boot=boot,
-                                            target_compute=target_compute).name))
-        images.append(("Residuals vs scale", plots.plot_residuals(fit, out / "residuals.png").name))
+        images.append(("Data and fitted law" + (", band to the target" if target_compute else "")
+                       + (" (hollow grey: runs left out of the fit)"
+                          if fit.data.get("dropped_run_ids") or fit.data.get("split_heldout")
+                          else ""),
+                       plots.plot_point_fit(fit, out / f"fit.{fmt}", boot=boot,
+                                            target_compute=target_compute,
+                                            table=plot_table if plot_table is not None
+                                            else table).name))
+        images.append(("Residuals vs scale",
+                       plots.plot_residuals(fit, out / f"residuals.{fmt}").name))
         calibration = (backtest or {}).get("calibration") or getattr(plan, "calibration", None)
         if calibration and calibration.get("points"):
             images.append(("Held-out error vs extrapolation distance, with the prediction "
                            "interval's growth law (docs/uncertainty.md)",
-                           plots.plot_calibration(calibration, out / "calibration.png").name))
+                           plots.plot_calibration(calibration, out / f"calibration.{fmt}").name))
     if plan:
         images.append(("isoFLOP curves of the fitted law (Approach 3)",
-                       plots.plot_isoflop(plan, out / "isoflop.png").name))
-        profiles = _isoflop_profiles(table, out / "isoflop_profiles.png")
+                       plots.plot_isoflop(plan, out / f"isoflop.{fmt}").name))
+        profiles = _isoflop_profiles(table, out / f"isoflop_profiles.{fmt}")
         if profiles is not None:
             images.append(("isoFLOP profiles of the runs (Approach 2: windowed parabola per "
                            "budget, N*(C) line)", profiles.name))
-    files += [out / name for _, name in images]
+    files: list[Path] = [out / name for _, name in images]
 
     md = [f"# {title or 'Scaling-law report'}",
-          f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", "",
-          "```", format_plan(plan, warnings=False, fit=False) if plan else format_fit(fit), "```",
-          ""]
-    if plan:
-        rows = [["N* (parameters)", plan.N_opt], ["D* (tokens)", plan.D_opt],
-                ["tokens per parameter", plan.tokens_per_param], ["loss", plan.loss]]
-        md += [_md_table(["quantity", "value", "interval"],
-                         [[k, format_number(v.value, 3),
-                           f"[{format_number(v.ci[0], 3)}, {format_number(v.ci[1], 3)}]" if v.ci else "n/a"]
-                          for k, v in rows]), "",
-               "; ".join([f"FLOPs {format_number(plan.compute, 3)} ({plan.flops_convention})"] + [
-                   f"{key.replace('_', ' ')} {format_number(plan.resources[key].value, 3)}"
-                   for key in ("gpu_hours", "wall_days", "cost") if key in plan.resources])]
-        md += ["", "**The plan is FRAGILE.** " + " ".join(plan.fragile_reasons) if plan.fragile
-               else "The plan is stable under the sensitivity refits.", ""]
-    md += ["## Fit", "", f"`{fit.equation}` ({fit.citation})", "", _params_table(fit), "",
-           f"Summed objective {fit.objective:.10g}; {fit.convergence.get('n_at_best', '?')} of "
-           f"{fit.convergence.get('n_starts', '?')} starts reached the best optimum; "
-           + ("converged." if fit.converged else "**did not converge**."), ""]
+          f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", ""]
+    md += plan_section(plan) + _plan_extras(plan) if plan else fit_summary(fit) + [""]
+    md += ["## Fit", ""] + (fit_summary(fit) + [""] if plan else []) + params_section(fit) + [""]
     if is_curve:
         rows = [[rid, f"{h['mean_rel_error']:.3%}", f"{h['max_rel_error']:.3%}",
                  f"{h['final_pred']:.4f}", f"{h['final_true']:.4f}"]
                 for rid, h in fit.heldout.items()]
         md += ["Held-out runs (the law never saw them):", "",
-               _md_table(["run", "mean rel. error", "max rel. error", "final predicted",
-                          "final observed"], rows), ""]
-    md += ["## Data used", "", "```", "\n".join(format_data(fit)), "```", ""]
-    md += ["## Plots", ""] + [f"![{cap}]({name})\n\n_{cap}_\n" for cap, name in images]
+               md_table(["run", "mean rel. error", "max rel. error", "final predicted",
+                         "final observed"], rows), ""]
+    md += ["## Data used", ""] + data_section(fit) + [""]
+    md += ["## Plots", ""] + [_figure_md(cap, name) for cap, name in images]
     md += ["## Backtest", ""]
-    md += (["```", *format_backtest(backtest), "```"] if backtest
+    md += (backtest_section(backtest) if backtest
            else ["not run (use `--backtest`)" if not is_curve
                  else "held-out curves above are the backtest of a curve law"])
     md += ["", "## Extrapolation", ""]
@@ -224,18 +208,48 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     md += [f"- {w}" for w in warn] if warn else ["none"]
     md += ["", "## Reproducibility checklist", "",
            "After Li et al. 2025, (Mis)Fitting: A Survey of Scaling Laws (arXiv 2502.18969).", "",
-           _md_table(["item", "value"], checklist(fit, table)), "", "## What to train next", ""]
+           md_table(["item", "value"], checklist(fit, table)), "", "## What to train next", ""]
     if suggestion and suggestion.get("runs"):
         md += [f"Within {format_number(suggestion['budget_flops'], 3)} FLOPs of proxy runs, these "
                f"cut the target's log-loss std from {suggestion['std_before']:.4f} to "
                f"{suggestion['std_after']:.4f} ({suggestion['method']}):", "",
-               _md_table(["N", "D", "C"], [[format_number(r["N"], 3), format_number(r["D"], 3),
-                                             format_number(r["C"], 3)] for r in suggestion["runs"]])]
+               md_table(["N", "D", "C"], [[format_number(r["N"], 3), format_number(r["D"], 3),
+                                            format_number(r["C"], 3)] for r in suggestion["runs"]])]
     else:
         md.append("not computed (needs a bootstrap, a target and a proxy budget)")
     payload = plan.to_dict() if plan else fit.to_dict()
     return _write_files(out, md, images, files, payload,
                         plan_headline(plan) if plan else headline(fit))
+
+
+def _check_format(fmt: str) -> str:
+    from .plots import PLOT_FORMATS
+
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise ValueError(f"plot format must be one of {list(PLOT_FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def _figure_md(caption: str, name: str) -> str:
+    """A plot in report.md: an image (PNG, SVG) or a link (PDF), with its caption."""
+    return (f"[{caption} (PDF)]({name})" if name.endswith(".pdf") else f"![{caption}]({name})") \
+        + f"\n\n_{caption}_\n"
+
+
+def _plan_extras(plan) -> list[str]:
+    """Data-constrained and hyperparameter parts of a plan (rare), as their text."""
+    lines = []
+    if getattr(plan, "data_constrained", None):
+        from .plan_data import format_data_constrained
+
+        lines += ["### Data-constrained plan", "", "```",
+                  *format_data_constrained(plan.data_constrained), "```", ""]
+    if getattr(plan, "hparams", None):
+        from .hparams import HparamLaws
+
+        lines += ["### Hyperparameters", "", "```", HparamLaws(**plan.hparams).report(), "```", ""]
+    return lines
 
 
 def _write_files(out: Path, md: list, images: list, files: list, payload: dict,
@@ -249,34 +263,34 @@ def _write_files(out: Path, md: list, images: list, files: list, payload: dict,
     return ReportFiles(out, files, summary)
 
 
-def _write_l2l(result, out: Path, title: str | None) -> ReportFiles:
+def _write_l2l(result, out: Path, title: str | None, fmt: str = "png") -> ReportFiles:
     """The report of a loss-to-loss (or loss-to-task) result, from its groups' fits."""
     from .l2l.plots import plot_l2l
 
     level = result.settings.get("level", 0.9)
     images = [("Fitted links (dots) and held-out points (crosses)",
-               plot_l2l(result, out / "links.png").name)]
+               plot_l2l(result, out / f"links.{fmt}").name)]
     fitted = {n: g for n, g in result.groups.items() if g.fit is not None}
     md = [f"# {title or 'Loss-to-loss report'}",
           f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", "",
           "```", result.report(), "```", "", "## Fit", ""]
     for name, g in result.groups.items():
         md += [f"### {name}", ""]
-        md += ([f"`{g.fit.equation}` ({g.fit.citation})", "", _params_table(g.fit), ""]
+        md += ([f"`{g.fit.equation}` ({g.fit.citation})", "", *params_section(g.fit), ""]
                if g.fit is not None else [f"not fitted: {g.flag}", ""])
-    md += ["## Data used", "", _md_table(
+    md += ["## Data used", "", md_table(
         ["group", "fitted points", f"{result.x} range", "held out"],
         [[n, g.fit.n_points, _span((g.fit.data.get("points") or {}).get("x")),
           g.heldout.get("n", 0)] for n, g in fitted.items()]), ""]
     md += [f"Skipped {n}: {why}" for n, why in result.skipped.items()]
-    md += ["## Plots", ""] + [f"![{cap}]({name})\n\n_{cap}_\n" for cap, name in images]
+    md += ["## Plots", ""] + [_figure_md(cap, name) for cap, name in images]
     md += ["## Backtest", "", f"Held out: the {result.settings.get('holdout_lowest', 0):.0%} "
            f"lowest-{result.x} points of each group (the law never saw them).", ""]
     rows = [[n, g.heldout["n"], f"{g.heldout['mean_rel_error']:.3%}",
              format_number(g.heldout["mean_abs_error"]),
              "n/a" if g.heldout.get("coverage") is None else f"{g.heldout['coverage']:.0%}"]
             for n, g in result.groups.items() if "mean_rel_error" in g.heldout]
-    md += ([_md_table(["group", "held out", "mean rel. error", "mean abs. error",
+    md += ([md_table(["group", "held out", "mean rel. error", "mean abs. error",
                        f"{level:.0%} interval coverage"], rows)] if rows else ["not run"])
     md += ["", "## Extrapolation", "", f"Predictions below a group's lowest fitted {result.x} "
            "extrapolate; the held-out points above measure how well that works.", "",
@@ -286,7 +300,7 @@ def _write_l2l(result, out: Path, title: str | None) -> ReportFiles:
     md += [f"- {w}" for w in notes] if notes else ["none"]
     md += ["", "## Reproducibility checklist", ""]
     first = next(iter(fitted.values()), None)
-    md += ([_md_table(["item", "value"], checklist(first.fit))] if first else ["no group fitted"])
+    md += ([md_table(["item", "value"], checklist(first.fit))] if first else ["no group fitted"])
     md += ["", "## What to train next", "", "not computed for loss-to-loss results"]
     return _write_files(out, md, images, [out / name for _, name in images],
                         result.to_dict(),
@@ -326,17 +340,26 @@ def neutralize_markdown(text: str, images=()) -> str:
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
+_LINK_LINE = re.compile(r"\[(.*)\]\(([^()]+\.pdf)\)$")
+_MIME = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
 def markdown_to_html(text: str, image_dir: Path, images=()) -> str:
-    """The small Markdown subset our reports use -> one HTML page with images inlined.
+    """The small Markdown subset our reports use -> one HTML page: each ``##`` heading
+    opens a ``<section>``, tables become ``<table>``, bullet lists ``<ul>``, and the
+    report's own plots figures with captions (PNG and SVG inlined as base64 data, PDF
+    linked).
 
     Only the file names in ``images`` (plots the report wrote into ``image_dir``) are
-    inlined; every other string, image links included, is escaped text, so nothing a data
-    file or saved fit holds can pull a local file into the page or add markup to it.
+    inlined or linked; every other string, image links included, is escaped text, so
+    nothing a data file or saved fit holds can pull a local file into the page or add
+    markup to it.
     """
     own = {name for name in images if name == Path(name).name and not name.startswith(".")}
-    body, in_code, table = [], False, []
+    body, in_code, table, items = [], False, [], []
+    state = {"section": False, "caption": None}
 
-    def flush_table():
+    def flush():
         if table:
             head, *rows = [[c.strip() for c in r.strip("|").split("|")] for r in table
                            if not set(r.replace("|", "").strip()) <= {"-"}]
@@ -344,10 +367,17 @@ def markdown_to_html(text: str, image_dir: Path, images=()) -> str:
                         + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
                                   for r in rows) + "</table>")
             table.clear()
+        if items:
+            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    def figure(inner, caption):
+        body.append(f"<figure>{inner}<figcaption>{_inline(caption)}</figcaption></figure>")
+        state["caption"] = f"_{caption}_"
 
     for line in text.splitlines():
         if line.startswith("```"):
-            flush_table()
+            flush()
             body.append("</pre>" if in_code else "<pre>")
             in_code = not in_code
             continue
@@ -357,23 +387,38 @@ def markdown_to_html(text: str, image_dir: Path, images=()) -> str:
         if line.startswith("|"):
             table.append(line)
             continue
-        flush_table()
-        image = _IMAGE_LINE.match(line)
-        if image and image.group(2) in own and (Path(image_dir) / image.group(2)).is_file():
-            data = base64.b64encode((Path(image_dir) / image.group(2)).read_bytes()).decode()
-            body.append(f'<figure><img alt="{html.escape(image.group(1))}" '
-                        f'src="data:image/png;base64,{data}"></figure>')
+        if line.startswith("- "):
+            items.append(line[2:])
+            continue
+        flush()
+        if state["caption"] is not None and line.strip() == state["caption"]:
+            state["caption"] = None  # the caption below a figure is in its <figcaption>
+            continue
+        image = _IMAGE_LINE.match(line) or _LINK_LINE.match(line)
+        path = Path(image_dir) / image.group(2) if image else None
+        if image and image.group(2) in own and path.is_file() and path.suffix in _MIME:
+            data = base64.b64encode(path.read_bytes()).decode()
+            figure(f'<img alt="{html.escape(image.group(1))}" '
+                   f'src="data:{_MIME[path.suffix]};base64,{data}">', image.group(1))
+        elif image and image.group(2) in own and path.is_file() and path.suffix == ".pdf":
+            figure(f'<a href="{html.escape(image.group(2))}">{_inline(image.group(1))}</a>',
+                   image.group(1).removesuffix(" (PDF)"))
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
+            if level == 2:
+                body.append("</section><section>" if state["section"] else "<section>")
+                state["section"] = True
             body.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<ul><li>{_inline(line[2:])}</li></ul>")
         elif line.strip():
             body.append(f"<p>{_inline(line)}</p>")
-    flush_table()
+    flush()
+    if state["section"]:
+        body.append("</section>")
     style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;"
-             "text-align:right}td:first-child,th:first-child{text-align:left}"
+             "section{margin-bottom:1.5em}"
+             "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;"
+             "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+             "th{background:#f0f0f0}figcaption{font-size:90%;color:#444}"
              "pre{background:#f6f6f6;padding:8px;overflow-x:auto}img{max-width:100%}")
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>scaling report</title>"
             f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -19,8 +19,9 @@ __all__ = ["run_demo"]
 CHINCHILLA_BUDGET = 5.88e23
 
 
-def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000) -> str:
-    """Run the demo, write reports under ``out_dir`` and return the terminal text."""
+def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000, fmt: str = "png") -> str:
+    """Run the demo, write reports under ``out_dir`` (plots in ``fmt``: png, svg or pdf)
+    and return the terminal text."""
     from scaling.data import load_chinchilla_epoch, load_multipower
     from scaling.fits import FitWarning, ScalingLawFit, backtest, fit_curves, plan_compute
     from scaling.fits.design import suggest_runs
@@ -40,7 +41,7 @@ def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000) -> str:
         suggestion = suggest_runs(plan.fit, boot, {"N": plan.N_opt.value, "D": plan.D_opt.value},
                                   budget_flops=1e22)
         plan_files = write_report(plan, out / "chinchilla", table=table, boot=boot,
-                                  suggestion=suggestion, title="Chinchilla: fit and plan")
+                                  suggestion=suggestion, title="Chinchilla: fit and plan", fmt=fmt)
         curves = load_multipower()
         fit_ids = ["25M/constant_24000", "25M/cosine_24000", "25M/wsdcon_9"]
         # held out: the other 25M schedules only (never the fitted runs)
@@ -48,7 +49,7 @@ def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000) -> str:
                    if r.startswith("25M/") and r not in fit_ids]
         curve_fit = fit_curves(curves, "tissue", fit_runs=fit_ids, eval_runs=heldout)
         curve_files = write_report(curve_fit, out / "curves", table=curves,
-                                   title="LR-annealing law on the multi-power-law curves")
+                                   title="LR-annealing law on the multi-power-law curves", fmt=fmt)
     summary = curve_fit.data["heldout_summary"]
     lines = [plan.report(), "", curve_fit.report(), "",
              f"{len(heldout)} held-out schedules (25M, none of them fitted): mean "

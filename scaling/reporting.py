@@ -20,7 +20,7 @@ def _load(input_path: str, columns, runs):
 
 def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, compute=None,
                     proxy_budget=None, n_boot: int = 1000, columns=(), runs=None,
-                    selection: dict | None = None) -> str:
+                    selection: dict | None = None, fmt: str = "png") -> str:
     """Fit (or read) and write a report; return the terminal summary.
 
     ``selection`` holds ScalingLawFit's row-selection keywords (``where``, ``split``,
@@ -37,12 +37,12 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
     with staged_directory(out) as stage:
         summary = _report(input_path, stage, law=law, drop_highest=drop_highest,
                           compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
-                          columns=columns, runs=runs, selection=selection or {})
+                          columns=columns, runs=runs, selection=selection or {}, fmt=fmt)
     return summary.replace(str(stage), str(out))
 
 
 def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_budget, n_boot,
-            columns, runs, selection) -> str:
+            columns, runs, selection, fmt="png") -> str:
     from scaling.fits import (FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
     from scaling.fits.design import suggest_runs
@@ -52,11 +52,11 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
     out = Path(out)
     path = Path(input_path)
     if path.suffix == ".json" and path.is_file():
-        return _summary([write_report(_saved(path), out)])
+        return _summary([write_report(_saved(path), out, fmt=fmt)])
     if not input_path.startswith("bundled:") and not path.exists():
         raise ValueError(f"INPUT {input_path!r} does not exist (a data file or directory, "
                          "bundled:NAME, or a saved fit .json)")
-    table = _load(input_path, columns, runs)
+    table = full = _load(input_path, columns, runs)
     if selection.get("where"):  # curve laws honour the filter too
         from scaling.data.select import filter_table
 
@@ -70,7 +70,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
             return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1
                                           else out,
                                           table=table.subset(_runs_of(fit, table)),
-                                          title=f"{law} curve law ({name})")
+                                          title=f"{law} curve law ({name})", fmt=fmt)
                              for name, fit in fits_by_size.items()])
         estimator = ScalingLawFit(law=law, drop_highest=drop_highest, **selection)
         if compute and law == "chinchilla":
@@ -89,7 +89,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
                       {"N": 10 * max(fit.data["points"]["N"]), "D": 10 * max(fit.data["points"]["D"])})
             suggestion = suggest_runs(fit, boot, target, budget_flops=proxy_budget)
         files = write_report(obj, out, table=table, boot=boot, suggestion=suggestion,
-                             target_compute=compute)
+                             target_compute=compute, fmt=fmt, plot_table=full)
     return _summary([files])
 
 

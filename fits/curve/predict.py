@@ -161,7 +161,8 @@ def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,
                    law=None, N=None, n_points: int = 400, title=None):
-    """PNG of the predicted loss curve (and LR) of each candidate schedule.
+    """Plot of the predicted loss curve (and LR) of each candidate schedule (PNG at print
+    resolution, or SVG/PDF by the suffix of ``path``).
 
     Parameters
     ----------
@@ -170,7 +171,8 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     total_steps, peak_lr, warmup_steps : int, float, int
         The step budget and LR of the candidates (:func:`candidate_schedules`).
     path : str or Path, optional
-        Where to write the PNG; the bytes are returned either way.
+        Where to write the plot (``.png``, ``.svg`` or ``.pdf``); the bytes are returned
+        either way.
     schedules : mapping, optional
         ``{name: schedule spec}`` instead of the default candidates.
     law, N : optional
@@ -182,7 +184,7 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     Returns
     -------
     bytes
-        The PNG image.
+        The image (PNG without ``path``).
 
     Examples
     --------
@@ -221,10 +223,18 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     ax_lr.set_xlabel("step")
     ax_lr.set_ylabel("learning rate")
     fig.tight_layout()
+    from pathlib import Path
+
+    from ..plots import _DPI, PLOT_FORMATS
+
+    fmt = Path(path).suffix.lstrip(".").lower() if path is not None else "png"
+    if fmt not in PLOT_FORMATS:  # the format comes from the file's suffix
+        raise ValueError(f"plot format must be one of {list(PLOT_FORMATS)} (the file's "
+                         f"suffix), got {str(path)!r}")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    png = buffer.getvalue()
+    fig.savefig(buffer, format=fmt, dpi=_DPI)
+    image = buffer.getvalue()
     if path is not None:
         with open(path, "wb") as handle:
-            handle.write(png)
-    return png
+            handle.write(image)
+    return image

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import InputError, emit, load, where_option
+from ._common import InputError, emit, format_option, load, where_option
 
 
 def _ladder(path: str, columns, drop_highest):
@@ -43,10 +43,11 @@ def _ladder(path: str, columns, drop_highest):
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write compare.json and frontiers.png here.")
+              help="Write compare.json and the plot frontiers.FORMAT here.")
+@format_option
 @where_option
 def compare(ladder_a, ladder_b, budgets, names, n_boot, level, drop_highest, columns, seed,
-            as_json, out):
+            as_json, out, fmt):
     """Compare two recipes: effective compute multiplier of B over A.
 
     A and B are runs tables (or saved Chinchilla fits, `scaling fit --save`) of two
@@ -76,7 +77,7 @@ def compare(ladder_a, ladder_b, budgets, names, n_boot, level, drop_highest, col
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "compare.json", result.to_json() + "\n")
-        result.plot(out / "frontiers.png")
+        result.plot(out / f"frontiers.{fmt}")
     emit(result, as_json, None)
     if out is not None and not as_json:
-        click.echo(f"\nwrote {out / 'compare.json'}, {out / 'frontiers.png'}")
+        click.echo(f"\nwrote {out / 'compare.json'}, {out / f'frontiers.{fmt}'}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit, load, where_option
+from ._common import emit, format_option, load, where_option
 
 
 def budget_options(function):
@@ -46,9 +46,10 @@ def budget_options(function):
 @budget_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write isoflop.json, isoflop.md and isoflop.png here.")
+              help="Write isoflop.json, isoflop.md and the plot isoflop.FORMAT here.")
+@format_option
 def isoflop(data_path, method, window, width, drop_edge, n_boot, level, seed, columns, runs,
-            as_json, out):
+            as_json, out, fmt):
     """Approach 2: compute-optimal N*(C) ~ C^a from isoFLOP profiles.
 
     Per compute budget, the minimum of log loss vs log N (windowed parabola or
@@ -66,8 +67,8 @@ def isoflop(data_path, method, window, width, drop_edge, n_boot, level, seed, co
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "isoflop.json", result.to_json() + "\n")
         atomic_write_text(out / "isoflop.md", "```\n" + result.report() + "\n```\n\n"
-                          "![isoFLOP profiles](isoflop.png)\n")
-        result.plot(out / "isoflop.png")
+                          f"![isoFLOP profiles](isoflop.{fmt})\n")
+        result.plot(out / f"isoflop.{fmt}")
     emit(result, as_json, None)
     if out is not None and not as_json:
-        click.echo(f"\nwrote {out / 'isoflop.json'}, {out / 'isoflop.md'}, {out / 'isoflop.png'}")
+        click.echo(f"\nwrote {out / 'isoflop.json'}, {out / 'isoflop.md'}, {out / f'isoflop.{fmt}'}")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import Finite, LawChoice, colorize, selection_kwargs, selection_options
+from ._common import (Finite, LawChoice, colorize, format_option, selection_kwargs,
+                      selection_options)
 
 
 @click.command()
@@ -14,14 +15,15 @@ from ._common import Finite, LawChoice, colorize, selection_kwargs, selection_op
               default=Path("scaling-demo"), show_default=True, help="Directory for the reports.")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=2), default=1000,
               show_default=True, help="Bootstrap resamples.")
-def demo(out, n_boot):
+@format_option
+def demo(out, n_boot, fmt):
     """Fit, plan and predict on bundled data; write reports.
 
     Runs in well under a minute on 2 CPU cores, no network.
     """
     from scaling.demo import run_demo
 
-    click.echo(colorize(run_demo(out, n_boot=n_boot)))
+    click.echo(colorize(run_demo(out, n_boot=n_boot, fmt=fmt)))
 
 
 @click.command()
@@ -42,8 +44,10 @@ def demo(out, n_boot):
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD", help="Column map.")
 @click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Separate runs file to join with INPUT.")
+@format_option
 @selection_options
-def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, columns, runs):
+def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, columns, runs,
+           fmt):
     """Write report.md, report.html, fit.json and plots.
 
     INPUT is a data file/directory (fitted with defaults) or a saved fit (JSON from
@@ -53,5 +57,6 @@ def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, co
 
     click.echo(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
                                compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
-                               columns=columns, runs=runs, selection=selection_kwargs()))
+                               columns=columns, runs=runs, selection=selection_kwargs(),
+                               fmt=fmt))
 

@@ -29,7 +29,8 @@ def schedules():
                    "linear[:END_FRACTION], constant), or a file with one per line. Default: "
                    "constant, cosine:0.1, linear, wsd:0.1, wsd:0.2.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a PNG of the predicted curves here.")
+              help="Write a plot of the predicted curves here; the format from the "
+                   "suffix: .png (200 dpi), .svg or .pdf.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
 def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, plot,
                       as_json):
@@ -57,6 +58,9 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
     if fit.law not in CURVE_LAWS:
         raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
                          f"curve law ({', '.join(CURVE_LAWS)})")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise click.BadParameter(f"{str(plot)!r}: the plot's format comes from its suffix, "
+                                 "one of .png, .svg, .pdf", param_hint="--plot")
     ranking = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps,
                                 schedules=specs)
     absurd = [r for r in ranking if not (r["final_loss"] > 0)]  # also catches nan

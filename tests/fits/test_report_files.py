@@ -55,7 +55,9 @@ def test_plan_report_has_isoflop_plot(tmp_path):
                              estimator=fits.ScalingLawFit(drop_highest=5), n_boot=100,
                              sensitivity=False)
     write_report(plan, tmp_path, table=load_chinchilla_epoch())
-    _check_report(tmp_path, ["fit.png", "residuals.png", "isoflop.png", "isoflop_profiles.png"])
+    assert (tmp_path / "calibration.png").exists()  # the plan's calibrated interval
+    _check_report(tmp_path, ["fit.png", "residuals.png", "calibration.png", "isoflop.png",
+                             "isoflop_profiles.png"])
     assert "N* (parameters)" in (tmp_path / "report.md").read_text()
     assert "isoFLOP profiles of the runs" in (tmp_path / "report.md").read_text()
 
