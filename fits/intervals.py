@@ -248,7 +248,7 @@ def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, c
 
 
 def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
-              fractions=HOLDOUT_FRACTIONS, n_random: int = 63, n_boot: int = 50,
+              fractions=HOLDOUT_FRACTIONS, n_random: int = 15, n_boot: int = 50,
               min_heldout: int = 6) -> Calibration:
     """Calibrate the prediction interval of a point law by backtests on ``data``.
 

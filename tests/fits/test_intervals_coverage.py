@@ -24,8 +24,9 @@ def misspecified_loss(N, D, drift=0.3):
             + TRUE["B"] * D ** -TRUE["beta"])
 
 
-def synthetic_coverage(repeats=200, noise=0.01, level=0.9):
-    """PI and CI coverage of a new run at 10x the largest fitted compute."""
+def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0):
+    """PI and CI coverage of a new run at 10x the largest fitted compute (repeats
+    ``start .. start + repeats - 1``); also the median PI width."""
     N, tpp = np.meshgrid(np.logspace(7, 8.5, 6), [5.0, 10, 20, 40, 80])
     N, D = N.ravel(), (N * tpp).ravel()
     Nt = N.max() * np.sqrt(10)
@@ -33,7 +34,7 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9):
     law = fits.get_law("chinchilla")
     pi_in = ci_in = 0
     widths = []
-    for rep in range(repeats):
+    for rep in range(start, start + repeats):
         rng = np.random.default_rng(rep)
         y = misspecified_loss(N, D) * np.exp(noise * rng.standard_normal(N.size))
         frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(N.size)], "N": N, "D": D,
