@@ -244,6 +244,18 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     # discrepancy on unseen schedules and lengths (docs/uncertainty.md)
     ci_lo, ci_hi = np.quantile(finals[np.isfinite(finals)], [(1 - level) / 2, (1 + level) / 2])
     sd, note = _discrepancy(reference, discrepancy)
+    seen = int(head.steps[-1])
+    steps_past = float(np.log10(max(curve.steps[-1], 1) / max(seen, 1)))
+    if discrepancy == "reference":
+        # the reference's held-out errors do not measure the error of carrying a law from
+        # a prefix to the end of the run; until prefix backtests calibrate it, it grows at
+        # the documented conservative default per decade of steps (docs/uncertainty.md)
+        from ..intervals import DEFAULT_RATE
+
+        sd = float(np.hypot(sd, DEFAULT_RATE * steps_past))
+        note = ((note + "; ") if note else "") + (
+            f"plus {DEFAULT_RATE:.0%} per decade of steps past the prefix "
+            f"({steps_past:.2f} decades; the uncalibrated default)")
     if sd > 0:
         # the sd of the law's error is estimated from a few held-out runs: a new run's
         # error is then t-distributed with that many dof (docs/uncertainty.md)
@@ -254,8 +266,7 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     finals = finals[np.isfinite(finals)]
     lo, hi = np.quantile(finals, [(1 - level) / 2, (1 + level) / 2])
     params = law.from_theta(problem.full(theta)[0])
-    seen = int(head.steps[-1])
-    reach = {"decades": float(np.log10(max(curve.steps[-1], 1) / max(seen, 1))),
+    reach = {"decades": steps_past,
              "variable": "step", "fraction_seen": float((seen + 1) / curve.total_steps)}
     return {"final_loss": {"value": value,
                            "ci": [float(min(ci_lo, value)), float(max(ci_hi, value))],
