@@ -67,7 +67,7 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
 
     import pandas as pd
 
-    from scaling.data import atomic_write_text, load_dataset, read_frame
+    from scaling.data import load_dataset, read_frame
     from scaling.fits import FitWarning, l2l_fit
 
     if data_path.startswith("bundled:"):

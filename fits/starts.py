@@ -1,0 +1,69 @@
+"""Starting points of a point-law fit over the free parameters of its parameter model:
+the law's published grid, variable projection (``"projected"``), seeded random starts or
+given rows; and the distinct optima of a screening run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .laws import Law
+from .laws.numeric import projected_grid
+from .params import ParamModel
+
+__all__ = ["fit_starts", "distinct_ends", "lm_bounds"]
+
+
+def fit_starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
+    """Starting rows over the free parameters (duplicates that fixing or tying creates
+    are dropped), and a label."""
+    guess = law.guess(log_vars, log_y)[None, :]
+    if isinstance(starts, str):
+        if starts not in ("grid", "projected"):
+            raise ValueError(f"`starts` must be 'grid', 'projected', a number of random starts "
+                             f"or an array of starting points, got {starts!r}")
+        if starts == "projected":
+            if not law.linear:
+                raise ValueError(f"starts='projected' needs a law that declares its linear "
+                                 f"parameters; law {law.name!r} does not (use 'grid')")
+            rows = projected_grid(law, log_vars, log_y)
+            label = (f"projected: {len(rows)} grid points of "
+                     f"{', '.join(p for p in law.params if p not in law.linear)}, "
+                     f"{', '.join(law.linear)} by least squares")
+        else:
+            rows, label = np.vstack([law.grid(log_vars, log_y), guess]), "grid"
+    elif isinstance(starts, (int, np.integer)):
+        if starts < 1:
+            raise ValueError(f"`starts` must be >= 1, got {starts}")
+        grid = law.grid(log_vars, log_y)
+        rng = np.random.default_rng(seed)
+        lo, hi = grid.min(axis=0), grid.max(axis=0)
+        rows = np.vstack([guess, lo + (hi - lo) * rng.random((int(starts) - 1, lo.size))])
+        label = f"{int(starts)} random (seed {seed})"
+    else:
+        arr = np.atleast_2d(np.asarray(starts, dtype=float))
+        if arr.shape[1] != len(law.params):
+            raise ValueError(f"starting points must have {len(law.params)} columns "
+                             f"({', '.join(law.params)}), got shape {arr.shape}")
+        rows = np.vstack([law.to_theta({**dict(zip(law.params, row)), **model.fixed})
+                          for row in arr])
+        label = "given"
+    free = model.reduce(rows)
+    if not model.trivial:
+        _, first = np.unique(free, axis=0, return_index=True)
+        free = free[np.sort(first)]
+    return free, label
+
+
+def lm_bounds(model: ParamModel, law: Law) -> dict:
+    """Natural-unit bounds of a model's free parameters that differ from the law's."""
+    lower, upper = model.natural(model.lower), model.natural(model.upper)
+    return {p: (float(lower[i]), float(upper[i])) for i, p in enumerate(law.params)
+            if p not in model.fixed and p not in model.tied
+            and not np.allclose((lower[i], upper[i]), law.bounds[p], rtol=1e-9, atol=0)}
+
+
+def distinct_ends(batch, most: int = 8) -> np.ndarray:
+    """Up to ``most`` end points of a multistart in distinct 0.01 cells, best first."""
+    order = [i for i in np.argsort(batch.values) if np.isfinite(batch.values[i])]
+    _, first = np.unique(np.round(batch.theta[order] / 1e-2), axis=0, return_index=True)
+    return batch.theta[np.array(order)[np.sort(first)[:most]]]
