@@ -247,7 +247,7 @@ def isoflop_fit(N, C, loss, *, method: str = "parabola", window: float = 0.5,
     n_loose = int(np.sum(labels < 0))
     if n_loose:
         notes.append(f"{n_loose} run(s) are not within {width:g} decades of any compute budget "
-                     "and are not used (widen `width` if the budgets are noisy)")
+                     "and are not used (widen --width if the budgets are noisy)")
     for label in np.unique(labels[labels >= 0]):
         sel = np.flatnonzero(labels == label)
         c_budget = float(np.exp(np.mean(np.log(C[sel]))))

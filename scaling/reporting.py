@@ -65,6 +65,10 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in law_names("curve"):
+            if drop_highest:
+                from scaling.commands._common import CURVE_DROP_HIGHEST
+
+                raise ValueError(CURVE_DROP_HIGHEST)
             fits_by_size = fit_curves_by_size(table, law)
             folders = _folders(fits_by_size)
             return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1

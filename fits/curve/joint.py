@@ -201,7 +201,7 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
                    n_runs=sum(len(c) for c in groups.values()), n_starts=len(theta0),
                    start_values=batch.values, at_best_rtol=1e-4, warn=False,
                    bound_remedy="add curves whose schedules constrain {name}",
-                   converge_remedy="raise `max_iter` or share fewer parameters")
+                   converge_remedy="raise `max_iter` (Python API) or share fewer parameters")
     out = {}
     for g, curves in groups.items():
         params = {}

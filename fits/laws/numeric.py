@@ -174,7 +174,8 @@ def _projected_rows(law, log_vars, log_y):
     rows = rows[np.all((rows >= lower) & (rows <= upper), axis=1)]
     if not len(rows):
         raise ValueError(f"law {law.name!r}: no starting point of its grid fits inside the "
-                         "bounds; give `start_values` or wider `bounds`")
+                         "bounds; give wider bounds (--bounds NAME=LO:HI; `bounds=` in Python) or, "
+                         "in Python, `start_values`")
     return rows
 
 

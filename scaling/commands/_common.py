@@ -492,3 +492,8 @@ format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg",
                              default="png", show_default=True,
                              help="Plot file format: PNG at 200 dpi, SVG or PDF (a report's "
                                   "HTML embeds PNG/SVG plots and links PDF ones).")
+
+#: --drop-highest is a point-law option; curve laws refuse it rather than ignore it
+CURVE_DROP_HIGHEST = ("--drop-highest applies to the point laws (chinchilla, kaplan, "
+                      "power-law); curve laws fit whole runs: choose them with --fit-runs "
+                      "ID,... or leave runs out with --where \"run_id != '...'\"")

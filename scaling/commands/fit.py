@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (CURVE_LAWS, LawChoice, InputError, check_save_path, constraint_options,
+from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LawChoice, InputError, check_save_path, constraint_options,
                       constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
@@ -74,6 +74,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                 curve_method, (curve_method,))
             if y_col != "loss":
                 raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
+            if drop_highest:
+                raise InputError(CURVE_DROP_HIGHEST)
             try:
                 grid = [float(v) for v in decays.split(",")] if decays else None
             except ValueError:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
 
 
 @click.command()
@@ -79,6 +79,8 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
 
             if run_id is None or upto_step is None:
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
+            if drop_highest:
+                raise InputError(CURVE_DROP_HIGHEST)
             if reference is None and law != "mpl":
                 raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
                                  "on other runs or sizes supplies the parameters an early "
