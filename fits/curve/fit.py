@@ -324,8 +324,8 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
                     law=law, n_points=sum(c.loss.size for c in curves), n_runs=len(curves),
                     n_starts=n_starts, data=data, choices=choices, convergence=convergence,
                     notes=notes, bound_remedy="add curves whose schedules constrain {name}",
-                    converge_remedy="raise `max_iter`, give more curves, or fix shape "
-                                    "parameters (`fixed`, --fix)", stacklevel=4)
+                    converge_remedy="raise `max_iter` (Python API), give more curves, or fix "
+                                    "shape parameters (--fix NAME=VALUE; `fixed=` in Python)", stacklevel=4)
     result.heldout = data.get("heldout", {})
     return result
 
