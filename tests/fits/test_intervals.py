@@ -160,3 +160,15 @@ def test_early_curve_prediction_has_ci_inside_pi():
     assert final["pi"][0] <= final["ci"][0] and final["ci"][1] <= final["pi"][1]
     assert final["extrapolation"]["decades"] == pytest.approx(np.log10(curve.steps[-1] / 4000),
                                                               abs=0.01)
+
+
+def test_calibration_plot_draws_errors_and_growth_law(power_fit, tmp_path):
+    from scaling.fits.plots import plot_calibration
+
+    _, _, _, cal = power_fit
+    path = plot_calibration(cal.to_dict(0.9), tmp_path / "calibration.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = plot_calibration(cal.to_dict(0.9))
+    ax = fig.axes[0]
+    assert len(ax.collections) == cal.n_cuts  # one scatter per cut
+    assert "PI half-width" in ax.get_legend().get_texts()[-1].get_text()

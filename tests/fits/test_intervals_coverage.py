@@ -24,7 +24,7 @@ def misspecified_loss(N, D, drift=0.3):
             + TRUE["B"] * D ** -TRUE["beta"])
 
 
-def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0):
+def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0, drift=0.3):
     """PI and CI coverage of a new run at 10x the largest fitted compute (repeats
     ``start .. start + repeats - 1``); also the median PI width."""
     N, tpp = np.meshgrid(np.logspace(7, 8.5, 6), [5.0, 10, 20, 40, 80])
@@ -36,7 +36,7 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0):
     widths = []
     for rep in range(start, start + repeats):
         rng = np.random.default_rng(rep)
-        y = misspecified_loss(N, D) * np.exp(noise * rng.standard_normal(N.size))
+        y = misspecified_loss(N, D, drift) * np.exp(noise * rng.standard_normal(N.size))
         frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(N.size)], "N": N, "D": D,
                               "loss": y})
         est = fits.ScalingLawFit(law="chinchilla", starts=16, seed=rep)
@@ -47,7 +47,7 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0):
             cal = calibrate(est, table, res, n_random=7)
             out = point_intervals(res, cal, {"N": Nt, "D": Dt}, level=level, n_boot=100,
                                   seed=rep)
-        new = misspecified_loss(Nt, Dt) * np.exp(noise * rng.standard_normal())
+        new = misspecified_loss(Nt, Dt, drift) * np.exp(noise * rng.standard_normal())
         (lo, hi), (clo, chi) = out["pi"][0], out["ci"][0]
         pi_in += lo <= new <= hi
         ci_in += clo <= new <= chi
