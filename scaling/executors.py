@@ -221,9 +221,10 @@ def run_job(config: dict, out_dir, *, wait: bool = True, stale_after_s: float = 
     lock = FileLock(out_dir / "locks" / f"{job.run_id}.lock", stale_after_s)
     rank = int(os.environ.get("RANK", "0"))
     base = {"job": job.run_id, "host": socket.gethostname(), "pid": os.getpid()}
-    if rank == 0:  # under torchrun rank 0 owns the lock for all ranks
+    if rank == 0:  # under torchrun rank 0 owns the lock for all ranks (and always waits,
+        # since the other ranks train the job regardless)
         if not lock.try_acquire():
-            if not wait:
+            if not wait and int(os.environ.get("WORLD_SIZE", "1")) == 1:
                 return {**base, "status": "busy", "runs": [], "owner": lock.owner()}
             lock.acquire()
     final = ("done", "diverged")
