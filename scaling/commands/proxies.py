@@ -93,12 +93,15 @@ def _budgets(ctx, param, value):
               help="Most array tasks running at once.")
 @click.option("--slurm-local", is_flag=True,
               help="Run the submitit jobs as local processes (no SLURM; for testing).")
+@click.option("--stale-after", type=click.FloatRange(0, min_open=True), default=15.0,
+              show_default=True, help="Minutes after which another ladder's run lock that "
+                                      "is no longer refreshed is taken over.")
 @_data_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers, address,
-           slurm_partition, slurm_time, slurm_parallel, slurm_local, data, val_data,
-           data_dtype, quiet):
+           slurm_partition, slurm_time, slurm_parallel, slurm_local, stale_after, data,
+           val_data, data_dtype, quiet):
     """Train a ladder of proxy models (resumable; several may share one --out).
 
     Sizes x token budgets (or isoFLOP budgets) x schedules x seeds; `scaling fit OUT` fits it.
@@ -112,7 +115,8 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
     summary = ladder_from_cli(preset, out, quiet=quiet, design=design, budgets=budgets,
                               sizes_per_budget=sizes_per_budget,
                               data=_data_fields(data, val_data, data_dtype), backend=backend,
-                              workers=workers, address=address, slurm=slurm)
+                              workers=workers, address=address, slurm=slurm,
+                              stale_after_s=60 * stale_after)
     click.echo(summary["report"])
     if summary["failed"]:
         ctx.exit(1)
