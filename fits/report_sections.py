@@ -52,9 +52,10 @@ def params_section(fit: FitResult) -> list[str]:
     lines = [md_table(["parameter", "value", "approx. std.err", "interval", "bounds",
                        "at bound"], rows)]
     boot = choices.get("bootstrap")
-    if boot:
+    if isinstance(boot, dict) and {"level", "n_boot"} <= set(boot):
         lines += ["", f"Intervals: {boot['level']:.0%} percentile, {boot['n_boot']} bootstrap "
-                      f"resamples over {boot['unit']}; {boot['converged']} converged."]
+                      f"resamples over {boot.get('unit', 'runs')}"
+                      + (f"; {boot['converged']} converged." if "converged" in boot else ".")]
     elif choices.get("stderr_method"):
         lines += ["", f"Std.err: {choices['stderr_method']}."]
     return lines
@@ -63,7 +64,7 @@ def params_section(fit: FitResult) -> list[str]:
 def data_section(fit: FitResult) -> list[str]:
     """Data table: points, runs, dropped and held-out runs, ranges, source, selection."""
     data = fit.data
-    rows = [["points", f"{fit.n_points} from {fit.n_runs} runs"]]
+    rows = [["points", f"{fit.n_points} points from {fit.n_runs} runs"]]
     dropped = data.get("dropped_run_ids") or []
     if dropped:
         rows.append(["dropped runs", f"{len(dropped)} ({data.get('drop_rule', 'trimmed')}): "
@@ -99,7 +100,7 @@ def backtest_section(bt: dict) -> list[str]:
              covered, "useful" if largest["useful"] else "NOT useful"]]
     for band in bt.get("leave_one_scale_out", []):
         lo, hi = band["range"]
-        rows.append([f"leave-one-scale-out", f"{format_number(lo, 3)} .. {format_number(hi, 3)}",
+        rows.append(["leave-one-scale-out", f"{format_number(lo, 3)} .. {format_number(hi, 3)}",
                      f"{band['mean_abs_rel_error']:.2%}", f"{band['max_abs_rel_error']:.2%}",
                      "", ""])
     lines = [f"Bar: {bt['bar']:.0%} mean abs. relative error of the final loss.", "",
@@ -130,6 +131,15 @@ def plan_section(plan) -> list[str]:
                         _interval(e.ci, d)] for name, e, d in rows]), "",
              f"FLOPs {format_number(plan.compute, 3)} ({plan.flops_convention}); "
              f"{plan.extrapolation_decades:.2f} decades past the largest fitted run.", ""]
+    if plan.target:
+        t = plan.target
+        lines += [f"To reach loss {t['loss']:.4g}: C = {format_number(t['compute']['value'], 3)} "
+                  f"FLOPs {_interval(t['compute']['ci'])}, N* {format_number(t['N_opt'], 3)}, "
+                  f"D* {format_number(t['D_opt'], 3)}.", ""]
+    if plan.isoflop_penalty:
+        lines += ["Loss increase at the same compute off the optimum (isoFLOP penalty): "
+                  + ", ".join(f"{float(f):g}x N* +{v:.4f}"
+                              for f, v in plan.isoflop_penalty.items()) + ".", ""]
     app_rows = []
     for name in ("approach1", "approach2", "approach3"):
         entry = plan.approaches.get(name, {})

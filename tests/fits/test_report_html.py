@@ -107,6 +107,7 @@ def test_html_report_is_sections_and_tables(tmp_path, fit):
     assert ["item", "value"] in headers  # the data and checklist tables
     assert page.pre == 0  # no pasted terminal text
     md = (tmp_path / "report.md").read_text()
+    assert "| points | 240 points from 240 runs |" in md
     assert "| dropped runs | 5 (5 highest-loss points)" in md
     assert "```" not in md
 

@@ -47,7 +47,8 @@ def test_report_does_not_parse_the_fit_text(small_fit, tmp_path, monkeypatch):
     text = (tmp_path / "report.md").read_text()
     assert files.summary == "power-law: L(x) = E + A / x^alpha"
     data_used = text.split("## Data used")[1].split("## Plots")[0]
-    assert "12 points from 12 runs" in data_used and "source synthetic (hash abc123)" in data_used
+    assert "12 points from 12 runs" in data_used
+    assert "| source | synthetic (hash abc123) |" in data_used  # a table row (issue 18)
     assert "garbage" not in text
 
 
