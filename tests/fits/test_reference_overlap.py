@@ -5,6 +5,7 @@ runs and gave a 30%-wide interval for a 100M run)."""
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from scaling.fits.curve import Curve, reference_overlap
 
@@ -37,3 +38,36 @@ def test_reference_on_another_size_only_is_clean():
     # a same-size reference fitted on other schedules is a legitimate use: no warning
     ref = SimpleNamespace(data={"run_ids": ["100M/a"], "heldout": {}})
     assert reference_overlap(ref, _curve(), SIZES) == []
+
+
+@pytest.mark.slow
+def test_readme_early_curve_example_is_the_honest_one(tmp_path):
+    """The README's reference (25M runs only) predicts 100M cosine_72000 from 30% of it
+    within a narrow interval that holds the truth, silently; a reference that holds out the
+    100M runs gives a far wider interval and a warning."""
+    import json
+
+    from click.testing import CliRunner
+
+    from scaling.commands import main
+
+    runs = "25M/constant_24000,25M/cosine_24000,25M/wsdcon_9"
+    predict = ["predict", "bundled:multipower", "--law", "tissue", "--run",
+               "100M/cosine_72000", "--upto-step", "21600", "--json", "--reference"]
+    widths = {}
+    for name, extra in (("honest", ["--where", "model == '25M'"]), ("mixed", [])):
+        ref = tmp_path / f"{name}.json"
+        fit = CliRunner().invoke(main, ["fit", "bundled:multipower", "--law", "tissue",
+                                        "--fit-runs", runs, *extra, "--save", str(ref)])
+        assert fit.exit_code == 0, fit.output
+        out = CliRunner().invoke(main, predict + [str(ref)])
+        assert out.exit_code == 0, out.output
+        payload = json.loads(out.output)
+        lo, hi = payload["final_loss"]["pi"]
+        widths[name] = (hi - lo) / payload["final_loss"]["value"]
+        overlap = [w for w in payload["warnings"] if "target's size" in w]
+        if name == "honest":
+            assert lo <= 2.8632 <= hi and not overlap
+        else:
+            assert len(overlap) == 1
+    assert widths["honest"] < 0.03 < 0.2 < widths["mixed"]
