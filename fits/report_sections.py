@@ -32,7 +32,16 @@ def fit_summary(fit: FitResult) -> list[str]:
             f"{fit.n_runs} runs.", "",
             f"Summed objective {fit.objective:.10g}; {conv.get('n_at_best', '?')} of "
             f"{conv.get('n_starts', '?')} starts reached the best optimum; "
-            + ("converged." if fit.converged else "**did not converge**.")]
+            + ("converged." if fit.converged else "**did not converge**.")] + _heldout_line(fit)
+
+
+def _heldout_line(fit: FitResult) -> list[str]:
+    """Curve laws: the held-out runs' mean and worst relative error, in one sentence."""
+    summary, held = fit.data.get("heldout_summary"), fit.data.get("heldout") or {}
+    if not summary or not held:
+        return []
+    return ["", f"Held out {len(held)} runs the law never saw: mean relative error "
+                f"{summary['PredE']:.3%}, worst {summary['WorstE']:.3%}."]
 
 
 def params_section(fit: FitResult) -> list[str]:
