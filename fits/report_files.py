@@ -271,7 +271,10 @@ def _write_l2l(result, out: Path, title: str | None, fmt: str = "png") -> Report
     fitted = {n: g for n, g in result.groups.items() if g.fit is not None}
     md = [f"# {title or 'Loss-to-loss report'}",
           f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", "",
-          "```", result.report(), "```", "", "## Fit", ""]
+          f"`{result.law}`: {result.y} from {result.x}, fitted in {len(fitted)} of "
+          f"{len(result.groups)} groups; held out: the "
+          f"{result.settings.get('holdout_lowest', 0):.0%} lowest-{result.x} points of each "
+          "group (see Backtest).", "", "## Fit", ""]
     for name, g in result.groups.items():
         md += [f"### {name}", ""]
         md += ([f"`{g.fit.equation}` ({g.fit.citation})", "", *params_section(g.fit), ""]
