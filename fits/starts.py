@@ -15,12 +15,17 @@ __all__ = ["fit_starts", "distinct_ends", "lm_bounds"]
 
 def fit_starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
     """Starting rows over the free parameters (duplicates that fixing or tying creates
-    are dropped), and a label."""
+    are dropped), and a label.
+
+    ``starts="auto"`` (the default of fits) is ``"projected"`` for a law that declares its
+    linear parameters and ``"grid"`` otherwise."""
     guess = law.guess(log_vars, log_y)[None, :]
     if isinstance(starts, str):
-        if starts not in ("grid", "projected"):
-            raise ValueError(f"`starts` must be 'grid', 'projected', a number of random starts "
-                             f"or an array of starting points, got {starts!r}")
+        if starts not in ("auto", "grid", "projected"):
+            raise ValueError(f"`starts` must be 'auto', 'grid', 'projected', a number of random "
+                             f"starts or an array of starting points, got {starts!r}")
+        if starts == "auto":  # variable projection where the law allows it, else its grid
+            starts = "projected" if law.linear else "grid"
         if starts == "projected":
             if not law.linear:
                 raise ValueError(f"starts='projected' needs a law that declares its linear "

@@ -183,12 +183,13 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
 
 
 def parse_starts(value: str):
-    if value in ("grid", "projected"):
+    if value in ("auto", "grid", "projected"):
         return value
     try:
         return int(value)
     except ValueError:
-        raise click.BadParameter(f"expected 'grid', 'projected' or a number of random starts, got {value!r}")
+        raise click.BadParameter(f"expected 'grid', 'projected' or a number of random starts "
+                                 f"(or 'auto'), got {value!r}")
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")
@@ -266,10 +267,12 @@ def fit_options(function):
                      help="Column map, e.g. --col loss=train/loss (repeatable)."),
         click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      default=None, help="Separate runs file (one row per run) to join with DATA."),
-        click.option("--starts", default="grid", show_default=True,
-                     help="'grid' (the law's published grid), 'projected' (variable projection: "
-                          "a grid over the exponents, the rest by least squares; fast) or a "
-                          "number of seeded random starts."),
+        click.option("--starts", default="auto", show_default=True,
+                     help="'auto' ('projected' where the law declares linear parameters, "
+                          "else 'grid'), 'grid' (the law's published grid, e.g. Epoch's 4,500 "
+                          "starts), 'projected' (variable projection: a grid over the "
+                          "exponents, the rest by least squares; fast) or a number of seeded "
+                          "random starts."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for random starts and the bootstrap."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),

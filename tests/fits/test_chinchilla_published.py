@@ -46,10 +46,30 @@ def test_full_data_fit(table):
     assert r.objective <= 0.0018261
 
 
-def test_most_grid_starts_reach_the_best_optimum(trimmed_fit):
-    conv = trimmed_fit.convergence
+@pytest.fixture(scope="module")
+def grid_fit(table):
+    return fits.ScalingLawFit(law="chinchilla", drop_highest=5, starts="grid").fit(table).result_
+
+
+def test_most_grid_starts_reach_the_best_optimum(grid_fit, trimmed_fit):
+    # the published reproduction: Epoch's grid, kept available as --starts grid
+    conv = grid_fit.convergence
     assert conv["n_starts"] == 4501  # Epoch's 4,500-point grid plus the law's guess
     assert 1000 < conv["n_at_best"] <= conv["n_starts"]
+    assert grid_fit.choices["starts"] == "grid"
+    # the default (variable projection) lands on the same optimum
+    assert trimmed_fit.objective == pytest.approx(grid_fit.objective, abs=1e-12)
+    for p in ("E", "A", "B", "alpha", "beta"):
+        assert trimmed_fit[p] == pytest.approx(grid_fit[p], rel=1e-5)
+
+
+def test_default_certificate_is_every_projected_start(trimmed_fit):
+    # default starts="auto" is "projected" for Chinchilla: a 6 x 6 (alpha, beta) grid, E, A,
+    # B by least squares; on the bundled data 25 distinct starts, all at the best
+    conv = trimmed_fit.convergence
+    assert trimmed_fit.choices["starts"].startswith("projected: 25 grid points")
+    assert conv["n_starts"] == 25 and conv["n_at_best"] == 25
+    assert trimmed_fit.objective == pytest.approx(1.0182740e-3, abs=1e-10)
 
 
 def test_hoffmann_published_parameters_fit_clearly_worse(table, trimmed_fit):

@@ -102,7 +102,7 @@ def test_projected_starts_reach_the_published_optimum_from_every_start():
     # Besiroglu et al. 2024's optimum, as the 4,501-start grid finds it
     assert result.objective == pytest.approx(1.0182740e-3, abs=1e-10)
     assert result["alpha"] == pytest.approx(0.3473, abs=1e-4)
-    assert result.convergence["n_at_best"] == result.convergence["n_starts"] >= 50
+    assert result.convergence["n_at_best"] == result.convergence["n_starts"] >= 20
     assert result.choices["starts"].startswith("projected")
     with pytest.raises(ValueError, match="starts='projected' needs a law that declares"):
         fits.fit_law("kaplan", {"N": [1e8, 1e9, 1e10, 1e11], "D": [1e9, 1e10, 1e11, 2e9]},
