@@ -14,12 +14,35 @@ import numpy as np
 
 from .laws import get_law
 from .multistart import multistart
-from .objectives import get_objective
+from .objectives import Objective, get_objective, huber
 from .params import ConstrainedProblem, ParamModel
 from .problem import Problem
 from .result import FitResult
 
 __all__ = ["BootstrapResult", "bootstrap", "resample_counts", "percentile_interval"]
+
+
+#: Stopping rule of a refit (see fits.multistart.multistart): refits end within ~1e-6 of
+#: the tightly converged ones (ftol 1e-12, xtol 1e-9), far below the spread of resamples.
+_FTOL, _XTOL = 1e-10, 1e-6
+
+
+def _huber_newton(r, delta=1e-3):
+    """Huber loss with its exact curvature (1 inside ``delta``, 0 beyond) as the weight.
+
+    A fit from far-off starts needs the IRLS weight ``psi / r`` (it majorizes the loss);
+    a refit from the optimum of nearly the same data does not, and the exact weight turns
+    the linear IRLS convergence into Newton's (about 3x fewer iterations per refit; refits
+    agree with the IRLS ones to ~1e-7)."""
+    rho, psi, _ = huber(r, delta)
+    return rho, psi, (np.abs(r) <= delta).astype(float)
+
+
+def _refit_objective(objective: Objective) -> Objective:
+    """The objective bootstrap refits descend (same values; see :func:`_huber_newton`)."""
+    if objective.function is huber:
+        return Objective(objective.name, objective.space, _huber_newton, objective.settings)
+    return objective
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0) -> np.ndarray:
@@ -161,12 +184,14 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     counts = resample_counts(y.size, n_boot, groups=groups, seed=seed)
     # the fit's own parameter model: fixed and tied parameters stay so in every refit
     model, prior_scale = ParamModel.from_choices(law, choices)
+    objective = _refit_objective(objective)
     problem = ConstrainedProblem(Problem(law, variables, y, objective, weights=counts), model,
                                  prior_scale)
     lower, upper = model.free_bounds()
     theta_hat = model.reduce(law.to_theta(result.values))[0]
     batch = multistart(problem, np.repeat(theta_hat[None, :], n_boot, axis=0), lower, upper,
-                       max_iter=max_iter, ftol=1e-12, xtol=1e-9, desc="bootstrap")
+                       max_iter=max_iter, ftol=_FTOL, xtol=_XTOL, desc="bootstrap",
+                       damping=1e-4)
     theta, values, converged = batch.theta, batch.values, np.asarray(batch.converged, bool)
     n_retried = int((~converged).sum())
     if n_retried:
@@ -175,7 +200,7 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
         retry = ConstrainedProblem(Problem(law, variables, y, objective,
                                            weights=counts[~converged]), model, prior_scale)
         again = multistart(retry, theta[~converged], lower, upper, max_iter=4 * max_iter,
-                           ftol=1e-12, xtol=1e-9, desc="bootstrap retry")
+                           ftol=_FTOL, xtol=_XTOL, desc="bootstrap retry")
         theta, values = theta.copy(), values.copy()
         theta[~converged], values[~converged] = again.theta, again.values
         converged = converged.copy()

@@ -84,7 +84,7 @@ class MultistartResult:
 def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: float = 1e-10,
                xtol: float = 1e-6, merge_quantum: float | None = 1e-2,
                merge_every: int = 1, progress: bool | None = None,
-               desc: str = "multistart") -> MultistartResult:
+               desc: str = "multistart", damping: float = 1e-3) -> MultistartResult:
     """Minimize ``problem`` from every row of ``theta0`` at once.
 
     Parameters
@@ -112,6 +112,9 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
         Show a progress bar of finished starts (None: only on a terminal).
     desc : str
         Label of the progress bar.
+    damping : float
+        Initial Levenberg-Marquardt damping, relative to the curvature's diagonal (smaller
+        for warm starts next to an optimum, e.g. bootstrap refits).
 
     Returns
     -------
@@ -125,7 +128,7 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     values = np.full(n_starts, np.inf)
     iterations = np.zeros(n_starts, dtype=int)
     converged = np.zeros(n_starts, dtype=bool)
-    damping = np.full(n_starts, 1e-3)
+    damping = np.full(n_starts, float(damping))
     growth = np.full(n_starts, 2.0)
     leader = np.arange(n_starts)
     eye = np.eye(n_par)

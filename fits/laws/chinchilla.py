@@ -21,8 +21,10 @@ def chinchilla(N, D, E, A, B, alpha, beta):
 
 
 def _log_model(log_vars, theta):
-    # log_sum_exp_terms of (e, a - alpha log N, b - beta log D), written into the Jacobian's
-    # rows in place: a fit evaluates this for every start at every iteration
+    # log(E + A N^-alpha + B D^-beta) and its Jacobian, the softmax weights of the three
+    # terms, written into the Jacobian's rows in place (a fit evaluates this for every
+    # start at every iteration). Terms are exponentiated directly (two exps per point; E
+    # is one per row) when that cannot overflow or underflow, else shifted by their peak.
     log_n, log_d = log_vars
     e, a, b, alpha, beta = (theta[:, i:i + 1] for i in range(5))
     jac = np.empty((theta.shape[0], 5, log_n.size))
@@ -31,20 +33,31 @@ def _log_model(log_vars, theta):
     np.subtract(a, w_a, out=w_a)
     np.multiply(beta, log_d, out=w_b)
     np.subtract(b, w_b, out=w_b)
-    peak = np.maximum(w_a, w_b)
-    np.maximum(peak, e, out=peak)
-    for w in (w_a, w_b):
-        np.subtract(w, peak, out=w)
-        np.exp(w, out=w)
-    np.subtract(e, peak, out=w_e)
-    np.exp(w_e, out=w_e)
-    total = w_e + w_a
-    total += w_b
-    log_f = np.log(total)
-    log_f += peak
-    np.divide(1.0, total, out=total)
-    for w in (w_e, w_a, w_b):
-        w *= total
+    hi = max(w_a.max(initial=-np.inf), w_b.max(initial=-np.inf), e.max(initial=-np.inf))
+    if hi < 600.0 and e.min(initial=np.inf) > -600.0:  # exp cannot overflow; E > 0 floors
+        np.exp(w_a, out=w_a)
+        np.exp(w_b, out=w_b)
+        total = w_a + w_b
+        total += np.exp(e)
+        log_f = np.log(total)
+        np.divide(1.0, total, out=total)
+        np.multiply(np.exp(e), total, out=w_e)
+    else:
+        peak = np.maximum(w_a, w_b)
+        np.maximum(peak, e, out=peak)
+        for w in (w_a, w_b):
+            np.subtract(w, peak, out=w)
+            np.exp(w, out=w)
+        np.subtract(e, peak, out=w_e)
+        np.exp(w_e, out=w_e)
+        total = w_e + w_a
+        total += w_b
+        log_f = np.log(total)
+        log_f += peak
+        np.divide(1.0, total, out=total)
+        w_e *= total
+    w_a *= total
+    w_b *= total
     np.multiply(w_a, -log_n, out=jac[:, 3])
     np.multiply(w_b, -log_d, out=jac[:, 4])
     return log_f, jac
