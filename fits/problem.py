@@ -49,9 +49,11 @@ class Problem:
         return self.y - f, -jac * f[:, None, :]
 
     def _weights(self, rows):
-        if self.weights is None or self.weights.ndim == 1:
+        if self.weights is None or self.weights.ndim == 1 or rows is None:
             return self.weights
-        return self.weights if rows is None else self.weights[rows]
+        if len(rows) == len(self.weights) and np.array_equal(rows, np.arange(len(rows))):
+            return self.weights  # every row, in order: no copy
+        return self.weights[rows]
 
     def value(self, theta, rows=None) -> np.ndarray:
         """Objective at each row of ``theta``."""
@@ -73,8 +75,11 @@ class Problem:
             jac *= f[:, None, :]
         rho, psi, weight = self.objective(r)
         weights = self._weights(rows)
-        if weights is not None:
-            rho, psi, weight = rho * weights, psi * weights, weight * weights
+        if weights is None:
+            value = rho.sum(axis=1)
+        else:  # no weighted copy of rho: its only use is the sum
+            value = np.einsum("sn,sn->s", rho, np.broadcast_to(weights, rho.shape))
+            psi, weight = psi * weights, weight * weights
         grad = -np.matmul(jac, psi[:, :, None])[:, :, 0]
         curv = np.matmul(jac * weight[:, None, :], jac.transpose(0, 2, 1))
-        return rho.sum(axis=1), grad, curv, np.einsum("spp->sp", curv)
+        return value, grad, curv, np.einsum("spp->sp", curv)
