@@ -25,6 +25,37 @@ def test_intervals_match_besiroglu_2024(epoch_boot, name, lo, hi):
     assert got_hi == pytest.approx(hi, abs=0.015)
 
 
+def test_intervals_are_epochs_to_the_printed_digits(epoch_boot):
+    # Besiroglu et al. 2024, 95% bootstrap intervals (3 decimals)
+    _, boot = epoch_boot
+    for name, (lo, hi) in {"alpha": (0.317, 0.371), "beta": (0.332, 0.415),
+                           "E": (1.768, 1.872)}.items():
+        got_lo, got_hi = boot.interval(name)
+        assert got_lo == pytest.approx(lo, abs=1e-3) and got_hi == pytest.approx(hi, abs=1e-3)
+
+
+def test_warm_newton_refits_are_the_tightly_converged_optima(epoch_boot):
+    # the refits stop at xtol 1e-6 (Newton steps from the optimum): each is the optimum of
+    # its resample, as a tight L-BFGS-B polish from there confirms
+    from scaling.fits.multistart import polish
+
+    result, boot = epoch_boot
+    law = fits.get_law("chinchilla")
+    pts = result.data["points"]
+    rows = boot.meta["kept_index"][:12]
+    counts = resample_counts(result.n_points, 1000, seed=0)[rows]
+    problem = fits.Problem(law, (np.asarray(pts["N"]), np.asarray(pts["D"])),
+                           np.asarray(pts["loss"]), fits.get_objective("huber"), weights=counts)
+    lower, upper = law.theta_bounds()
+    for i in range(rows.size):
+        start = law.to_theta({p: boot.samples[p][i] for p in law.params})
+        theta, value, _ = polish(problem, start, lower, upper, row=i)
+        assert value == pytest.approx(boot.objective[i], rel=1e-9, abs=1e-15)
+        tight = law.from_theta(theta)
+        assert tight["alpha"] == pytest.approx(boot.samples["alpha"][i], abs=1e-5)
+        assert tight["E"] == pytest.approx(boot.samples["E"][i], rel=1e-5)
+
+
 def test_bootstrap_sets_intervals_on_the_fit(epoch_boot):
     result, boot = epoch_boot
     assert result.params["alpha"].interval == boot.interval("alpha")
