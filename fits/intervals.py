@@ -28,14 +28,13 @@ Floors keep the interval from collapsing on tables where the backtests happen to
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass, field
-from statistics import NormalDist
 
 import numpy as np
 
 from .bootstrap import bootstrap
+from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
+                          default_calibration)
 from scaling.data.select import expand_run_ids
 
 from .fit import ScalingLawFit, as_table, warm_refit
@@ -47,139 +46,7 @@ __all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
            "observation_scatter", "pi_from_ci", "point_intervals", "prediction_entry", "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE",
            "HOLDOUT_FRACTIONS"]
 
-#: relative sd per decade of extrapolation when the table is too small to backtest
-DEFAULT_RATE = 0.03
-#: relative sd of a new run at the edge of the fitted range, same fallback
-DEFAULT_SCATTER = 0.01
-#: floor on the fitted growth rate (relative sd per decade)
-MIN_RATE = 0.005
-#: parts of the runs (largest compute first) held out by the calibration backtests
 HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-
-
-def _z(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"`level` must be in (0, 1), got {level}")
-    # stdlib normal quantile: a plain fit must not import scipy.stats (~0.8 s, issue 19)
-    return float(NormalDist().inv_cdf(0.5 + level / 2))
-
-
-@dataclass
-class Calibration:
-    """How wide a prediction interval is at a given extrapolation distance.
-
-    Attributes
-    ----------
-    scatter : float
-        ``s0``: relative sd (log units) of a new run at distance 0.
-    rate : float
-        ``r``: relative sd added per decade of extrapolation.
-    method : str
-        ``"backtest"`` (fitted on this table) or ``"default"`` (too few runs).
-    scores : list of float
-        Held-out log errors divided by ``s(d)`` (the conformal scores).
-    points : list of dict
-        Per held-out run of every cut: ``cut`` (fraction held out), ``distance``,
-        ``log_error``.
-    max_distance : float
-        Largest distance the backtests reached.
-    notes : list of str
-    """
-
-    scatter: float
-    rate: float
-    method: str
-    scores: list = field(default_factory=list)
-    points: list = field(default_factory=list)
-    max_distance: float = 0.0
-    n_cuts: int = 0
-    notes: list = field(default_factory=list)
-    #: ``{"cut", "n_fit", "params"}`` of every backtest refit
-    refits: list = field(default_factory=list)
-
-    def sd(self, distance) -> np.ndarray:
-        """``s(d) = sqrt(s0**2 + (r d)**2)``."""
-        d = np.asarray(distance, dtype=float)
-        return np.sqrt(self.scatter ** 2 + (self.rate * d) ** 2)
-
-    def multiplier(self, level: float) -> float:
-        """Conformal quantile of the scores at ``level``, at least the Student-t quantile
-        with ``n_cuts - 1`` (>= 2) degrees of freedom (the normal one without cuts).
-
-        The held-out errors of one cut share one refit, so the cuts, not the runs, are
-        the independent replications of "extrapolate from a smaller table"; the t floor
-        is the small-sample correction of a spread estimated from a few of them.
-        """
-        z = _z(level)
-        if self.n_cuts:
-            from scipy import stats
-
-            z = float(stats.t.ppf(0.5 + level / 2, df=max(self.n_cuts - 1, 2)))
-        scores = np.sort(np.asarray(self.scores, dtype=float))
-        n = scores.size
-        if n == 0:
-            return z
-        rank = math.ceil((n + 1) * level)
-        if rank > n:  # too few scores for this level: beyond the largest one
-            return max(z, 1.25 * float(scores[-1]))
-        return max(z, float(scores[rank - 1]))
-
-    def half_width(self, distance, level: float, ci_sd=0.0) -> np.ndarray:
-        """Log half-width: ``m * sqrt(ci_sd**2 + s(d)**2)``."""
-        return self.multiplier(level) * np.sqrt(np.square(ci_sd) + self.sd(distance) ** 2)
-
-    def interval(self, value, distance, level: float, ci=None, ci_level: float | None = None):
-        """``[lo, hi]`` (last axis) of a new run's loss around ``value``.
-
-        ``ci`` (``[lo, hi]`` at ``ci_level``, default ``level``), optional, is the
-        bootstrap interval of the law; each side's log half-width, as a standard
-        deviation (divided by the normal quantile), is added in quadrature to ``s(d)``.
-        """
-        value = np.asarray(value, dtype=float)
-        lo_sd = hi_sd = 0.0
-        if ci is not None:
-            ci = np.asarray(ci, dtype=float)
-            z_ci = _z(ci_level or level)
-            lo_sd = np.log(value / np.minimum(ci[..., 0], value)) / z_ci
-            hi_sd = np.log(np.maximum(ci[..., 1], value) / value) / z_ci
-        lo = value * np.exp(-self.half_width(distance, level, lo_sd))
-        hi = value * np.exp(self.half_width(distance, level, hi_sd))
-        return np.stack([lo, hi], axis=-1)
-
-    @classmethod
-    def from_dict(cls, payload: dict) -> "Calibration":
-        """Rebuild from :meth:`to_dict` (e.g. a saved fit's backtest), scores included."""
-        points = payload.get("points") or []
-        cal = cls(float(payload["scatter"]), float(payload["rate_per_decade"]),
-                  payload.get("method", "backtest"), points=points,
-                  max_distance=float(payload.get("max_distance", 0.0)),
-                  n_cuts=int(payload.get("n_cuts", 0)), notes=list(payload.get("notes", [])),
-                  refits=list(payload.get("refits", [])))
-        if points:
-            d = np.array([p["distance"] for p in points])
-            e = np.array([p["log_error"] for p in points])
-            v = np.array([p.get("ci_sd", 0.0) for p in points])
-            cal.scores = (np.abs(e) / np.sqrt(v ** 2 + cal.sd(d) ** 2)).tolist()
-        return cal
-
-    def to_dict(self, level: float | None = None) -> dict:
-        out = {"method": self.method, "scatter": self.scatter, "rate_per_decade": self.rate,
-               "n_heldout": len(self.scores), "n_cuts": self.n_cuts, "max_distance": self.max_distance,
-               "points": self.points, "notes": list(self.notes), "refits": self.refits,
-               "growth_law": "log-error sd s(d) = sqrt(scatter^2 + (rate * d)^2), d in decades "
-                             "past the fitted range"}
-        if level is not None:
-            out.update({"level": level, "multiplier": self.multiplier(level)})
-        return out
-
-
-def default_calibration(reason: str, scatter: float | None = None) -> Calibration:
-    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``)."""
-    s0 = max(DEFAULT_SCATTER, scatter or 0.0)
-    return Calibration(s0, DEFAULT_RATE, "default", notes=[
-        f"{reason}: the prediction interval uses the conservative default growth "
-        f"{DEFAULT_RATE:.0%} relative sd per decade of extrapolation and scatter "
-        f"{s0:.2%} (see docs/uncertainty.md); add runs to calibrate it on your data"])
 
 
 def extrapolation(fitted: dict, at: dict) -> dict:

@@ -25,7 +25,8 @@ import numpy as np
 
 from .laws import get_any_law, law_kind
 
-__all__ = ["predict_values", "predict_targets", "load_saved", "read_targets",
+__all__ = ["predict_values", "predict_targets", "saved_calibration", "load_saved",
+           "read_targets",
            "numeric_columns", "extrapolation_decades", "SCHEDULE_COLUMNS"]
 
 #: Target-table columns that make up a schedule spec (curve laws; ``data.schedules``).
@@ -111,17 +112,40 @@ def _draw_interval(law, params_draws, arrays, level):
     return lo, hi
 
 
+def saved_calibration(result):
+    """The prediction interval's growth law a saved point fit carries (from ``scaling
+    fit --backtest``), else the documented conservative default, and a note saying which."""
+    from .calibration import Calibration, default_calibration
+
+    payload = (result.data.get("backtest") or {}).get("calibration")
+    if isinstance(payload, dict) and "scatter" in payload:
+        cal = Calibration.from_dict(payload)
+        return cal, (f"prediction interval calibrated by the fit's own backtests "
+                     f"({cal.method}: scatter {cal.scatter:.2%}, +{cal.rate:.2%} per decade)")
+    cal = default_calibration("the saved fit carries no backtest calibration (save it with "
+                              "`scaling fit ... --backtest --save FIT.json`)")
+    return cal, cal.notes[0]
+
+
 def _point_targets(result, law, targets, level):
     arrays = [np.ravel(a) for a in _point_inputs(result, law, targets)]
     value = law.function(*arrays, **result.values)
     out = {"value": value}
+    ci = None
     if result.draws:
         out["ci_lower"], out["ci_upper"] = _draw_interval(law, result.draws, arrays, level)
+        ci = np.stack([out["ci_lower"], out["ci_upper"]], axis=-1)
     points = result.data.get("points") or {}
     names = list(result.data.get("ranges", {}))
+    decades = np.zeros(value.shape)
     if names and all(n in points for n in names):
-        out["extrapolation_decades"] = extrapolation_decades(
+        decades = out["extrapolation_decades"] = extrapolation_decades(
             {n: points[n] for n in names}, dict(zip(names, arrays)))
+    # a new run's interval: the law's (ci) plus scatter and growth with distance
+    calibration, note = saved_calibration(result)
+    pi = calibration.interval(value, decades, level, ci)
+    out["pi_lower"], out["pi_upper"] = pi[..., 0], pi[..., 1]
+    out["_notes"] = [note]
     return out
 
 
@@ -196,6 +220,8 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
     dict
         Columns (equal-length arrays): ``value``; ``ci_lower``/``ci_upper`` when the fit
         carries bootstrap draws (loss-to-loss: predictive interval of a new point);
+        point laws: ``pi_lower``/``pi_upper``, the prediction interval of a new run
+        (:func:`saved_calibration`);
         ``extrapolation_decades`` (0 inside the fitted range); plus ``"level"`` and
         ``"notes"``.
     """
@@ -217,6 +243,7 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
                      "early-curve prediction with one)")
     else:
         out = _point_targets(result, get_any_law(result.law), targets, level)
+        notes.extend(out.pop("_notes"))
         if not result.draws:
             notes.append("the fit was saved without bootstrap draws: no interval (refit with "
                          "`scaling fit ... --bootstrap 1000 --save FIT.json`)")

@@ -54,7 +54,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
     import json as _json
 
     if data_path.endswith(".json") and not log_format:
-        _predict_saved(Path(data_path), at, out_path, target_group, as_json)
+        _predict_saved(Path(data_path), at, out_path, target_group, as_json, level)
         return
     if out_path is not None or target_group is not None:
         raise InputError("--out and --target-group apply to a saved fit: scaling predict FIT.json "
@@ -150,7 +150,7 @@ def _format_prediction(payload) -> str:
     return text
 
 
-def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
+def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> None:
     """``scaling predict FIT.json --at TARGETS.csv``: numpy and the law only (fast)."""
     import json as _json
 
@@ -164,9 +164,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
                          (f"; {at!r} is not a file)" if at is not None else ")"))
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
-    preds = predict_targets(result, columns, group=group)
-    names = [c for c in ("value", "ci_lower", "ci_upper", "extrapolation_decades",
-                         "below_fitted_x") if c in preds]
+    preds = predict_targets(result, columns, group=group, level=level)
+    names = [c for c in ("value", "pi_lower", "pi_upper", "ci_lower", "ci_upper",
+                         "extrapolation_decades", "below_fitted_x") if c in preds]
     header = list(columns) + names
     n = len(preds["value"])
     inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}
@@ -180,8 +180,8 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
             ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
         atomic_write_text(out_path, text)
     if as_json:
-        rows = [dict(zip(header, (None if isinstance(v, float) and v != v else v
-                                  for v in row))) for row in table]
+        rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
+                                            for v in row))), preds["level"]) for row in table]
         click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": preds["level"],
                                 "n_targets": n, "columns": header, "predictions": rows,
                                 "notes": preds["notes"]},
@@ -194,6 +194,20 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json) -> None:
             click.echo(f"note: {note}")
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
+
+
+def _json_row(row: dict, level: float) -> dict:
+    """One prediction as every prediction's JSON: value, ci, pi, level, extrapolation
+    (and the target's own columns)."""
+    def pair(name):
+        lo, hi = row.pop(f"{name}_lower", None), row.pop(f"{name}_upper", None)
+        return None if lo is None or hi is None else [lo, hi]
+
+    ci, pi = pair("ci"), pair("pi")
+    decades = row.pop("extrapolation_decades", None)
+    row.update({"ci": ci, "pi": pi, "level": level,
+                "extrapolation": None if decades is None else {"decades": decades}})
+    return row
 
 
 def _number(cell: str):

@@ -152,8 +152,17 @@ def test_cli_predicts_10000_targets_equal_to_the_law(chinchilla_saved, tmp_path)
     value = np.array([r["value"] for r in rows])
     np.testing.assert_allclose(value, chinchilla(N, D, **params), rtol=1e-12, atol=0)
     assert np.array([r["N"] for r in rows]) == pytest.approx(N, rel=1e-15)
-    assert all(r["extrapolation_decades"] >= 0 for r in rows)
-    assert "without bootstrap draws" in payload["notes"][0]
+    # every prediction's JSON: value, ci, pi, level, extrapolation
+    assert all(r["extrapolation"]["decades"] >= 0 for r in rows)
+    assert all(r["level"] == 0.9 and r["ci"] is None for r in rows)
+    pi = np.array([r["pi"] for r in rows])
+    assert np.all(pi[:, 0] < value) and np.all(value < pi[:, 1])
+    # no backtest saved: the conservative default, which widens with distance
+    width = np.log(pi[:, 1] / pi[:, 0])
+    far = np.array([r["extrapolation"]["decades"] for r in rows])
+    assert width[far > 2].min() > width[far == 0].max()
+    assert any("conservative default" in n for n in payload["notes"])
+    assert any("without bootstrap draws" in n for n in payload["notes"])
 
 
 def test_cli_writes_csv_and_names_missing_columns(chinchilla_saved, tmp_path):
@@ -164,7 +173,8 @@ def test_cli_writes_csv_and_names_missing_columns(chinchilla_saved, tmp_path):
                                     "--out", str(preds)])
     assert out.exit_code == 0, out.output
     table = pd.read_csv(preds)
-    assert list(table.columns) == ["N", "D", "value", "extrapolation_decades"]
+    assert list(table.columns) == ["N", "D", "value", "pi_lower", "pi_upper",
+                                   "extrapolation_decades"]
     assert table["value"].iloc[0] == pytest.approx(
         FitResult.from_dict(json.loads(chinchilla_saved.read_text())).predict(N=7e10, D=1.4e12),
         rel=1e-15)
@@ -205,3 +215,21 @@ def test_saved_fit_prediction_imports_neither_pandas_nor_scipy(chinchilla_saved,
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_saved_backtest_calibrates_the_batch_prediction_interval(point_fit):
+    """A fit saved with --backtest carries its calibration: the batch pi is the one the
+    fit's own backtests give, wider than its ci."""
+    from scaling.fits.calibration import Calibration
+
+    saved = FitResult.from_dict(_round_trip(point_fit.to_dict()))
+    targets = {"N": np.array([1e8, 1e10]), "D": np.array([1e10, 1e12])}
+    preds = predict_targets(saved, targets, level=0.9)
+    cal = Calibration.from_dict(point_fit.data["backtest"]["calibration"])
+    ci = np.stack([preds["ci_lower"], preds["ci_upper"]], axis=-1)
+    expected = cal.interval(preds["value"], preds["extrapolation_decades"], 0.9, ci)
+    np.testing.assert_allclose(preds["pi_lower"], expected[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(preds["pi_upper"], expected[:, 1], rtol=1e-12)
+    assert np.all(preds["pi_lower"] <= preds["ci_lower"])
+    assert np.all(preds["pi_upper"] >= preds["ci_upper"])
+    assert "calibrated by the fit's own backtests" in preds["notes"][0]
