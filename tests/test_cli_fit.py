@@ -73,7 +73,7 @@ def test_bad_option_values_exit_2():
     result = runner.invoke(main, ["fit", "bundled:chinchilla_epoch", "--law", "nope"])
     assert result.exit_code == 2 and "Invalid value for '--law'" in result.output
     result = runner.invoke(main, ["fit", "bundled:chinchilla_epoch", "--starts", "many"])
-    assert result.exit_code == 2 and "expected 'grid', 'projected' or a number" in result.output
+    assert result.exit_code == 2 and "expected 'auto', 'grid', 'projected' or a number" in result.output
     result = runner.invoke(main, ["fit", "bundled:nope"])
     assert result.exit_code == 2 and "unknown dataset 'nope'" in result.output
     result = runner.invoke(main, ["fit", "bundled:chinchilla_epoch", "--x", "N"])

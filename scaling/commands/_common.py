@@ -188,8 +188,8 @@ def parse_starts(value: str):
     try:
         return int(value)
     except ValueError:
-        raise click.BadParameter(f"expected 'grid', 'projected' or a number of random starts "
-                                 f"(or 'auto'), got {value!r}")
+        raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
+                                 f"random starts, got {value!r}")
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")

@@ -59,8 +59,10 @@ def test_most_grid_starts_reach_the_best_optimum(grid_fit, trimmed_fit):
     assert grid_fit.choices["starts"] == "grid"
     # the default (variable projection) lands on the same optimum
     assert trimmed_fit.objective == pytest.approx(grid_fit.objective, abs=1e-12)
-    for p in ("E", "A", "B", "alpha", "beta"):
-        assert trimmed_fit[p] == pytest.approx(grid_fit[p], rel=1e-5)
+    # the Huber objective is flat along the A-B-alpha valley: 1e-14 in the objective is
+    # ~1e-4 in A and B (both sit within that of the published reproduction, A 477.85)
+    for p, rel in (("E", 1e-5), ("A", 3e-4), ("B", 3e-4), ("alpha", 5e-5), ("beta", 5e-5)):
+        assert trimmed_fit[p] == pytest.approx(grid_fit[p], rel=rel)
 
 
 def test_default_certificate_is_every_projected_start(trimmed_fit):

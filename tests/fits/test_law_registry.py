@@ -105,8 +105,8 @@ def test_bnsl_fits_and_predicts_through_the_cli(tmp_path):
                                broken_power_law(np.array([1e8, 1e11]), **params), rtol=1e-12)
     np.testing.assert_allclose([r["value"] for r in rows],
                                broken_power_law(np.array([1e8, 1e11]), **BNSL_TRUTH), rtol=5e-3)
-    assert rows[0]["extrapolation_decades"] == 0.0
-    assert rows[1]["extrapolation_decades"] == pytest.approx(np.log10(1e11 / 3e10))
+    assert rows[0]["extrapolation"]["decades"] == 0.0
+    assert rows[1]["extrapolation"]["decades"] == pytest.approx(np.log10(1e11 / 3e10))
 
 
 def test_scaling_laws_lists_equations_parameters_and_citations():
