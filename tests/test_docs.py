@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -112,7 +113,7 @@ def test_documented_command_parses(where, command, tmp_path, monkeypatch):
 # -- running them ----------------------------------------------------------------------
 _TINY_LADDER = """{"name": "docs-tiny", "sizes": [{"n_layer": 1, "d_model": 16, "n_head": 1},
  {"n_layer": 1, "d_model": 24, "n_head": 2}, {"n_layer": 1, "d_model": 32, "n_head": 2}],
- "tokens": [2048, 4096], "seeds": [0],
+ "tokens": [2048, 4096, 8192], "seeds": [0],
  "schedules": [{"kind": "wsd", "peak_lr": 3e-3, "end_lr": 3e-4, "warmup_steps": 2,
                 "cooldown_frac": 0.2}],
  "base": {"seq_len": 32, "batch_size": 8, "eval_every": 4, "eval_tokens": 1024,
@@ -136,14 +137,22 @@ def _scratch(tmp_path: Path) -> Path:
     rows = []
     for i, (rid, n, d, loss) in enumerate(zip(final["run_id"], final["N"], final["D"],
                                               final["loss"])):
-        for frac in (0.25, 0.5, 1.0):
-            rows.append({"run_id": rid, "N": n, "D": d * frac,
+        for step, frac in ((250, 0.25), (500, 0.5), (1000, 1.0)):
+            rows.append({"run_id": rid, "step": step, "N": n, "D": d * frac,
                          "loss": loss * (1 + 0.05 * (1 - frac)),
                          "dataset": "c4" if i % 2 else "pile"})
     ladder = pd.DataFrame(rows)
     repeat = ladder[ladder["run_id"] == final["run_id"].iloc[0]].assign(
         run_id=lambda f: f["run_id"] + "-seed1", loss=lambda f: f["loss"] * 1.002)
     pd.concat([ladder, repeat]).to_csv(tmp_path / "ladder.csv", index=False)
+    # targets for a saved fit, and an LR sweep's optimum per budget (eta* ~ C^-0.125)
+    pd.DataFrame({"N": [1e9, 7e10], "D": [2e10, 1.4e12]}).to_csv(tmp_path / "targets.csv",
+                                                                index=False)
+    budgets = np.geomspace(1e18, 1e21, 6)
+    pd.DataFrame({"run_id": [f"b{i}" for i in range(6)], "N": np.sqrt(budgets / 120),
+                  "C": budgets, "loss": 2 + 40 * budgets ** -0.05,
+                  "lr_opt": 0.3 * budgets ** -0.125 + 1e-4}).to_csv(tmp_path / "lr_sweep.csv",
+                                                                    index=False)
     return tmp_path
 
 

@@ -56,6 +56,7 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0, drift=0.3):
     return pi_in / repeats, ci_in / repeats, float(np.median(widths))
 
 
+@pytest.mark.heavy
 def test_synthetic_misspecification_pi_covers_new_runs_10x_past():
     pi, ci, width = synthetic_coverage()
     print(f"\nsynthetic misspecification, 200 repeats, 10x past the fitted compute: "

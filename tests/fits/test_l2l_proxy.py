@@ -65,6 +65,7 @@ def cpu_ladder(tmp_path_factory):
     return out
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_code_to_prose_predicts_largest_proxy_within_one_percent(cpu_ladder):
     # the acceptance protocol of docs/loss-to-loss.md: final points, E from Chinchilla fits

@@ -116,5 +116,6 @@ def test_demo_writes_both_reports(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "6 held-out schedules (25M, none of them fitted)" in result.output
-    _check_report(tmp_path / "chinchilla", ["fit.png", "residuals.png", "isoflop.png"])
+    _check_report(tmp_path / "chinchilla", ["fit.png", "residuals.png", "isoflop.png",
+                                            "isoflop_profiles.png", "calibration.png"])
     _check_report(tmp_path / "curves", ["curves.png"])

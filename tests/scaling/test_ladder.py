@@ -85,6 +85,7 @@ def test_load_ladder_reads_files_and_names_mistakes(tmp_path):
         LadderSpec(sizes=[{}], schedules=[WSD])
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_cpu_5min_preset_meets_acceptance(tmp_path):
     summary = ladder_from_cli("cpu-5min", tmp_path, quiet=True)

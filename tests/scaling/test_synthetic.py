@@ -53,6 +53,7 @@ def test_mlp_square_loss_falls_with_width():
     assert mlp_square_loss(16, steps=300) < mlp_square_loss(2, steps=300)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_mlp_square_exponent_is_near_one():
     alpha = fitted_alpha(mlp_square_table([4, 8, 16, 32, 64], steps=3000))
