@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from .result import FitResult, format_number
 
-__all__ = ["format_fit", "format_data", "headline", "format_table", "format_backtest"]
+__all__ = ["format_fit", "format_data", "headline", "format_table", "format_backtest",
+           "param_flag"]
+
+
+def param_flag(p, choices: dict) -> str:
+    """What a parameter's row says besides its value: ``fixed``, ``tied to X`` or
+    ``at lower/upper bound`` (empty when free and inside its bounds)."""
+    if p.name in (choices.get("fixed") or {}):
+        return "fixed"
+    if p.name in (choices.get("tied") or {}):
+        return f"tied to {choices['tied'][p.name]}"
+    return f"at {p.at_bound} bound" if p.at_bound else ""
 
 
 def format_backtest(bt: dict) -> list[str]:
@@ -140,11 +151,7 @@ def format_fit(result: FitResult) -> str:
     lines.append("")
     rows = []
     for p in result.params.values():
-        flag = f"at {p.at_bound} bound" if p.at_bound else ""
-        if p.name in (choices.get("fixed") or {}):
-            flag = "fixed"
-        elif p.name in (choices.get("tied") or {}):
-            flag = f"tied to {choices['tied'][p.name]}"
+        flag = param_flag(p, choices)
         interval = (f"[{format_number(p.interval[0])}, {format_number(p.interval[1])}]"
                     if p.interval else "")
         rows.append([p.name, format_number(p.value, 5),

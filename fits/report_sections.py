@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from .report import param_flag
 from .result import FitResult, format_number
 
 __all__ = ["md_table", "params_section", "data_section", "backtest_section", "plan_section",
@@ -49,11 +50,7 @@ def params_section(fit: FitResult) -> list[str]:
     choices = fit.choices
     rows = []
     for p in fit.params.values():
-        flag = f"at {p.at_bound} bound" if p.at_bound else ""
-        if p.name in (choices.get("fixed") or {}):
-            flag = "fixed"
-        elif p.name in (choices.get("tied") or {}):
-            flag = f"tied to {choices['tied'][p.name]}"
+        flag = param_flag(p, choices)
         rows.append([p.name, format_number(p.value, 5),
                      format_number(p.stderr, 2) if p.stderr is not None else "n/a",
                      _interval(p.interval, 4) if p.interval else "not run",
