@@ -26,6 +26,7 @@ _EXPORTS = {
     ".l2l": ("L2LResult", "chain_predict", "l2l_fit", "l2l_predict", "shifted_power_law", "sigmoid_link",),
     ".plan": ("Estimate", "Plan", "extrapolation_decades", "plan_compute",),
     ".predict": ("predict_point",),
+    ".prediction": ("DEFAULT_LEVEL", "Prediction",),
     ".problem": ("Problem",),
     ".result": ("FitResult", "FitWarning", "ParamEstimate",),
 }
@@ -66,7 +67,7 @@ __all__ = [
     "get_curve_law", "get_law", "get_objective", "heldout_errors", "isoflop_penalty", "kaplan",
     "lr_annealing", "lr_annealing_sized", "multi_power", "multistart", "plan_compute", "polish",
     "power_law", "power_law_inverse", "predict_curve", "predict_final_loss",
-    "predict_from_prefix", "predict_point", "warm_refit",
+    "predict_from_prefix", "predict_point", "warm_refit", "DEFAULT_LEVEL", "Prediction",
     "IsoflopResult", "isoflop_fit", "isoflop_from_table", "Comparison", "compare_ladders",
     "effective_compute_multiplier", "HparamLaws", "hparam_laws", "hparam_laws_from_table",
     "data_constrained", "fit_data_constrained", "overtraining", "fit_top1_error", "top1_error",
