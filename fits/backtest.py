@@ -37,7 +37,7 @@ def seed_noise(final: pd.DataFrame) -> float | None:
 
 
 def _variables(estimator: ScalingLawFit, frame: pd.DataFrame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 
@@ -133,7 +133,7 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
                                     law, level, n_boot, seed)
     largest["useful"] = largest["mean_abs_rel_error"] <= bar
 
-    scale = kept[estimator.x or "N"] if law.variables == ("x",) else kept["N"]
+    scale = kept[estimator.x or "N"] if law.takes_x else kept["N"]
     bands = pd.qcut(np.log(scale.to_numpy(dtype=float)), q=min(n_scale_groups, scale.nunique()),
                     labels=False, duplicates="drop")
     by_scale = []

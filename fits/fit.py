@@ -224,7 +224,7 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
                             **{n: a.tolist() for n, a in zip(names, arrays)},
                             "loss": y.tolist(), "predicted": pred.tolist()}})
     equation = law.equation
-    if law.variables == ("x",):
+    if law.takes_x:
         equation = equation.replace("x", names[0])
     if y_name != "loss":
         equation = equation.replace("L(", f"{y_name}(", 1)
@@ -302,7 +302,7 @@ class ScalingLawFit(EstimatorParams):
         return self.selection_.frame
 
     def _points(self, table: RunsTable, law: Law):
-        if law.variables == ("x",):
+        if law.takes_x:
             x = self.x or "N"
             if x not in POINT_VARIABLES:
                 raise ValueError(f"`x` must be one of {list(POINT_VARIABLES)}, got {x!r}")
