@@ -228,13 +228,13 @@ def _kept(estimator, table, result, law):
 
 
 def _size(estimator, frame, law) -> np.ndarray:
-    if law.variables == ("x",):
+    if law.takes_x:
         return frame[estimator.x or "N"].to_numpy(dtype=float)
     return frame["N"].to_numpy(dtype=float) * frame["D"].to_numpy(dtype=float)
 
 
 def _variables(estimator, frame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 

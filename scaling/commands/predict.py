@@ -85,7 +85,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
             if drop_highest:
                 raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and law != "mpl":
+            if reference is None and not get_any_law(law).prefix_only:
                 raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
                                  "on other runs or sizes supplies the parameters an early "
                                  "curve cannot identify (make one with `scaling fit ... --law "
