@@ -37,6 +37,7 @@ from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
                           default_calibration)
 from scaling.data.select import expand_run_ids
 
+from .estimator import clone
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
 from .result import FitResult, FitWarning
@@ -156,7 +157,7 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     if result is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
-            result = ScalingLawFit(**_settings(estimator)).fit(table).result_
+            result = clone(estimator).fit(table).result_
     scatter = observation_scatter(result, len(law.params))
     kept = _kept(estimator, table, result, law)
     n_min = max(len(law.params) + 3, 2 * len(law.params))
@@ -217,11 +218,6 @@ def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None)
     return np.asarray(calibration.interval(value, distance, level, ci)).tolist()
 
 
-def _settings(estimator):
-    return {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "starts",
-                                               "seed", "bounds", "drop_highest", "max_iter")}
-
-
 def _kept(estimator, table, result, law):
     """Final points of the runs the fit used (one row per run), by the fit's own
     row selection, as :func:`fits.backtest.backtest` does."""
@@ -232,13 +228,13 @@ def _kept(estimator, table, result, law):
 
 
 def _size(estimator, frame, law) -> np.ndarray:
-    if law.variables == ("x",):
+    if law.takes_x:
         return frame[estimator.x or "N"].to_numpy(dtype=float)
     return frame["N"].to_numpy(dtype=float) * frame["D"].to_numpy(dtype=float)
 
 
 def _variables(estimator, frame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 

@@ -11,7 +11,7 @@ __all__ = ["predict_point"]
 
 def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_boot: int = 1000,
                   seed: int = 0, level: float = 0.9, max_extrapolation: float = 2.0,
-                  k: float = 6.0, calibration=None) -> dict:
+                  k: float = 6.0, calibration=None, at: dict | None = None) -> dict:
     """Fit ``estimator`` to ``data`` and predict the loss at one new point.
 
     ``N`` and ``D`` for two-variable laws, ``x`` for the power law. ``ci`` is the
@@ -22,6 +22,9 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_b
 
     Parameters
     ----------
+    at : dict, optional
+        Values of the law's other variables (``law.variables``), e.g. ``{"U": 1e11}``
+        unique tokens for the data-constrained law.
     calibration : Calibration, optional
         Reuse a calibration (default: computed on ``data``).
     k : float
@@ -34,7 +37,7 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_b
         "extrapolation_decades", "calibration", "warnings", "fit"}``
     """
     law = get_law(estimator.law)
-    if law.variables == ("x",):
+    if law.takes_x:
         if x is None:
             raise ValueError(f"the power law predicts at a value of x: give x (--at) for "
                              f"x = {estimator.x or 'N'}")
@@ -43,7 +46,15 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_b
         if N is None or D is None:
             raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
                              "give both N and D (--N, --D)")
-        at = {"N": float(N), "D": float(D)}
+        given = {"N": N, "D": D, **(at or {})}
+        missing = [v for v in law.variables if given.get(v) is None]
+        if "N" in missing or "D" in missing:
+            raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
+                             "give both N and D (--N, --D)")
+        if missing:
+            raise ValueError(f"law {law.name!r} predicts at {', '.join(law.variables)}: give "
+                             f"{missing} too (" + ", ".join(f"--{v}" for v in missing) + ")")
+        at = {v: float(given[v]) for v in law.variables}
     table = as_table(data)
     result = estimator.fit(table).result_
     cal = calibration or calibrate(estimator, table, result)

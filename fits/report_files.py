@@ -159,7 +159,8 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                        + (f" (hollow grey: {left['loss'].size} runs left out of the fit)"
                           if left is not None else ""),
                        plots.plot_point_fit(fit, out / f"fit.{fmt}", boot=boot,
-                                            target_compute=target_compute, table=shown).name))
+                                            target_compute=target_compute, table=shown,
+                                            given=getattr(plan, "given", None)).name))
         images.append(("Residuals vs scale",
                        plots.plot_residuals(fit, out / f"residuals.{fmt}").name))
         calibration = (backtest or {}).get("calibration") or getattr(plan, "calibration", None)

@@ -62,6 +62,8 @@ def _isoflop_minima(final) -> list[dict]:
 
 
 def _backtest(table, estimator, largest_n) -> dict | None:
+    from scaling.fits.laws import get_law
+
     final = table.final_points()
     if final["N"].nunique() < 4:
         return None
@@ -69,9 +71,9 @@ def _backtest(table, estimator, largest_n) -> dict | None:
     held = final[final["N"] == largest_n]
     train_ids = final.loc[final["N"] < largest_n, "run_id"]
     part = estimator.fit(table.subset(train_ids)).result_
-    variables = {v: held[v].to_numpy(float) for v in ("N", "D")}
-    pred = part.predict(**({"x": variables["N"]} if estimator.law == "power-law"
-                           else variables))
+    law = get_law(estimator.law)  # the law says which columns it reads
+    columns = {"x": estimator.x or "N"} if law.takes_x else {v: v for v in law.variables}
+    pred = part.predict(**{v: held[c].to_numpy(float) for v, c in columns.items()})
     err = np.abs(pred / held["loss"].to_numpy() - 1)
     return {"params": {k: float(v) for k, v in full.values.items()},
             "holdout_params": {k: float(v) for k, v in part.values.items()},

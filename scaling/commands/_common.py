@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -497,6 +497,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg",
                                   "HTML embeds PNG/SVG plots and links PDF ones).")
 
 #: --drop-highest is a point-law option; curve laws refuse it rather than ignore it
-CURVE_DROP_HIGHEST = ("--drop-highest applies to the point laws (chinchilla, kaplan, "
-                      "power-law); curve laws fit whole runs: choose them with --fit-runs "
+CURVE_DROP_HIGHEST = (f"--drop-highest applies to the point laws ({', '.join(_law_names('point'))}"
+                      "); curve laws fit whole runs: choose them with --fit-runs "
                       "ID,... or leave runs out with --where \"run_id != '...'\"")
+#: help of --law, from the registry (a registered law shows up here with no edit)
+LAW_HELP = (f"Scaling law: point laws ({', '.join(_law_names('point'))}) or LR-schedule "
+            f"curve laws ({', '.join(_law_names('curve'))}); `scaling laws` describes each.")

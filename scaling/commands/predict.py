@@ -23,6 +23,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
                    "without it (--law mpl) a prefix-only prediction with a wide interval.")
 @click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
 @click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
+@click.option("--U", "unique_tokens", type=Finite(min=0, min_open=True), default=None,
+              help="Laws in unique tokens (data-constrained): unique tokens available.")
 @click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
               help="Power law fitted to DATA: the value of x (see --x). With a saved fit "
                    "(DATA = FIT.json): a CSV/TSV of targets, one row each (N, D columns for "
@@ -41,7 +43,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "
                                       "intervals; docs/uncertainty.md.")
-def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, out_path,
+def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, unique_tokens, at,
+            out_path,
             target_group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
             as_json, log_format, model_size, tokens_per_step, n_boot, level):
     """Predict a loss with an interval.
@@ -69,9 +72,10 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
     from scaling.fits import FitResult, FitWarning, predict_point
+    from scaling.fits.laws import get_any_law
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
-                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
+                 require_size=get_any_law(law).needs_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
@@ -81,7 +85,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
             if drop_highest:
                 raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and law != "mpl":
+            if reference is None and not get_any_law(law).prefix_only:
                 raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
                                  "on other runs or sizes supplies the parameters an early "
                                  "curve cannot identify (make one with `scaling fit ... --law "
@@ -122,7 +126,8 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
             payload = predict_point(estimator, table, N=n_params, D=tokens, x=x_value,
-                                    n_boot=n_boot, seed=seed, level=level)
+                                    n_boot=n_boot, seed=seed, level=level,
+                                    at={"U": unique_tokens} if unique_tokens else None)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
