@@ -68,7 +68,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                              "value (a number); predicting a table of targets needs a saved "
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
-    from scaling.fits import FitResult, FitWarning, predict_point
+    from scaling.fits import FitResult, FitWarning
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
                  require_size=law not in CURVE_LAWS or law == "tissue-sized")
@@ -121,12 +121,32 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
-            payload = predict_point(estimator, table, N=n_params, D=tokens, x=x_value,
-                                    n_boot=n_boot, seed=seed, level=level)
+            payload = _point_payload(estimator, table, dict(N=n_params, D=tokens, x=x_value),
+                                     n_boot=n_boot, seed=seed, level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
         click.echo(_format_prediction(payload))
+
+
+def _point_payload(estimator, table, at, **options) -> dict:
+    """The JSON of a point-law prediction: the ``Prediction``'s row, its calibration and
+    the fit (the fit's warnings travel on the prediction, printed once)."""
+    from scaling.fits import predict_point
+    from scaling.fits.intervals import calibrate
+    from scaling.fits.predict import law_targets
+    from scaling.fits.laws import get_law
+
+    law_targets(get_law(estimator.law), at, x_name=estimator.x)  # missing N/D: no fit
+    result = estimator.fit(table, warn=False).result_
+    cal = calibrate(estimator, table, result)
+    pred = predict_point(estimator, table, **at, calibration=cal, result=result, **options)
+    entry = {k: v for k, v in pred.entry(0).items() if k != "at"}
+    return {"law": pred.law, "at": {k: float(v[0]) for k, v in pred.at.items()},
+            "loss": entry, "level": pred.level,
+            "extrapolation_decades": float(pred.extrapolation[0]),
+            "calibration": cal.to_dict(pred.level), "warnings": list(pred.warnings),
+            "fit": result.to_dict()}
 
 
 def _format_prediction(payload) -> str:
