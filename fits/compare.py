@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .compute_optimal import chinchilla_compute_for_loss, chinchilla_optimum
+from .prediction import DEFAULT_LEVEL
 from .result import FitResult, FitWarning, to_jsonable
 
 __all__ = ["Comparison", "compare_ladders", "effective_compute_multiplier"]
@@ -114,7 +115,7 @@ def _fit(ladder, estimator) -> FitResult:
 
 
 def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
-                    level: float = 0.95, seed: int = 0, estimator=None, k: float = 6.0,
+                    level: float = DEFAULT_LEVEL, seed: int = 0, estimator=None, k: float = 6.0,
                     names: tuple = ("A", "B")) -> Comparison:
     """Effective compute multiplier of recipe B over recipe A across compute budgets.
 

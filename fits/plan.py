@@ -16,6 +16,7 @@ from .bootstrap import BootstrapResult, bootstrap
 from .compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
                               chinchilla_optimum, isoflop_penalty)
 from .fit import ScalingLawFit, as_table, warm_refit
+from .prediction import DEFAULT_LEVEL
 from .result import FitResult, FitWarning, to_jsonable
 
 __all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis"]
@@ -135,7 +136,7 @@ def _variants(estimator: ScalingLawFit) -> list[tuple[str, dict]]:
 
 
 def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit | None = None,
-                 n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                 n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
                  target_loss: float | None = None, k: float = 6.0,
                  max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
                  unique_tokens: float | None = None) -> Plan:
