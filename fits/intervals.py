@@ -28,7 +28,6 @@ Floors keep the interval from collapsing on tables where the backtests happen to
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from scaling.data.select import expand_run_ids
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
 from .prediction import DEFAULT_LEVEL, Prediction
-from .result import FitResult, FitWarning
+from .result import FitResult
 from .selection import SELECTION_OPTIONS, select_points
 
 __all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
@@ -155,9 +154,7 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     table = as_table(data)
     law = get_law(estimator.law)
     if result is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FitWarning)
-            result = ScalingLawFit(**_settings(estimator)).fit(table).result_
+        result = ScalingLawFit(**_settings(estimator)).fit(table, warn=False).result_
     scatter = observation_scatter(result, len(law.params))
     kept = _kept(estimator, table, result, law)
     n_min = max(len(law.params) + 3, 2 * len(law.params))

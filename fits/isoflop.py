@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .prediction import DEFAULT_LEVEL
+
 from .compute_optimal import PowerLawFit, isoflop_groups
 from .result import to_jsonable
 
@@ -193,7 +195,7 @@ def _slope(log_c, log_n):
 
 def isoflop_fit(N, C, loss, *, method: str = "parabola", window: float = 0.5,
                 min_points: int = 3, width: float = 0.1, n_boot: int = 1000,
-                level: float = 0.95, seed: int = 0, k: float = 6.0,
+                level: float = DEFAULT_LEVEL, seed: int = 0, k: float = 6.0,
                 drop_edge: bool = False) -> IsoflopResult:
     """Approach 2: per-budget minima of log loss vs log N, then ``N*(C) = G C^a``.
 

@@ -5,7 +5,6 @@ sensitivity check that flags fragile plans."""
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -17,7 +16,7 @@ from .compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_
                               chinchilla_optimum, isoflop_penalty)
 from .fit import ScalingLawFit, as_table, warm_refit
 from .prediction import DEFAULT_LEVEL
-from .result import FitResult, FitWarning, to_jsonable
+from .result import FitResult, to_jsonable
 
 __all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis"]
 
@@ -178,9 +177,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if estimator.law != "chinchilla":
         raise ValueError("compute-optimal planning needs the Chinchilla law L(N, D); "
                          f"got law {estimator.law!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        fit = estimator.fit(table).result_
+    fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
         compute = float(chinchilla_compute_for_loss(target_loss, **p, k=k))

@@ -24,6 +24,7 @@ from typing import Mapping
 import numpy as np
 
 from .laws import get_any_law, law_kind
+from .prediction import DEFAULT_LEVEL
 
 __all__ = ["predict_values", "predict_targets", "saved_calibration", "load_saved",
            "read_targets",
@@ -211,7 +212,7 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
         optional ``step`` (default: the last) and ``N``. Loss-to-loss: ``x`` (or the
         fitted x name) and, when the result has several groups, ``group``.
     level : float, optional
-        Interval level (default: the bootstrap's, else 0.95).
+        Interval level (default: the bootstrap's, else ``DEFAULT_LEVEL``, 0.9).
     group : str, optional
         Loss-to-loss: the group for rows without a ``group`` column.
 
@@ -230,7 +231,7 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
     kind = "l2l" if hasattr(result, "groups") else law_kind(result.law)
     if level is None:
         boot = getattr(result, "choices", {}).get("bootstrap") or {}
-        level = float(boot.get("level", 0.95))
+        level = float(boot.get("level", DEFAULT_LEVEL))
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
     notes = []

@@ -49,7 +49,7 @@ def test_chinchilla_a_matches_hoffmann_approach2(chinchilla_isoflop):
 
 def test_report_and_json_list_every_budget(chinchilla_isoflop):
     text = chinchilla_isoflop.report()
-    assert "a = 0.49" in text and "95%" in text
+    assert "a = 0.49" in text and "90%" in text
     assert text.count("e+") >= 3 * len(chinchilla_isoflop.budgets)
     payload = chinchilla_isoflop.to_dict()
     assert len(payload["budgets"]) == len(chinchilla_isoflop.budgets)
