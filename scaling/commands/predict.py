@@ -184,9 +184,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
                          (f"; {at!r} is not a file)" if at is not None else ")"))
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
-    preds = predict_targets(result, columns, group=group, level=level)
-    names = [c for c in ("value", "pi_lower", "pi_upper", "ci_lower", "ci_upper",
-                         "extrapolation_decades", "below_fitted_x") if c in preds]
+    pred = predict_targets(result, columns, group=group, level=level)
+    preds = _target_columns(pred)
+    names = list(preds)
     header = list(columns) + names
     n = len(preds["value"])
     inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}
@@ -201,19 +201,33 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
         atomic_write_text(out_path, text)
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
-                                            for v in row))), preds["level"]) for row in table]
-        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": preds["level"],
+                                            for v in row))), pred.level) for row in table]
+        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": pred.level,
                                 "n_targets": n, "columns": header, "predictions": rows,
-                                "notes": preds["notes"]},
+                                "notes": list(pred.warnings)},
                                indent=2 if n <= 100 else None))  # C encoder for big tables
     elif out_path is None:
         click.echo("  ".join(f"{h:>12}" for h in header))
         for row in table:
             click.echo("  ".join(f"{_cell(v, '.6g'):>12}" for v in row))
-        for note in preds["notes"]:
+        click.echo(f"intervals at {pred.pct}: pi = a new run, ci = the law's mean")
+        for note in pred.warnings:
             click.echo(f"note: {note}")
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
+
+
+def _target_columns(pred) -> dict:
+    """The output columns of a batch prediction, in print order."""
+    cols = {"value": pred.value}
+    for name in ("pi", "ci"):
+        bounds = getattr(pred, name)
+        if bounds is not None:
+            cols[f"{name}_lower"], cols[f"{name}_upper"] = bounds[:, 0], bounds[:, 1]
+    cols["extrapolation_decades"] = pred.extrapolation
+    if "below_fitted_x" in pred.extra:
+        cols["below_fitted_x"] = pred.extra["below_fitted_x"]
+    return cols
 
 
 def _json_row(row: dict, level: float) -> dict:
