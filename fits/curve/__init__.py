@@ -13,13 +13,13 @@ from .laws import CURVE_LAWS, CurveLaw, get_curve_law
 from .luo import LUO2025, fit_luo2025, instant_drop_start
 from .mpl import MPL_PARAMS, MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, multi_power
 from .predict import (candidate_schedules, compare_schedules, parse_candidates, plot_schedules,
-                      predict_curve, predict_final_loss)
+                      predict_curve, predict_final_loss, predict_schedules)
 from .problem import CurveProblem
 from .tissue import (DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissuePlan,
                      lr_annealing, lr_annealing_sized)
 
 __all__ = [
-    "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "EarlyCurve", "EarlyDetail", "predict_early", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
+    "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "EarlyCurve", "EarlyDetail", "predict_early", "predict_schedules", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
     "parse_candidates", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
     "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED",
     "MPL_SHAPE_PRIOR", "SELECTIONS",

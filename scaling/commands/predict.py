@@ -155,11 +155,12 @@ def _format_prediction(payload) -> str:
     level = final.get("level", payload.get("level", 0.9))
     text = f"predicted loss {final['value']:.5g}"
     if pi:
-        text += f"  [{pi[0]:.5g}, {pi[1]:.5g}] ({level:.0%} prediction interval for a new run)"
+        text += f"  pi {level:.0%} [{pi[0]:.5g}, {pi[1]:.5g}] (prediction interval: a new run)"
         if ci:
-            text += f"\n  law's {level:.0%} confidence interval (ci): [{ci[0]:.5g}, {ci[1]:.5g}]"
+            text += (f"\n  ci {level:.0%} [{ci[0]:.5g}, {ci[1]:.5g}] (confidence interval: the "
+                     "law's mean)")
     elif ci:
-        text += f"  [{ci[0]:.5g}, {ci[1]:.5g}] ({level:.0%} confidence interval of the law)"
+        text += f"  ci {level:.0%} [{ci[0]:.5g}, {ci[1]:.5g}] (confidence interval: the law's mean)"
     extra = payload.get("extrapolation_decades")
     if extra is not None:
         text += f"\nextrapolation: {extra:.2f} decades past the largest fitted run"

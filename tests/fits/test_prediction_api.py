@@ -140,3 +140,56 @@ def test_selection_finish_returns_a_new_result(fitted):
     before = replace(fitted.result_)
     out = finish_selection(before, Sel(), None, None, warn=False)
     assert out is not before and out.warnings == before.warnings
+
+
+def test_schedule_ranking_is_a_prediction_indexed_by_schedule_and_plots_on_an_ax():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from scaling.fits.curve import compare_schedules, plot_schedules, predict_schedules
+    from scaling.fits.curve.mpl import MPL_PUBLISHED
+
+    pred = predict_schedules(MPL_PUBLISHED["25M"], 24000, 3e-4, warmup_steps=2160, law="mpl")
+    rows = compare_schedules(MPL_PUBLISHED["25M"], 24000, 3e-4, warmup_steps=2160, law="mpl")
+    assert list(pred.index) == [r["name"] for r in rows]
+    np.testing.assert_allclose(pred.value, [r["final_loss"] for r in rows], rtol=0)
+    assert np.all(np.diff(pred.value) >= 0) and pred.to_frame().index[0] == rows[0]["name"]
+    assert pred.pi is None and "no interval" in pred.warnings[0]
+    fig, ax = plt.subplots()
+    out = plot_schedules(MPL_PUBLISHED["25M"], 24000, 3e-4, warmup_steps=2160, law="mpl", ax=ax)
+    assert out is fig and len(ax.lines) == len(rows) and fig._suptitle is None
+    plt.close(fig)
+
+
+def test_residuals_and_curve_plots_draw_only_on_the_callers_axes(fitted):
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from scaling.fits.plots import plot_residuals
+
+    fig, axes = plt.subplots(1, 2)
+    assert plot_residuals(fitted.result_, ax=axes) is fig
+    assert fig._suptitle is None and axes[0].get_xlabel() == "N"
+    plt.close(fig)
+
+
+@pytest.mark.slow
+def test_curve_fit_plot_takes_one_axes():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from scaling.data import load_multipower
+    from scaling.fits.curve import fit_curves
+    from scaling.fits.plots import plot_curve_fit
+
+    table = load_multipower().subset(["25M/constant_24000", "25M/cosine_24000"])
+    fig, ax = plt.subplots()
+    assert plot_curve_fit(fit_curves(table, "mpl"), table, ax=ax) is fig
+    assert len(ax.lines) == 4 and ax.get_xlabel() == "step" and len(fig.axes) == 1
+    plt.close(fig)
