@@ -65,16 +65,16 @@ def _coverage(estimator, fit, train, held, law, level, n_boot, seed) -> dict:
     out = point_intervals(fit, cal, _variables(estimator, held, law), level=level,
                           n_boot=n_boot, seed=seed)
     y = held["loss"].to_numpy(dtype=float)
-    pi, ci = out["pi"], out["ci"]
+    pi, ci = out.pi, out.ci
     inside = (pi[:, 0] <= y) & (y <= pi[:, 1])
     cov = {"level": level, "n": int(y.size), "pi_covered": int(inside.sum()),
-           "pi_width_rel_median": float(np.median((pi[:, 1] - pi[:, 0]) / out["value"])),
-           "calibration": cal.method, "distance_max": float(np.max(out["decades"])),
+           "pi_width_rel_median": float(np.median((pi[:, 1] - pi[:, 0]) / out.value)),
+           "calibration": cal.method, "distance_max": float(np.max(out.extrapolation)),
            "per_run": {rid: {"pi": [float(a), float(b)], "decades": float(d)}
-                       for rid, (a, b), d in zip(held["run_id"], pi, out["decades"])}}
+                       for rid, (a, b), d in zip(held["run_id"], pi, out.extrapolation)}}
     if ci is not None:
         cov["ci_covered"] = int(((ci[:, 0] <= y) & (y <= ci[:, 1])).sum())
-        cov["ci_width_rel_median"] = float(np.median((ci[:, 1] - ci[:, 0]) / out["value"]))
+        cov["ci_width_rel_median"] = float(np.median((ci[:, 1] - ci[:, 0]) / out.value))
     return cov
 
 

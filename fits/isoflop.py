@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .prediction import DEFAULT_LEVEL
+
 from .compute_optimal import PowerLawFit, isoflop_groups
 from .result import to_jsonable
 
@@ -402,7 +404,7 @@ def _interval(a, a_samples, se_ols, level, others):
 
 def isoflop_fit(N, C, loss, *, method: str = "auto", window: float | None = None,
                 min_points: int = 3, width: float = 0.1, n_boot: int = 1000,
-                level: float = 0.9, seed: int = 0, k: float = 6.0,
+                level: float = DEFAULT_LEVEL, seed: int = 0, k: float = 6.0,
                 drop_edge: bool = False) -> IsoflopResult:
     """Approach 2: per-budget minima of log loss vs log N, then ``N*(C) = G C^a``.
 

@@ -5,7 +5,6 @@ sensitivity check that flags fragile plans."""
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -16,7 +15,8 @@ from .bootstrap import BootstrapResult, bootstrap
 from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
-from .result import FitResult, FitWarning, to_jsonable
+from .prediction import DEFAULT_LEVEL
+from .result import FitResult, to_jsonable
 
 __all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
            "frontier_laws"]
@@ -138,7 +138,7 @@ def _variants(estimator: ScalingLawFit) -> list[tuple[str, dict]]:
 
 
 def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit | None = None,
-                 n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                 n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
                  target_loss: float | None = None, k: float = 6.0,
                  max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
                  unique_tokens: float | None = None) -> Plan:
@@ -183,9 +183,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                          f"frontier ({', '.join(frontier_laws())}); got law {law.name!r}")
     given = {v: value for v, value in (("U", unique_tokens),) if v in law.frontier_given}
     law.frontier(1e20, {p: 1.0 for p in law.params}, k=k, **given)  # raises if U is missing
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        fit = estimator.fit(table).result_
+    fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
         compute = float(_compute_for_loss(law, target_loss, p, k, given))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from scaling.fits.prediction import DEFAULT_LEVEL
+
 from ._common import emit, format_option, load, where_option
 
 
@@ -50,7 +52,7 @@ def budget_options(function):
                      show_default=True, help="Resamples of runs within budgets for intervals."),
         click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True,
                                                       max_open=True),
-                     default=0.9, show_default=True, help="Interval level."),
+                     default=DEFAULT_LEVEL, show_default=True, help="Interval level (pi and ci)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed."),
         click.option("--col", "columns", multiple=True, metavar="NEW=OLD",
                      help="Column map, e.g. --col loss=val/loss (repeatable)."),
