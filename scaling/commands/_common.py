@@ -327,6 +327,12 @@ def selection_options(function):
         group = kwargs.pop("group")
         opts = {k: kwargs.pop(k) for k in ("where", "split", "points", "repeats",
                                             "n_convention")}
+        best_of = kwargs.pop("best_of")
+        if best_of:
+            if opts["repeats"] != "keep":
+                raise InputError(f"--best-of {best_of} keeps the seeds of the best setting; "
+                                 f"it cannot be combined with --repeats {opts['repeats']}")
+            opts["repeats"] = f"best:{best_of}"
         if opts["n_convention"] is not None:
             # imported here: scaling.data imports pandas, which a saved-fit prediction
             # (`scaling predict FIT.json --at ...`) must not pay for
@@ -357,10 +363,15 @@ def selection_options(function):
                      show_default=True,
                      help="Point laws: the final point of each run, or every checkpoint "
                           "(bootstrap and backtests resample whole runs)."),
-        click.option("--repeats", type=click.Choice(["keep", "mean"]), default="keep",
+        click.option("--repeats", type=click.Choice(["keep", "mean", "all"]), default="keep",
                      show_default=True,
-                     help="Point laws: repeats of one (N, D, config), e.g. seeds, fitted as "
-                          "separate runs or averaged; their spread is recorded as scatter."),
+                     help="Point laws: runs that differ only in seed, fitted as separate runs "
+                          "(keep) or averaged (mean); their spread is the seed scatter. Runs "
+                          "at one (N, D) differing in another setting (lr, batch size, ...) "
+                          "are a sweep: refused unless --best-of COL or 'all' (fit every run)."),
+        click.option("--best-of", "best_of", default=None, metavar="COL[,COL]",
+                     help="Point laws: in a sweep, keep per (N, D) the runs of the COL value "
+                          "with the lowest loss (e.g. --best-of lr); never seed scatter."),
         click.option("--n-convention", type=click.Choice(["total", "non-embedding",
                                                           "non-embedding+head"]),
                      default=None,
