@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .checks import check_plausible
 from .nconvention import convert_n, normalize_convention
 from .schema import RunsTable
 from .where import where_mask
@@ -51,7 +52,7 @@ _NOT_SETTINGS = frozenset({"run_id", "seed", "N", "D", "C", "loss", "split", "N_
                            "n_repeats"})
 # measured columns (metrics, timings) by name: they differ between seeds by nature
 _MEASURED = re.compile(
-    r"^(val|valid|validation|eval|test|train|task|tasks|metric|metrics|perf|system)[/_.]"
+    r"^(val|valid|validation|eval|test|train|task|tasks|metric|metrics|perf|system|logged)[/_.]"
     r"|(^|[/_.])(loss|ppl|perplexity|acc|accuracy|bpb|bpc|runtime|time|timestamp|throughput|"
     r"mfu|grad_norm|gradnorm|memory|mem|flos|score|f1|_step|_runtime|_timestamp)$"
     r"|per_second$|per_sec$", re.IGNORECASE)
@@ -310,6 +311,9 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         if frame.empty:
             raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
 
+    # percent losses, N in millions, ...: refused, naming the fix (tokens per parameter
+    # only for final points: a step-wise fit of one short run is legitimately early)
+    check_plausible(table, frame, ratio=points == "final")
     if n_convention is not None:
         convention = normalize_convention(n_convention)
         values, conv = convert_n(frame, convention)

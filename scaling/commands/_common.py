@@ -148,12 +148,40 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
     ``require_size=False`` (one model's curves need no N)."""
     table = _load(data, columns, runs, log_format, model_size, tokens_per_step,
                   require_size)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _GROUP_TABLE in ctx.meta:
+        return table  # a group of a table already loaded, converted and checked
+    from scaling.data.checks import apply_units, check_plausible
+
+    table = apply_units(table, _units())
     where = selection_kwargs().get("where")
     if where:
         from scaling.data.select import filter_table
 
         table = filter_table(table, where)
+    check_plausible(table, ratio=False)  # tokens per parameter: by point laws only
     return table
+
+
+def _units() -> dict:
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_UNITS, {})) if ctx is not None else {}
+
+
+def _read_units(ctx, values) -> None:
+    """--units into ctx.meta (one place: every verb that loads DATA applies it)."""
+    from scaling.data.checks import parse_units
+
+    try:
+        ctx.meta[_UNITS] = parse_units(values)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx, param_hint="--units") from None
+
+
+#: --units on every verb that reads a runs table (see scaling.data.checks)
+_UNITS_HELP = ("Units of the table's numbers, repeatable: N=M or N=B (N in millions or "
+               "billions; also D=, C= with K, M, B, T), loss=percent, loss=ppl (perplexity: "
+               "the log is taken), or as-is (accept values that look like a wrong unit).")
 
 
 def _load(data: str, columns, runs=None, log_format=None, model_size=None,
@@ -299,6 +327,7 @@ def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, *
 
 
 _SELECTION = "scaling.selection"  # ctx.meta keys of the row-selection options
+_UNITS = "scaling.units"
 _GROUP_TABLE = "scaling.group_table"
 
 
@@ -328,6 +357,7 @@ def selection_options(function):
         opts = {k: kwargs.pop(k) for k in ("where", "split", "points", "repeats",
                                             "n_convention")}
         best_of = kwargs.pop("best_of")
+        _read_units(ctx, kwargs.pop("units"))
         if best_of:
             if opts["repeats"] != "keep":
                 raise InputError(f"--best-of {best_of} keeps the seeds of the best setting; "
@@ -379,6 +409,7 @@ def selection_options(function):
                           "vocab_size when the table has them)."),
         click.option("--group", default=None, metavar="COL",
                      help="One fit per value of the run column COL (e.g. dataset)."),
+        click.option("--units", "units", multiple=True, metavar="COL=UNIT", help=_UNITS_HELP),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -392,9 +423,13 @@ def where_option(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        click.get_current_context().meta[_SELECTION] = {"where": kwargs.pop("where")}
+        ctx = click.get_current_context()
+        ctx.meta[_SELECTION] = {"where": kwargs.pop("where")}
+        _read_units(ctx, kwargs.pop("units"))
         return function(*args, **kwargs)
 
+    wrapper = click.option("--units", "units", multiple=True, metavar="COL=UNIT",
+                           help=_UNITS_HELP)(wrapper)
     return click.option(
         "--where", default=None, metavar="EXPR",
         help="Row filter in pandas query syntax, e.g. \"N < 1e9 and dataset == 'c4'\"."
