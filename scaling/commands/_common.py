@@ -193,16 +193,24 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
 
     if data.startswith("bundled:"):
         return load_dataset(data.split(":", 1)[1])
-    if not Path(data).exists():
-        raise InputError(f"DATA {data!r} does not exist (give a file, a directory, or "
-                         "bundled:NAME; see `scaling datasets`)")
+    from scaling.data.loaders import combine_tables, expand_paths
+
+    try:
+        paths = expand_paths(data)  # one path, or a glob of several logs or tables
+    except ValueError:
+        raise InputError(f"DATA {data!r} does not exist (give a file, a directory, a glob "
+                         "such as 'out/*/wandb' in quotes, or bundled:NAME; see `scaling "
+                         "datasets`)") from None
+    if len(paths) > 1 and not log_format:
+        return combine_tables([_load(str(p), columns, runs, log_format, model_size,
+                                     tokens_per_step, require_size) for p in paths], paths)
     if log_format:
         from scaling.data.logs import sniff_log
 
-        kind = sniff_log(data) if log_format == "auto" else log_format
-        if model_size is None and kind != "wandb-offline":  # offline runs keep their config
+        kinds = {sniff_log(p) for p in paths} if log_format == "auto" else {log_format}
+        if model_size is None and kinds != {"wandb-offline"}:  # offline runs keep their config
             raise InputError("reading a training log needs the model size: --model-size N")
-        return load_log(data, kind, N=model_size,
+        return load_log(paths, None if log_format == "auto" else log_format, N=model_size,
                         tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
                         require_tokens=False)
     # curve laws need no token counts; point laws check for them and say so
