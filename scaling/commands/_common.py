@@ -197,10 +197,10 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
 
     try:
         paths = expand_paths(data)  # one path, or a glob of several logs or tables
-    except ValueError:
-        raise InputError(f"DATA {data!r} does not exist (give a file, a directory, a glob "
-                         "such as 'out/*/wandb' in quotes, or bundled:NAME; see `scaling "
-                         "datasets`)") from None
+    except ValueError as err:
+        what = str(err) if any(c in data for c in "*?[") else f"DATA {data!r} does not exist"
+        raise InputError(f"{what} (give a file, a directory, a glob such as 'out/*/wandb' in "
+                         "quotes, or bundled:NAME; see `scaling datasets`)") from None
     if len(paths) > 1 and not log_format:
         return combine_tables([_load(str(p), columns, runs, log_format, model_size,
                                      tokens_per_step, require_size) for p in paths], paths)
