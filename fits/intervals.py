@@ -51,7 +51,8 @@ HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def extrapolation(fitted: dict, at: dict) -> dict:
-    """Decades past the fitted range: the largest over the variables (and C = N D).
+    """Decades past the fitted range: the largest over the variables, C = N D and the
+    tokens per parameter D/N (``by`` names each).
 
     Parameters
     ----------
@@ -70,6 +71,9 @@ def extrapolation(fitted: dict, at: dict) -> dict:
     at = {k: np.asarray(v, dtype=float) for k, v in at.items() if k in fitted}
     if "N" in fitted and "D" in fitted:
         fitted["C"], at["C"] = fitted["N"] * fitted["D"], at["N"] * at["D"]
+        # tokens per parameter: half the fitted compute at 10 D/N when the fit saw 20-200
+        # is outside the data although inside its C, N and D ranges
+        fitted["D/N"], at["D/N"] = fitted["D"] / fitted["N"], at["D"] / at["N"]
     by = {}
     for name, values in fitted.items():
         up = np.log10(at[name] / values.max())
