@@ -247,6 +247,16 @@ def _job_flops(config: TrainConfig) -> float:
     return per_token * steps * config.tokens_per_step
 
 
+def _threads(job: TrainConfig, share: int | None) -> int | None:
+    """A worker's CPU threads: the run's own choice (``threads``, or the automatic one for a
+    spec without it) capped at its share of the cores; None when runs do not share."""
+    if share is None:
+        return None
+    from .trainer import auto_threads
+
+    return max(1, min(auto_threads(job), share))
+
+
 def _uses_cuda(job: TrainConfig) -> bool:
     if job.device == "cpu":
         return False
@@ -302,11 +312,11 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
         atomic_write_text(out_dir / "ladder.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     gpu = _uses_cuda(jobs[0])
-    threads = None
+    share = None
     if backend == "local" and workers > 1 and not gpu:  # split the cores between workers
-        threads = max(1, min(jobs[0].threads, (os.cpu_count() or 1) // workers))
+        share = max(1, (os.cpu_count() or 1) // workers)
     executor = make_executor(backend, workers=workers, gpu=gpu,
-                             cpus_per_run=threads or jobs[0].threads, address=address,
+                             cpus_per_run=share or jobs[0].threads or 1, address=address,
                              folder=out_dir / "submitit", slurm=slurm)
     if not executor.parallel and corpus is None:
         corpus = _runio.load_corpus_spec(jobs[0].corpus, jobs[0].val_corpus,
@@ -318,7 +328,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         pending = jobs
         for wait in (False, True):  # first pass skips jobs another ladder holds; then wait
             calls = [((job.to_dict(), str(out_dir)),
-                      {"wait": wait, "stale_after_s": stale_after_s, "threads": threads,
+                      {"wait": wait, "stale_after_s": stale_after_s,
+                       "threads": _threads(job, share),
                        **({} if executor.parallel else
                           {"corpus": corpus, "progress": progress.step(job)})})
                      for job in pending]
