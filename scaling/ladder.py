@@ -148,10 +148,24 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
                                  + ('{"n_layer": 2, "d_model": 64}' if where == "sizes"
                                     else '{"kind": "cosine", "peak_lr": 3e-3}')
                                  + f"), got {entry!r}")
-    for i, size in enumerate(spec.sizes):
-        unknown = sorted(set(size) - known)
+    for where, entry in [("base", spec.base)] + [(f"sizes[{i}]", s) for i, s in
+                                                 enumerate(spec.sizes)]:
+        unknown = sorted(set(entry) - (known - {"peak_lr"} if where == "base" else known))
         if unknown:
-            raise ValueError(f"ladder `sizes[{i}]`: unknown field(s) {unknown}")
+            raise ValueError(f"ladder `{where}`: unknown field(s) {unknown}")
+        taken = sorted(set(entry) & _SET_BY_LADDER)
+        if taken:
+            raise ValueError(f"ladder `{where}.{taken[0]}`: the ladder sets {taken} for every "
+                             "run itself (ids from the shape, steps from `tokens`, the schedule "
+                             "from `schedules`, seeds from `seeds`); remove it")
+    for where, entry in [(f"sizes[{i}]", s) for i, s in enumerate(spec.sizes)] + \
+            [(f"schedules[{i}]", s) for i, s in enumerate(spec.schedules)]:
+        peak = entry.get("peak_lr")
+        if "peak_lr" in entry and (isinstance(peak, bool) or not isinstance(peak, (int, float))
+                                   or not 0 < peak < float("inf")):
+            raise ValueError(f"ladder `{where}.peak_lr` must be a positive finite number "
+                             f"(e.g. 3e-3), got {peak!r}")
+    for i, size in enumerate(spec.sizes):
         for key, value in size.items():
             if key != "peak_lr" and isinstance(value, str):
                 raise ValueError(f"ladder `sizes[{i}].{key}` must be a number, got {value!r}")
@@ -163,6 +177,9 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
             isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in spec.seeds):
         raise ValueError(f"ladder `seeds` must be a list of integers >= 0, got {spec.seeds!r}")
 
+
+# TrainConfig fields that the ladder fills in for each run
+_SET_BY_LADDER = {"run_id", "total_steps", "schedule", "seed", "branches"}
 
 # schedules whose shorter versions share a long constant-LR prefix with the longest one
 _BRANCHING = ("wsd", "wsd_exp", "wsd_linear", "two_stage")
@@ -303,6 +320,11 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
     out_dir = Path(out_dir)
     jobs = spec.configs()
+    if backend == "local":  # refuse a run that cannot fit before any starts
+        from .config import check_memory
+
+        for job in jobs:
+            check_memory(job)
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
         raise ValueError("under torchrun every rank trains each run together: use "
