@@ -282,6 +282,13 @@ def report_runs(runs: list[dict], out_dir) -> str:
         if r.get("stop_reason"):
             line += f" ({r['stop_reason']})"
         lines.append(line)
+        if r.get("status") == "diverged":
+            lines.append(f"  {r['run_id']} diverged and is left out of runs.csv: lower its "
+                         f"peak_lr, then delete {Path(out_dir) / 'runs' / r['run_id']} to "
+                         "train it again")
+    if not any(r and r.get("status") == "done" for r in runs):
+        lines.append("no run finished, so there is nothing to fit")
+        return "\n".join(lines)
     sizes = {r.get("N") for r in runs if r}
     # one model size cannot fix a law in N: fit its loss curve against steps instead
     hint = (f"scaling fit {out_dir}" if len(sizes) > 1

@@ -368,7 +368,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         executor.shutdown()
         progress.close()
     runs = [r for job in jobs for r in outcomes.get(job.run_id, {}).get("runs", [])]
-    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"]} for job in jobs
+    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"],
+               "remedy": outcomes[job.run_id].get("remedy")} for job in jobs
               if outcomes.get(job.run_id, {}).get("status") == "failed"]
     if rank == 0 and executor.parallel:
         _runio.combine(out_dir)
@@ -380,7 +381,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
                                                ("status", "trained", "host", "pid", "error")}}
                         for job in jobs]}
     if rank == 0:
-        summary["checks"] = ladder_check(out_dir) if runs else {}
+        finished = any(r.get("status") == "done" for r in runs)
+        summary["checks"] = ladder_check(out_dir) if finished else {}
         summary["report"] = _report(summary)
     return summary
 
@@ -431,8 +433,12 @@ class _Progress:
                     outcome = handle.result()
                 except Exception as err:  # a worker died or the run raised: report, go on
                     logger.error("run %s failed: %s", job.run_id, err)
-                    outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-                               "runs": []}
+                    # our refusals (ValueError) name their own remedy; a crash resumes
+                    known = isinstance(err, ValueError)
+                    outcome = {"status": "failed", "runs": [],
+                               "error": str(err) if known else f"{type(err).__name__}: {err}",
+                               "remedy": None if known else "rerun the same command to "
+                                                            "resume it"}
                 outcomes[job.run_id] = outcome
                 if outcome["status"] in ("done", "failed"):
                     self.counts[outcome["status"]] += 1

@@ -180,10 +180,12 @@ def _load_checkpoint(torch, path: Path) -> dict | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle.UnpicklingError for foreign objects, or a torn file
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: refusing to load this checkpoint: it is not a plain "
-                         f"checkpoint written by `scaling train` (it may hold code; "
-                         f"{first[:160]}); delete it to restart the run") from error
+        # torch's own text goes on to suggest weights_only=False, which would run the code
+        raise ValueError(f"{path}: refusing to load this checkpoint as unsafe: it is not a "
+                         f"plain checkpoint written by `scaling train` (it holds objects other "
+                         f"than tensors, which may be code, or it is damaged; "
+                         f"{type(error).__name__}); it is never loaded: delete the file to "
+                         f"train this run again from step 0") from error
     missing = sorted({"step", "model", "optimizer", "log", "monitor", "clock", "rng"}
                      - set(state if isinstance(state, dict) else ()))
     if missing:

@@ -54,7 +54,10 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
 
     fields = _data_fields(data, val_data, data_dtype)
     overrides = list(overrides) + [f"{k}={json.dumps(v)}" for k, v in fields.items()]
-    click.echo(train_from_cli(config_path, overrides, out)["report"])
+    summary = train_from_cli(config_path, overrides, out)
+    click.echo(summary["report"])
+    if not any(r.get("status") == "done" for r in summary["runs"] if r):
+        raise SystemExit(1)  # diverged: the report above says why and what to do
 
 
 def _budgets(ctx, param, value):
@@ -118,5 +121,5 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
                               workers=workers, address=address, slurm=slurm,
                               stale_after_s=60 * stale_after)
     click.echo(summary["report"])
-    if summary["failed"]:
+    if summary["failed"] or not any(r.get("status") == "done" for r in summary["runs"]):
         ctx.exit(1)
