@@ -178,7 +178,11 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
 
         text = ",".join(header) + "\n" + "".join(
             ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
-        atomic_write_text(out_path, text)
+        try:
+            atomic_write_text(out_path, text)
+        except OSError:  # a full disk or a read-only folder: show what was computed first
+            click.echo(text, nl=False)
+            raise
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
                                             for v in row))), preds["level"]) for row in table]
