@@ -286,8 +286,9 @@ def load_saved(path) -> object:
     ``L2LResult``), not from guessing by keys.
     """
     path = Path(path)
+    from .saved_check import read_json_file
     try:
-        payload = json.loads(path.read_text())
+        payload = read_json_file(path, "saved fit")
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not JSON: {err}") from None
     law = payload.get("law") if isinstance(payload, dict) else None

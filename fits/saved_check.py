@@ -10,10 +10,17 @@ outside the bounds the fit was made under (``L0 = -1e6`` would predict a loss of
 
 from __future__ import annotations
 
+import json
 import math
+import stat
 from numbers import Real
+from pathlib import Path
 
-__all__ = ["check_saved_fit", "check_saved_l2l"]
+__all__ = ["check_saved_fit", "check_saved_l2l", "read_json_file", "MAX_JSON_BYTES",
+           "MAX_JSON_DEPTH"]
+
+MAX_JSON_BYTES = 1 << 30  # 1 GiB: a saved fit with 100,000 bootstrap draws is ~50 MB
+MAX_JSON_DEPTH = 64       # a saved fit or a spec nests 5-6 levels
 
 _TEXT_KEYS = ("law", "equation", "citation")
 _DICT_KEYS = ("data", "choices", "convergence", "draws")
@@ -210,3 +217,47 @@ def check_saved_l2l(payload) -> dict:
                 raise ValueError(f"saved l2l fit: `{where}.{name}` = {value:g} is outside law "
                                  f"{law!r}'s bounds {list(bounds.get(name, ()))}")
     return payload
+
+
+# --------------------------------------------------------------------------------------
+# reading an untrusted JSON file with bounded work
+
+
+def read_json_file(path, what: str = "file"):
+    """The JSON value in ``path``, read with bounded work.
+
+    Only a regular file (a link to one is followed) of at most :data:`MAX_JSON_BYTES` is
+    read, so a link to ``/dev/zero`` or a FIFO is refused instead of read forever; objects
+    and lists may nest at most :data:`MAX_JSON_DEPTH` levels (a 5,000-deep file is named,
+    not a RecursionError). A syntax error raises :class:`json.JSONDecodeError` (a
+    ValueError) for the caller to phrase; text that is not UTF-8 raises UnicodeDecodeError.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ValueError(f"{what} {str(path)!r} does not exist") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{what} {path} is not a regular file (a folder, device or pipe); "
+                         "give a JSON file")
+    with open(path, "rb") as handle:  # read at most the limit, whatever st_size said
+        data = handle.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise ValueError(f"{what} {path} is larger than {MAX_JSON_BYTES >> 20} MiB; a saved "
+                         "fit or a spec is far smaller")
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError(f"{what} {path} nests objects or lists more than "
+                         f"{MAX_JSON_DEPTH} levels deep") from None
+    stack = [(value, 1)]
+    while stack:  # iterative: the check itself cannot recurse too deeply
+        item, level = stack.pop()
+        if level > MAX_JSON_DEPTH:
+            raise ValueError(f"{what} {path} nests objects or lists more than "
+                             f"{MAX_JSON_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return value

@@ -14,8 +14,9 @@ def _ladder(path: str, columns, drop_highest):
     import json
 
     if path.endswith(".json") and Path(path).is_file():
+        from scaling.fits.saved_check import read_json_file
         try:
-            payload = json.loads(Path(path).read_text())
+            payload = read_json_file(path, "saved fit")
         except json.JSONDecodeError as err:
             raise InputError(f"{path} is not JSON: {err}") from None
         if isinstance(payload, dict) and "law" in payload and "params" in payload:

@@ -147,9 +147,10 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
 
     if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise InputError(f"--x-values must be positive finite losses, got {x_values!r}")
+    from scaling.fits.saved_check import read_json_file
     try:
-        saved = _json.loads(fit_path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
+        saved = read_json_file(fit_path, "saved l2l fit")
+    except (_json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{fit_path} is not valid JSON: {err}") from None
     if not isinstance(saved, dict):
         raise InputError(f"{fit_path}: a saved l2l fit is a JSON object, got "

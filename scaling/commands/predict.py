@@ -101,8 +101,9 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
                                 "reference": None})
             else:
+                from scaling.fits.saved_check import read_json_file
                 try:
-                    ref = FitResult.from_dict(_json.loads(reference.read_text()))
+                    ref = FitResult.from_dict(read_json_file(reference, "--reference"))
                 except _json.JSONDecodeError as err:
                     raise InputError(f"--reference {reference} is not JSON: {err}") from None
                 if ref.law != law:

@@ -51,8 +51,9 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
         except ValueError as err:
             raise InputError(f"--candidates: {err}") from None
 
+    from scaling.fits.saved_check import read_json_file
     try:
-        fit = FitResult.from_dict(_json.loads(fit_path.read_text()))
+        fit = FitResult.from_dict(read_json_file(fit_path, "saved fit"))
     except _json.JSONDecodeError as err:
         raise InputError(f"{fit_path} is not JSON: {err}") from None
     if fit.law not in CURVE_LAWS:
