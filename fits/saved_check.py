@@ -216,7 +216,78 @@ def check_saved_l2l(payload) -> dict:
             if math.isinf(value) or not _inside(value, *bounds.get(name, (None, None))):
                 raise ValueError(f"saved l2l fit: `{where}.{name}` = {value:g} is outside law "
                                  f"{law!r}'s bounds {list(bounds.get(name, ()))}")
+        _check_l2l_group_data(entry, f"groups.{group}", names)
+    level = (payload.get("settings") or {}).get("level") \
+        if isinstance(payload.get("settings"), dict) else None
+    if payload.get("settings") is not None and not isinstance(payload["settings"], dict):
+        raise ValueError("saved l2l fit: `settings` must be an object")
+    if level is not None and not (isinstance(level, Real) and not isinstance(level, bool)
+                                  and 0 < level < 1):
+        raise ValueError(f"saved l2l fit: `settings.level` must be a number in (0, 1), got "
+                         f"{level!r}")
     return payload
+
+
+MAX_L2L_DRAWS = 100_000  # bootstrap refits or residuals kept per group
+
+
+def _numbers(values, where: str, *, positive: bool = False) -> int:
+    """``values`` must be a list of finite numbers (> 0 with ``positive``); its length."""
+    if not isinstance(values, list):
+        raise ValueError(f"saved l2l fit: `{where}` must be a list of numbers, got "
+                         f"{type(values).__name__}")
+    if len(values) > MAX_L2L_DRAWS:
+        raise ValueError(f"saved l2l fit: `{where}` holds {len(values)} values; at most "
+                         f"{MAX_L2L_DRAWS} are read")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) \
+                or (positive and v <= 0):
+            raise ValueError(f"saved l2l fit: `{where}[{i}]` must be a finite "
+                             f"{'positive ' if positive else ''}number, got {v!r}")
+    return len(values)
+
+
+def _check_l2l_group_data(entry: dict, where: str, names) -> None:
+    """A group's ``bootstrap`` (draws of each parameter, residuals, space), ``heldout`` and
+    fitted x: the predictions and intervals are computed from them, so each is checked."""
+    boot = entry.get("bootstrap")
+    if boot not in (None, {}):
+        if not isinstance(boot, dict):
+            raise ValueError(f"saved l2l fit: `{where}.bootstrap` must be an object (or "
+                             f"null), got {type(boot).__name__}")
+        missing = [k for k in ("params", "residuals", "space") if k not in boot]
+        if missing:
+            raise ValueError(f"saved l2l fit: `{where}.bootstrap` lacks {missing} (a "
+                             "truncated file? save the fit again)")
+        if boot["space"] not in ("log", "linear"):
+            raise ValueError(f"saved l2l fit: `{where}.bootstrap.space` must be 'log' or "
+                             f"'linear', got {boot['space']!r}")
+        draws = boot["params"]
+        if not isinstance(draws, dict) or sorted(draws) != sorted(names):
+            raise ValueError(f"saved l2l fit: `{where}.bootstrap.params` must hold draws of "
+                             f"{', '.join(names)}")
+        lengths = {n: _numbers(draws[n], f"{where}.bootstrap.params.{n}") for n in names}
+        if len(set(lengths.values())) != 1 or not min(lengths.values()):
+            raise ValueError(f"saved l2l fit: `{where}.bootstrap.params` must hold equally "
+                             f"many draws of each parameter (at least one), got {lengths}")
+        _numbers(boot["residuals"], f"{where}.bootstrap.residuals")
+    points = entry.get("fit")
+    for key in ("data", "points"):
+        points = points.get(key) if isinstance(points, dict) else points
+    if points is not None and not isinstance(points, dict):
+        raise ValueError(f"saved l2l fit: `{where}.fit.data.points` must be an object")
+    points = points or {}
+    if points.get("x") is not None:
+        _numbers(points["x"], f"{where}.fit.data.points.x", positive=True)
+    held = entry.get("heldout")
+    if held not in (None, {}):
+        if not isinstance(held, dict):
+            raise ValueError(f"saved l2l fit: `{where}.heldout` must be an object")
+        sizes = {k: _numbers(held[k], f"{where}.heldout.{k}")
+                 for k in ("x", "y", "predicted") if held.get(k) is not None}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"saved l2l fit: `{where}.heldout` columns differ in length "
+                             f"{sizes}")
 
 
 # --------------------------------------------------------------------------------------
