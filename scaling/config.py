@@ -14,6 +14,8 @@ from scaling.data.schedules import as_schedule, lr_schedule
 from . import _runio
 from .flops import PEAK_FLOPS
 
+MAX_STEPS = 10_000_000  # per-step LR arrays of 80 MB; a proxy run is far shorter
+
 __all__ = ["TrainConfig", "branch_config", "branch_fork_step", "load_config", "apply_overrides",
            "memory_estimate", "machine_memory", "check_memory"]
 
@@ -138,6 +140,9 @@ class TrainConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if self.total_steps > MAX_STEPS:  # the per-step LR array is built up front
+            raise ValueError(f"`total_steps` must be at most {MAX_STEPS:,} (a proxy run), got "
+                             f"{self.total_steps:,}; use a larger batch_size for more tokens")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}")
         if (not self.run_id or "/" in self.run_id or "\\" in self.run_id

@@ -43,7 +43,7 @@ def l2l():
               help="--task: fix the lower asymptote at this chance accuracy.")
 @click.option("--min-points", type=click.IntRange(min=4), default=15, show_default=True,
               help="Skip groups with fewer points.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",

@@ -16,7 +16,7 @@ from ._common import Finite, emit, make_estimator, fit_options, load
 @click.option("--law", type=click.Choice(["chinchilla"]), default="chinchilla",
               show_default=True, help="Law giving L(N, D).")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals (0: none).")
 @click.option("--gpu", default="h100", show_default=True,
               help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")

@@ -36,7 +36,7 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law.")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for the interval (point laws).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "

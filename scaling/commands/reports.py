@@ -13,7 +13,7 @@ from ._common import (Finite, LawChoice, colorize, format_option, selection_kwar
 @click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("scaling-demo"), show_default=True, help="Directory for the reports.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=2), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=2, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples.")
 @format_option
 def demo(out, n_boot, fmt):
@@ -39,7 +39,7 @@ def demo(out, n_boot, fmt):
               help="Also plan this budget (FLOPs) and extend the plots to it.")
 @click.option("--proxy-budget", type=Finite(min=0, min_open=True, max=1e35), default=None,
               help="FLOPs available for more proxy runs: suggest what to train next.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD", help="Column map.")
 @click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -17,8 +17,9 @@ def schedules():
 @schedules.command("compare")
 @click.argument("fit_path", metavar="FIT.json",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--total-steps", type=click.IntRange(min=2), required=True,
-              help="Step budget of the planned run.")
+@click.option("--total-steps", type=click.IntRange(2, 10_000_000), required=True,
+              help="Step budget of the planned run (at most 1e7: each candidate's LR is "
+                   "integrated step by step).")
 @click.option("--peak-lr", type=Finite(min=0, min_open=True, max=1.0), required=True,
               help="Peak learning rate of the candidates.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
