@@ -175,7 +175,7 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
         span = f" (the fit saw x in [{min(fitted):.4g}, {max(fitted):.4g}])" if fitted else ""
         raise InputError(f"--x-values {bad[0]:g}: the law gives no finite loss there (the "
                          f"power overflows){span}; give x losses near the fitted range")
-    click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
+    click.echo(strip_ansi(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out)))
 
 
 MAX_X_VALUES = 10_000  # each costs one row of every bootstrap draw

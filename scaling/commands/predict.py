@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -127,7 +127,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
-        click.echo(_format_prediction(payload))
+        click.echo(strip_ansi(_format_prediction(payload)))
 
 
 def _format_prediction(payload) -> str:
@@ -182,7 +182,7 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
         try:
             atomic_write_text(out_path, text)
         except OSError:  # a full disk or a read-only folder: show what was computed first
-            click.echo(text, nl=False)
+            click.echo(strip_ansi(text), nl=False)
             raise
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
@@ -192,11 +192,11 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
                                 "notes": preds["notes"]},
                                indent=2 if n <= 100 else None))  # C encoder for big tables
     elif out_path is None:
-        click.echo("  ".join(f"{h:>12}" for h in header))
+        click.echo(strip_ansi("  ".join(f"{h:>12}" for h in header)))
         for row in table:
-            click.echo("  ".join(f"{_cell(v, '.6g'):>12}" for v in row))
+            click.echo(strip_ansi("  ".join(f"{_cell(v, '.6g'):>12}" for v in row)))
         for note in preds["notes"]:
-            click.echo(f"note: {note}")
+            click.echo(strip_ansi(f"note: {note}"))
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (Finite, LawChoice, colorize, format_option, selection_kwargs,
+from ._common import (Finite, LawChoice, colorize, format_option, selection_kwargs, strip_ansi,
                       selection_options)
 
 
@@ -55,8 +55,8 @@ def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, co
     """
     from scaling.reporting import report_from_cli
 
-    click.echo(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
+    click.echo(strip_ansi(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
                                compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
                                columns=columns, runs=runs, selection=selection_kwargs(),
-                               fmt=fmt))
+                               fmt=fmt)))
 
