@@ -79,26 +79,36 @@ def _backtest(table, estimator, largest_n) -> dict | None:
 
 def _report(summary: dict) -> str:
     c = summary.get("checks", {})
-    lines = [f"ladder {summary['ladder']}: {len(summary['runs'])} runs in "
+    finished = [r for r in summary["runs"] if r.get("status") == "done"]
+    lines = [f"ladder {summary['ladder']}: {len(finished)} runs in "
              f"{summary['wall_s']:.0f} s -> {summary['out_dir']}"]
     if "N_span" in c:
         lines.append(f"sizes: {len(c['sizes'])} ({c['N_span']:.1f}x in N)")
-    lines.append("validation loss falls with N at every budget: "
-                 + ("yes" if c.get("monotone") else f"no, {len(c.get('violations', []))} "
-                    "violations"))
+    if c.get("N_span"):  # a comparison needs two sizes at some budget
+        lines.append("validation loss falls with N at every budget: "
+                     + ("yes" if c.get("monotone") else f"no, {len(c.get('violations', []))} "
+                        "violations"))
     for law in ("power_law", "chinchilla"):
         if c.get(law):
             p = ", ".join(f"{k}={v:.4g}" for k, v in c[law]["params"].items())
             lines.append(f"{law}: {p}; leave-largest-out error "
                          f"{100 * c[law]['leave_largest_out_error']:.2f}%")
-    if summary["diverged"]:
-        lines.append(f"diverged (left out of runs.csv): {', '.join(summary['diverged'])}")
+    reasons = {r["run_id"]: r.get("stop_reason", "") for r in summary["runs"]}
+    for run_id in summary["diverged"]:
+        reason = reasons.get(run_id) or "its loss blew up"
+        lines.append(f"DIVERGED {run_id} (left out of runs.csv): {reason}; lower its "
+                     f"peak_lr, then delete the folder "
+                     f"{summary['out_dir']}/runs/{run_id} to train it again")
     for item in summary.get("failed", []):
-        lines.append(f"FAILED {item['job']}: {item['error']} (rerun the same command to "
-                     "resume it)")
+        remedy = item.get("remedy")
+        lines.append(f"FAILED {item['job']}: {item['error']}" + (f" ({remedy})" if remedy else ""))
     if c.get("isoflop"):
         best = ", ".join(f"C={b['C']:.3g}: N={b['N_opt']:.3g}"
                          + ("" if b["interior"] else " (at the edge)") for b in c["isoflop"])
         lines.append(f"isoFLOP minima: {best}")
-    lines.append(f"fit it with `scaling fit {summary['out_dir']} --law chinchilla`")
+    if finished:
+        lines.append(f"fit it with `scaling fit {summary['out_dir']} --law chinchilla`")
+    else:
+        lines.append("no run finished, so there is nothing to fit yet (the causes and "
+                     "remedies are above)")
     return "\n".join(lines)

@@ -104,8 +104,9 @@ def _saved(path: Path):
     from scaling.fits import FitResult
     from scaling.fits.saved import load_saved
 
+    from scaling.fits.saved_check import read_json_file
     try:
-        payload = json.loads(path.read_text())
+        payload = read_json_file(path, "saved fit")
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
     if isinstance(payload, dict) and "law" not in payload and isinstance(payload.get("fit"),

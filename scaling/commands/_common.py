@@ -222,10 +222,17 @@ def parse_starts(value: str):
     if value in ("auto", "grid", "projected"):
         return value
     try:
-        return int(value)
+        starts = int(value)
     except ValueError:
         raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
-                                 f"random starts, got {value!r}")
+                                 f"random starts, got {value!r}") from None
+    if not 1 <= starts <= MAX_STARTS:
+        raise click.BadParameter(f"a number of random starts must be in 1..{MAX_STARTS}, "
+                                 f"got {value!r}")
+    return starts
+
+
+MAX_STARTS = 100_000  # each start is one local optimisation
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")

@@ -21,7 +21,7 @@ from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LAW_HELP, LawChoice, Input
               help="Point laws: the fitted column (e.g. an optimal-LR column, with --x C).")
 @fit_options
 @constraint_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=0,
               help="Bootstrap resamples over runs for parameter intervals (e.g. 1000).")
 @click.option("--backtest", "do_backtest", is_flag=True,
               help="Leave-largest-out and leave-one-scale-out backtests, with the coverage "

@@ -48,7 +48,7 @@ def budget_options(function):
         click.option("--width", type=click.FloatRange(min=0, min_open=True), default=0.1,
                      show_default=True,
                      help="Runs within this many decades of compute form a budget."),
-        click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+        click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
                      show_default=True, help="Resamples of runs within budgets for intervals."),
         click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True,
                                                       max_open=True),

@@ -22,7 +22,7 @@ from ._common import Finite, LawChoice, emit, make_estimator, fit_options, load
               default=None, help="Also write a report to this folder: Markdown, the data "
                                  "with the law's compute-optimal frontier, isoFLOP curves.")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals (0: none).")
 @click.option("--gpu", default="h100", show_default=True,
               help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -38,7 +38,7 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law.")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for the interval (point laws).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "
@@ -105,8 +105,9 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
                                 "reference": None})
             else:
+                from scaling.fits.saved_check import read_json_file
                 try:
-                    ref = FitResult.from_dict(_json.loads(reference.read_text()))
+                    ref = FitResult.from_dict(read_json_file(reference, "--reference"))
                 except _json.JSONDecodeError as err:
                     raise InputError(f"--reference {reference} is not JSON: {err}") from None
                 if ref.law != law:
@@ -133,7 +134,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
-        click.echo(_format_prediction(payload))
+        click.echo(strip_ansi(_format_prediction(payload)))
 
 
 def _point_payload(estimator, table, at, **options) -> dict:
@@ -206,7 +207,11 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
 
         text = ",".join(header) + "\n" + "".join(
             ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
-        atomic_write_text(out_path, text)
+        try:
+            atomic_write_text(out_path, text)
+        except OSError:  # a full disk or a read-only folder: show what was computed first
+            click.echo(strip_ansi(text), nl=False)
+            raise
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
                                             for v in row))), pred.level) for row in table]
@@ -215,12 +220,12 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
                                 "notes": list(pred.warnings)},
                                indent=2 if n <= 100 else None))  # C encoder for big tables
     elif out_path is None:
-        click.echo("  ".join(f"{h:>12}" for h in header))
+        click.echo(strip_ansi("  ".join(f"{h:>12}" for h in header)))
         for row in table:
-            click.echo("  ".join(f"{_cell(v, '.6g'):>12}" for v in row))
+            click.echo(strip_ansi("  ".join(f"{_cell(v, '.6g'):>12}" for v in row)))
         click.echo(f"intervals at {pred.pct}: pi = a new run, ci = the law's mean")
         for note in pred.warnings:
-            click.echo(f"note: {note}")
+            click.echo(strip_ansi(f"note: {note}"))
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import QUANTITY
+from ._common import QUANTITY, strip_ansi
 
 
 def _data_options(command):
@@ -56,7 +56,10 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
 
     fields = _data_fields(data, val_data, data_dtype)
     overrides = list(overrides) + [f"{k}={json.dumps(v)}" for k, v in fields.items()]
-    click.echo(train_from_cli(config_path, overrides, out)["report"])
+    summary = train_from_cli(config_path, overrides, out)
+    click.echo(strip_ansi(summary["report"]))
+    if not any(r.get("status") == "done" for r in summary["runs"] if r):
+        raise SystemExit(1)  # diverged: the report above says why and what to do
 
 
 def require_torch(verb: str) -> None:
@@ -133,6 +136,6 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
                               data=_data_fields(data, val_data, data_dtype), backend=backend,
                               workers=workers, address=address, slurm=slurm,
                               stale_after_s=60 * stale_after)
-    click.echo(summary["report"])
-    if summary["failed"]:
+    click.echo(strip_ansi(summary["report"]))
+    if summary["failed"] or not any(r.get("status") == "done" for r in summary["runs"]):
         ctx.exit(1)
