@@ -170,6 +170,9 @@ def _units() -> dict:
 
 def _read_units(ctx, values) -> None:
     """--units into ctx.meta (one place: every verb that loads DATA applies it)."""
+    if not values:  # a saved-fit prediction must not pay for scaling.data (pandas)
+        ctx.meta[_UNITS] = {}
+        return
     from scaling.data.checks import parse_units
 
     try:
