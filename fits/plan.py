@@ -177,6 +177,8 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if estimator.law != "chinchilla":
         raise ValueError("compute-optimal planning needs the Chinchilla law L(N, D); "
                          f"got law {estimator.law!r}")
+    full_table = table
+    table, single_note = _single_epoch_runs(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         fit = estimator.fit(table).result_
@@ -194,7 +196,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     n_opt, d_opt, l_opt = optimum(**p)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
-    plan_warnings = list(fit.warnings)
+    plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
     reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
@@ -234,8 +236,10 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if unique_tokens is not None:
         from .plan_data import data_constrained_plan
 
-        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
-        plan.warnings.extend(plan.data_constrained["warnings"])
+        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=full_table,
+                                                      k=k)
+        plan.warnings.extend(w for w in plan.data_constrained["warnings"]
+                             if not w.startswith("FRAGILE: "))  # _judge_fragility adds them
     from .hparams import hparam_plan_section
 
     plan.hparams = hparam_plan_section(table, compute, seed=seed)
@@ -265,9 +269,51 @@ def _judge_fragility(plan: Plan) -> None:
     ci = plan.tokens_per_param.ci
     if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
         reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
+    reasons += _implausible(plan)
     plan.fragile = bool(reasons)
     plan.fragile_reasons = reasons
     plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)
+
+
+def _implausible(plan: Plan) -> list[str]:
+    """Reasons an optimum is not one: tokens per parameter outside 1e-2..1e5, an exponent
+    at its bound, or a data-constrained section already flagged FRAGILE."""
+    from .plan_data import PLAUSIBLE_TOKENS_PER_PARAM
+
+    low, high = PLAUSIBLE_TOKENS_PER_PARAM
+    out = []
+    tpp = plan.tokens_per_param.value
+    if not low <= tpp <= high:
+        out.append(f"the optimum has {tpp:.3g} tokens per parameter, outside the plausible "
+                   f"{low:g}..{high:g}: the fit does not describe a trainable model here")
+    for name in ("alpha", "beta"):
+        side = plan.fit.params[name].at_bound if name in plan.fit.params else None
+        if side:
+            out.append(f"{name} = {plan.fit[name]:.3g} sits at its {side} bound, so N* and D* "
+                       "follow the bound, not the data; add runs that span more N and D")
+    section = plan.data_constrained or {}
+    out += [w[len("FRAGILE: "):] for w in section.get("warnings", ()) if w.startswith("FRAGILE: ")]
+    return out
+
+
+def _single_epoch_runs(table):
+    """The table's single-epoch runs when it has repeated ones (a ``U`` column with D > U):
+    the Chinchilla form counts repeated tokens as fresh (Muennighoff et al. 2023 fit it on
+    single-epoch runs). Returns ``(table, note)``."""
+    final = table.final_points()
+    if "U" not in final or not final["U"].notna().all():
+        return table, None
+    repeated = final["D"].to_numpy(dtype=float) > 1.01 * final["U"].to_numpy(dtype=float)
+    if not repeated.any():
+        return table, None
+    if (~repeated).sum() < 6:
+        return table, (f"{int(repeated.sum())} of {len(final)} runs repeat data (D > U) and "
+                       "fewer than 6 are single-epoch: the Chinchilla fit counts repeated tokens "
+                       "as fresh, so N*, D* and the loss are optimistic; add one-epoch runs")
+    kept = final.loc[~repeated, "run_id"]
+    return table.subset(kept), (f"the Chinchilla terms are fitted on the {len(kept)} "
+                                f"single-epoch runs; {int(repeated.sum())} runs that repeat "
+                                "data (D > U) only inform the data-constrained section")
 
 
 def _approaches(table, fit, compute, k, n_opt3) -> dict:

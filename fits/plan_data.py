@@ -19,7 +19,7 @@ from .laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
                                     repeat_value_half_life)
 from .result import FitWarning
 
-__all__ = ["data_constrained_plan", "EPOCH_GRID"]
+__all__ = ["data_constrained_plan", "EPOCH_GRID", "PLAUSIBLE_TOKENS_PER_PARAM"]
 
 #: Epoch counts tabulated at the plan's budget.
 EPOCH_GRID = (1, 2, 4, 8, 16, 32, 64)
@@ -43,6 +43,25 @@ def _repetition_params(table, base: dict, notes: list) -> tuple[dict, str]:
     notes.append("the table has no repeated runs (a `U` column with D > U): R_D* and R_N* are "
                  "Muennighoff et al. 2023's values for C4, not measured on your data")
     return params, "R_D* = 15.39, R_N* = 5.31 from Muennighoff et al. 2023 (C4, GPT-2 tokenizer)"
+
+
+#: tokens per parameter outside this range is not a plan anyone trains (flagged FRAGILE)
+PLAUSIBLE_TOKENS_PER_PARAM = (1e-2, 1e5)
+
+
+def _refuse_impossible(n, d, loss, loss_free, edge, params) -> None:
+    """Raise when the constrained optimum is impossible: below the unconstrained loss (a
+    constraint never helps) or at an edge of the search (not an optimum)."""
+    described = ", ".join(f"{key} = {value:.4g}" for key, value in params.items())
+    if loss < loss_free - 1e-9 * max(abs(loss_free), 1.0):
+        raise ValueError(f"the data-constrained optimum (N* {n:.3g}, D* {d:.3g}, loss "
+                         f"{loss:.4f}) is below the unconstrained optimum {loss_free:.4f}, "
+                         f"which is impossible: the law's parameters ({described}) are "
+                         "inconsistent; refit R_D*, R_N* on more repeated runs or drop `U`")
+    if edge is not None:
+        raise ValueError(f"the data-constrained optimum sits at the {edge} end of the searched "
+                         f"model sizes (N* {n:.3g}, D* {d:.3g}): the law has no optimum at this "
+                         f"budget with these parameters ({described}); check R_D*, R_N*")
 
 
 def data_constrained_plan(compute: float, unique_tokens: float, base: dict, *, table=None,
@@ -73,14 +92,21 @@ def data_constrained_plan(compute: float, unique_tokens: float, base: dict, *, t
     notes: list[str] = []
     q = {p: float(base[p]) for p in ("E", "A", "B", "alpha", "beta")}
     params, source = _repetition_params(table, q, notes)
-    n, d, loss = data_constrained_optimum(compute, unique_tokens, params, k=k)
+    n, d, loss, edge = data_constrained_optimum(compute, unique_tokens, params, k=k,
+                                                with_bound=True)
     n_free, d_free, loss_free = chinchilla_optimum(compute, **q, k=k)
+    _refuse_impossible(n, d, loss, float(loss_free), edge, params)
     rows = []
     for epochs in EPOCH_GRID:
         d_e = epochs * unique_tokens
         n_e = compute / (k * d_e)
         rows.append({"epochs": epochs, "N": float(n_e), "D": float(d_e),
                      "loss": float(data_constrained(n_e, d_e, unique_tokens, **params))})
+    low, high = PLAUSIBLE_TOKENS_PER_PARAM
+    if not low <= d / n <= high:
+        notes.append(f"FRAGILE: the data-constrained optimum has {d / n:.3g} tokens per "
+                     f"parameter, outside the plausible {low:g}..{high:g}: the repetition "
+                     "terms are extrapolated far past any run; do not size a model by it")
     if d_free <= unique_tokens:
         notes.append(f"the unconstrained optimum needs {d_free:.3g} tokens, within the "
                      f"{unique_tokens:.3g} unique ones: the data constraint does not bind")
