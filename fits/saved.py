@@ -115,15 +115,16 @@ def _draw_interval(law, params_draws, arrays, level):
 def saved_calibration(result):
     """The prediction interval's growth law a saved point fit carries (from ``scaling
     fit --backtest``), else the documented conservative default, and a note saying which."""
-    from .calibration import Calibration, default_calibration
+    from .calibration import Calibration, default_calibration, residual_scatter
 
     payload = (result.data.get("backtest") or {}).get("calibration")
     if isinstance(payload, dict) and "scatter" in payload:
         cal = Calibration.from_dict(payload)
         return cal, (f"prediction interval calibrated by the fit's own backtests "
                      f"({cal.method}: scatter {cal.scatter:.2%}, +{cal.rate:.2%} per decade)")
+    scatter = residual_scatter(result.data.get("points") or {}, len(result.params))
     cal = default_calibration("the saved fit carries no backtest calibration (save it with "
-                              "`scaling fit ... --backtest --save FIT.json`)")
+                              "`scaling fit ... --backtest --save FIT.json`)", scatter)
     return cal, cal.notes[0]
 
 
@@ -145,8 +146,30 @@ def _point_targets(result, law, targets, level):
     calibration, note = saved_calibration(result)
     pi = calibration.interval(value, decades, level, ci)
     out["pi_lower"], out["pi_upper"] = pi[..., 0], pi[..., 1]
-    out["_notes"] = [note]
+    out["_notes"] = [note] + list(result.warnings)  # the fit's own warnings, as one target's
+    if calibration.method == "backtest":
+        past = int(np.sum(decades > calibration.max_distance + 0.5))
+        if past:
+            out["_notes"].append(
+                f"{past} of {decades.size} targets are beyond what the backtests reached "
+                f"({calibration.max_distance:.2f} decades; up to {float(decades.max()):.2f}): "
+                "their interval's growth law is extrapolated")
     return out
+
+
+#: decades past the fitted range beyond which a batch prediction is flagged (as one target's)
+MAX_EXTRAPOLATION = 2.0
+
+
+def _distance_note(decades) -> list[str]:
+    """One note counting the targets past :data:`MAX_EXTRAPOLATION` decades (or none)."""
+    decades = np.asarray(decades, dtype=float)
+    far = int(np.sum(decades > MAX_EXTRAPOLATION))
+    if not far:
+        return []
+    return [f"{far} of {decades.size} targets are > {MAX_EXTRAPOLATION:g} decades out (up to "
+            f"{float(np.nanmax(decades)):.1f}) beyond the fitted range; add larger runs before "
+            "trusting them"]
 
 
 def _schedule_rows(targets):
@@ -245,8 +268,13 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
         out = _point_targets(result, get_any_law(result.law), targets, level)
         notes.extend(out.pop("_notes"))
         if not result.draws:
-            notes.append("the fit was saved without bootstrap draws: no interval (refit with "
-                         "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
+            notes.append("the fit was saved without bootstrap draws: no confidence interval "
+                         "of the law (ci; the pi above is scatter and growth only); refit with "
+                         "`scaling fit ... --bootstrap 1000 --save FIT.json`")
+    if "extrapolation_decades" in out:
+        notes.extend(_distance_note(out["extrapolation_decades"]))
+    elif "_decades" in out:
+        notes.extend(_distance_note(out.pop("_decades")))
     return {**out, "level": level, "notes": notes}
 
 
@@ -264,18 +292,22 @@ def _l2l_targets(result, targets, level, group):
                          f"{sorted(result.groups)}: give a 'group' column in the targets or "
                          "one group for all (--target-group, or group=)")
     saved = result.to_dict()
-    value, lo, hi = np.empty(x.size), np.full(x.size, np.nan), np.full(x.size, np.nan)
-    below = np.empty(x.size)
+    value, below, decades = np.empty(x.size), np.empty(x.size), np.zeros(x.size)
+    bands = {k: np.full((x.size, 2), np.nan) for k in ("pi", "ci")}  # named for what they hold
     for g in dict.fromkeys(groups.tolist()):
         rows = np.flatnonzero(groups == g)
         pred = l2l_predict(saved, x[rows], g, level=level)
         value[rows], below[rows] = pred["value"], pred["below_fitted_x"]
-        if pred["interval"] is not None:
-            lo[rows], hi[rows] = np.asarray(pred["interval"], dtype=float).T
+        decades[rows] = pred["extrapolation"]["decades"]
+        for key in bands:
+            if pred[key] is not None:
+                bands[key][rows] = np.asarray(pred[key], dtype=float)
     out = {"value": value}
-    if np.isfinite(lo).any():
-        out["ci_lower"], out["ci_upper"] = lo, hi
+    for key, band in bands.items():
+        if np.isfinite(band).any():
+            out[f"{key}_lower"], out[f"{key}_upper"] = band[:, 0], band[:, 1]
     out["below_fitted_x"] = below  # how far below the lowest fitted x (0 inside)
+    out["_decades"] = decades
     return out
 
 
