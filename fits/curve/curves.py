@@ -61,7 +61,7 @@ class Curve:
         reference fit and a run predicted from it."""
         kind = (self.schedule or {}).get("kind")
         return {"kind": kind, "peak_lr": float(self.lr.max()),
-                "tokens_per_step": self.tokens_per_step}
+                "tokens_per_step": self.tokens_per_step, "warmup_steps": int(self.warmup_steps)}
 
     @property
     def total_steps(self) -> int:
