@@ -12,9 +12,10 @@ import numpy as np
 from .display import ReportDisplay
 
 from .bootstrap import BootstrapResult, bootstrap
-from .compute_optimal import approach1_envelope, approach2_isoflop, chinchilla_optimum
+from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
+from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
 from .prediction import DEFAULT_LEVEL
 from .result import FitResult, to_jsonable
 
@@ -186,7 +187,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     full_table = table
     single_note = None
     if "U" not in law.variables:  # a law without U counts repeated tokens as fresh
-        table, single_note = _single_epoch_runs(table)
+        table, single_note = single_epoch_runs(table)
     fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
@@ -201,7 +202,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
 
     n_opt, d_opt, l_opt = optimum(**p)
     if "U" in given:
-        _refuse_constrained(compute, given["U"], p, k)
+        refuse_constrained(compute, given["U"], p, k)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
     plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
@@ -279,62 +280,10 @@ def _judge_fragility(plan: Plan) -> None:
     ci = plan.tokens_per_param.ci
     if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
         reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
-    reasons += _implausible(plan)
+    reasons += implausible_reasons(plan)
     plan.fragile = bool(reasons)
     plan.fragile_reasons = reasons
     plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)
-
-
-def _implausible(plan: Plan) -> list[str]:
-    """Reasons an optimum is not one: tokens per parameter outside 1e-2..1e5, an exponent
-    at its bound, or a data-constrained section already flagged FRAGILE."""
-    from .plan_data import PLAUSIBLE_TOKENS_PER_PARAM
-
-    low, high = PLAUSIBLE_TOKENS_PER_PARAM
-    out = []
-    tpp = plan.tokens_per_param.value
-    if not low <= tpp <= high:
-        out.append(f"the optimum has {tpp:.3g} tokens per parameter, outside the plausible "
-                   f"{low:g}..{high:g}: the fit does not describe a trainable model here")
-    for name in ("alpha", "beta"):
-        side = plan.fit.params[name].at_bound if name in plan.fit.params else None
-        if side:
-            out.append(f"{name} = {plan.fit[name]:.3g} sits at its {side} bound, so N* and D* "
-                       "follow the bound, not the data; add runs that span more N and D")
-    section = plan.data_constrained or {}
-    out += [w[len("FRAGILE: "):] for w in section.get("warnings", ()) if w.startswith("FRAGILE: ")]
-    return out
-
-
-def _refuse_constrained(compute, unique, p, k) -> None:
-    """A data-constrained law's optimum: refused (ValueError) below the unconstrained
-    Chinchilla optimum of the same terms or at the edge of the search."""
-    from .laws.data_constrained import data_constrained_optimum
-    from .plan_data import _refuse_impossible
-
-    n, d, loss, edge = data_constrained_optimum(compute, unique, p, k=k, with_bound=True)
-    free = chinchilla_optimum(compute, *(p[q] for q in ("E", "A", "B", "alpha", "beta")), k)
-    _refuse_impossible(n, d, loss, float(free[2]), edge, p)
-
-
-def _single_epoch_runs(table):
-    """The table's single-epoch runs when it has repeated ones (a ``U`` column with D > U):
-    the Chinchilla form counts repeated tokens as fresh (Muennighoff et al. 2023 fit it on
-    single-epoch runs). Returns ``(table, note)``."""
-    final = table.final_points()
-    if "U" not in final or not final["U"].notna().all():
-        return table, None
-    repeated = final["D"].to_numpy(dtype=float) > 1.01 * final["U"].to_numpy(dtype=float)
-    if not repeated.any():
-        return table, None
-    if (~repeated).sum() < 6:
-        return table, (f"{int(repeated.sum())} of {len(final)} runs repeat data (D > U) and "
-                       "fewer than 6 are single-epoch: the Chinchilla fit counts repeated tokens "
-                       "as fresh, so N*, D* and the loss are optimistic; add one-epoch runs")
-    kept = final.loc[~repeated, "run_id"]
-    return table.subset(kept), (f"the Chinchilla terms are fitted on the {len(kept)} "
-                                f"single-epoch runs; {int(repeated.sum())} runs that repeat "
-                                "data (D > U) only inform the data-constrained section")
 
 
 def frontier_laws() -> list[str]:
