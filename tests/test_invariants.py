@@ -530,6 +530,26 @@ def test_fits_data_constrained_plan_through_the_cli_gives_the_papers_allocation(
     assert section["loss"] >= section["loss_unlimited"]
 
 
+@pytest.mark.slow
+def test_fits_data_constrained_law_plan_through_the_cli_gives_the_papers_allocation(tmp_path):
+    """The same with the data-constrained law itself fitted on runs of 1, 4 and 16 epochs
+    (noise-free, the paper's seven constants): the plan's N*, D* are the paper's."""
+    from scaling.fits.laws.data_constrained import MUENNIGHOFF_2023 as P, data_constrained
+
+    rows = [{"run_id": f"n{n:.3g}-t{tpp}-e{ep}", "N": n, "D": n * tpp, "U": n * tpp / ep,
+             "loss": float(data_constrained(n, n * tpp, n * tpp / ep, **P))}
+            for n in np.geomspace(2e7, 2e9, 6) for tpp in (10, 20, 40, 80) for ep in (1, 4, 16)]
+    data = tmp_path / "epochs.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    result = _invoke("plan", data, "--law", "data-constrained", "--compute", "1e22",
+                     "--unique-tokens", "25e9", "--bootstrap", 0, "--no-sensitivity",
+                     "--repeats", "all", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["N_opt"]["value"] == pytest.approx(7.03e9, rel=0.02)
+    assert plan["D_opt"]["value"] == pytest.approx(2.37e11, rel=0.02)
+
+
 def test_fits_a_data_constrained_optimum_is_never_below_the_unconstrained_one():
     from scaling.fits.laws.data_constrained import MUENNIGHOFF_2023
 
