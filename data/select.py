@@ -18,8 +18,8 @@ several datasets. :func:`select_points` applies, in this order:
    scatter, and refused unless the user picks ``repeats="best:COL"`` (the best setting of
    COL per configuration) or ``repeats="all"`` (fit every run).
 
-Rows are put in a canonical order (N, D, loss, run id), so permuting a file's rows
-changes nothing downstream.
+Rows are ordered by run id (``validate`` sorts them), so permuting the rows of a file
+with run ids changes nothing downstream.
 
 The returned :class:`Selection` holds the rows, the held-out rows and a plain-JSON record.
 """
@@ -39,13 +39,16 @@ from .where import where_mask
 
 __all__ = ["Selection", "select_points", "filter_table", "group_tables", "config_keys", "repeat_scatter",
            "expand_run_ids", "same_value_hint", "setting_columns", "sweep_columns",
-           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS"]
+           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS", "LAW_INPUTS"]
 
 POINTS_CHOICES = ("final", "all")
 #: ``repeats`` values; ``"best:COL[,COL]"`` is also accepted (best setting of COL).
 REPEATS_CHOICES = ("keep", "mean", "all")
 #: Columns that, with several values, mean the table pools different experiments.
 POOLING_COLUMNS = ("dataset", "group", "tokenizer")
+#: Inputs of a law besides N and D (unique tokens): runs at one (N, D) differing in them
+#: are a design (Muennighoff et al. 2023), not a sweep; never seed repeats either.
+LAW_INPUTS = ("U", "epochs")
 # columns that never make two rows different configurations: identity, the seed, the
 # variables and the measured loss
 _NOT_SETTINGS = frozenset({"run_id", "seed", "N", "D", "C", "loss", "split", "N_convention",
@@ -85,10 +88,20 @@ def _choice(name, value, choices):
 
 def setting_columns(frame: pd.DataFrame) -> list[str]:
     """The columns that describe how a run was set up (everything but the run id, the
-    seed, N, D, C, the loss, the split label and measured metrics such as ``val/loss``,
-    ``eval_runtime`` or ``train/grad_norm``)."""
-    return [c for c in frame.columns
-            if c not in _NOT_SETTINGS and not _MEASURED.search(str(c))]
+    seed, N, D, C, the loss, the split label, measured metrics such as ``val/loss``,
+    ``eval_runtime`` or ``train/grad_norm``, and text columns naming each run apart,
+    e.g. a W&B run name or a path, in a table of 4 runs or more)."""
+    runs = frame["run_id"].nunique() if "run_id" in frame.columns else len(frame)
+    out = []
+    for c in frame.columns:
+        if c in _NOT_SETTINGS or _MEASURED.search(str(c)):
+            continue
+        values = frame[c]
+        if (runs >= 4 and not pd.api.types.is_numeric_dtype(values)
+                and values.nunique() == runs and c not in POOLING_COLUMNS):
+            continue  # an identifier (one value per run), not a setting
+        out.append(c)
+    return out
 
 
 def _cell(value) -> str:
@@ -118,6 +131,8 @@ def sweep_columns(frame: pd.DataFrame) -> dict[str, list[str]]:
     Pooling columns (``dataset``, ``group``, ``tokenizer``) are left out: they mean
     different experiments and are handled by ``--group``.
     """
+    if frame["D"].isna().all():
+        return {}  # without token counts runs cannot be placed at one (N, D)
     pooled = [c for c in POOLING_COLUMNS if c in frame.columns]
     base = _labels(frame, ["N", "D"] + pooled)
     multi = base.map(base.value_counts()) > 1
@@ -126,7 +141,7 @@ def sweep_columns(frame: pd.DataFrame) -> dict[str, list[str]]:
     sub, keys = frame[multi], base[multi]
     out = {}
     for col in setting_columns(frame):
-        if col in POOLING_COLUMNS:
+        if col in POOLING_COLUMNS or col in LAW_INPUTS:
             continue
         if (sub[col].map(_cell).groupby(keys).nunique() > 1).any():
             out[col] = sorted(map(str, sub[col].dropna().unique()))
@@ -340,8 +355,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 "rate had not finished decaying sit above the loss of a run trained to that "
                 "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
                 "backtests resample whole runs")
-    # canonical order: the same rows in any order give the same fit
-    frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
 
     # seed scatter only among runs that differ in nothing but the seed (never a sweep)
     scatter = repeat_scatter(frame)
