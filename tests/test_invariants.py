@@ -287,6 +287,11 @@ def test_data_several_run_folders_or_a_glob_in_one_command():
     assert result.exit_code == 0 and json.loads(result.output)["n_runs"] == 2
     # an HF output folder: its wandb/ folder is found without typing the timestamps
     assert sorted(load_log(HF_WANDB).runs["run_id"]) == ["hf-large", "hf-small"]
+    # one {run: N} mapping for all the logs; a run none of them holds is named
+    sized = load_log(folders, N={"hf-small": "2M", "hf-large": "5M"}).runs.set_index("run_id")
+    assert sized.loc["hf-small", "N"] == 2e6 and sized.loc["hf-large", "N"] == 5e6
+    with pytest.raises(ValueError, match=r"`N` names run\(s\) \['x'\] that none of the 2 logs"):
+        load_log(folders, N={"hf-small": "2M", "hf-large": "5M", "x": "1M"})
 
 
 def test_data_tokens_per_step_contradicting_logged_tokens_exits_2():
