@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+from dataclasses import replace
+
 import numpy as np
 
 from scaling.data.select import Selection, same_value_hint, select_points
@@ -74,8 +76,11 @@ def selection_info(selection: Selection, variables) -> dict:
             "n_convention": record.get("n_convention")}
 
 
-def finish_selection(result: FitResult, selection: Selection, law, x: str | None) -> None:
-    """Predict the runs held out by ``split`` and warn about pooled groups."""
+def finish_selection(result: FitResult, selection: Selection, law, x: str | None, *,
+                     warn: bool = True) -> FitResult:
+    """A copy of ``result`` with the runs held out by ``split`` predicted and a warning
+    per pooled group (emitted too unless ``warn=False``); ``result`` is not changed."""
+    data, notes = dict(result.data), []
     held = selection.heldout
     if len(held):
         names = list(law.variables)
@@ -85,12 +90,13 @@ def finish_selection(result: FitResult, selection: Selection, law, x: str | None
         pred = law.predict(result.values, **{k: v[ok] for k, v in variables.items()})
         true = held["loss"].to_numpy(dtype=float)
         err = (pred - true) / true
-        result.data["split_heldout"] = {
+        data["split_heldout"] = {
             str(rid): {"true": float(t), "predicted": float(p), "rel_error": float(e)}
             for rid, t, p, e in zip(held["run_id"], true, pred, err)}
         if err.size:
-            result.data["split_heldout_mean_abs_rel_error"] = float(np.mean(np.abs(err)))
+            data["split_heldout_mean_abs_rel_error"] = float(np.mean(np.abs(err)))
     for column in selection.record.get("pooled", {}):
-        note = next(n for n in selection.record["notes"] if f"values of {column!r}" in n)
-        result.warnings.append(note)
-        warnings.warn(note, FitWarning, stacklevel=4)
+        notes.append(next(n for n in selection.record["notes"] if f"values of {column!r}" in n))
+        if warn:
+            warnings.warn(notes[-1], FitWarning, stacklevel=4)
+    return replace(result, data=data, warnings=list(result.warnings) + notes)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -223,10 +223,17 @@ def parse_starts(value: str):
     if value in ("auto", "grid", "projected"):
         return value
     try:
-        return int(value)
+        starts = int(value)
     except ValueError:
         raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
-                                 f"random starts, got {value!r}")
+                                 f"random starts, got {value!r}") from None
+    if not 1 <= starts <= MAX_STARTS:
+        raise click.BadParameter(f"a number of random starts must be in 1..{MAX_STARTS}, "
+                                 f"got {value!r}")
+    return starts
+
+
+MAX_STARTS = 100_000  # each start is one local optimisation
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")
@@ -552,6 +559,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg",
                                   "HTML embeds PNG/SVG plots and links PDF ones).")
 
 #: --drop-highest is a point-law option; curve laws refuse it rather than ignore it
-CURVE_DROP_HIGHEST = ("--drop-highest applies to the point laws (chinchilla, kaplan, "
-                      "power-law); curve laws fit whole runs: choose them with --fit-runs "
+CURVE_DROP_HIGHEST = (f"--drop-highest applies to the point laws ({', '.join(_law_names('point'))}"
+                      "); curve laws fit whole runs: choose them with --fit-runs "
                       "ID,... or leave runs out with --where \"run_id != '...'\"")
+#: help of --law, from the registry (a registered law shows up here with no edit)
+LAW_HELP = (f"Scaling law: point laws ({', '.join(_law_names('point'))}) or LR-schedule "
+            f"curve laws ({', '.join(_law_names('curve'))}); `scaling laws` describes each.")
