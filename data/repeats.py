@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["REPEATS_CHOICES", "POOLING_COLUMNS", "LAW_INPUTS", "setting_columns",
-           "config_keys", "sweep_columns", "repeat_scatter", "mean_repeats", "parse_repeats",
+           "config_keys", "sweep_columns", "repeat_scatter", "measured_columns", "mean_repeats", "parse_repeats",
            "best_of", "sweep_message"]
 
 #: ``repeats`` values; ``"best:COL[,COL]"`` is also accepted (best setting of COL).
@@ -33,8 +33,23 @@ _NOT_SETTINGS = frozenset({"run_id", "seed", "N", "D", "C", "loss", "split", "N_
 _MEASURED = re.compile(
     r"^(val|valid|validation|eval|test|train|task|tasks|metric|metrics|perf|system|logged)[/_.]"
     r"|(^|[/_.])(loss|ppl|perplexity|acc|accuracy|bpb|bpc|runtime|time|timestamp|throughput|"
-    r"mfu|grad_norm|gradnorm|memory|mem|flos|score|f1|_step|_runtime|_timestamp)$"
-    r"|per_second$|per_sec$", re.IGNORECASE)
+    r"mfu|grad_norm|gradnorm|memory|mem|flos|score|f1|_step|_runtime|_timestamp|wall|wall_s|"
+    r"elapsed|elapsed_s|duration|seconds|secs|hours|gpu_hours|speed)$"
+    r"|per_second$|per_sec$|per_s$", re.IGNORECASE)
+# point-level columns that are settings even though they change within a run
+_SETTINGS_WITHIN_RUNS = ("lr", "step")
+
+
+def measured_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that change within a run (wall time, throughput, logged metrics of any
+    name): measurements, not settings. ``lr`` and ``step`` stay settings (a sweep's
+    final LR, a batch size's step count at one D)."""
+    if "run_id" not in frame.columns or frame["run_id"].is_unique:
+        return []
+    skip = _NOT_SETTINGS | set(_SETTINGS_WITHIN_RUNS)
+    cols = [c for c in frame.columns if c not in skip]
+    varying = frame.groupby("run_id", sort=False)[cols].nunique(dropna=True).max()
+    return [c for c in cols if varying.get(c, 0) > 1]
 
 
 def setting_columns(frame: pd.DataFrame) -> list[str]:

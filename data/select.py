@@ -34,8 +34,8 @@ import pandas as pd
 from .checks import check_plausible
 from .nconvention import convert_n, normalize_convention
 from .repeats import (LAW_INPUTS, POOLING_COLUMNS, REPEATS_CHOICES, best_of, config_keys,
-                      mean_repeats, parse_repeats, repeat_scatter, setting_columns,
-                      sweep_columns, sweep_message)
+                      mean_repeats, measured_columns, parse_repeats, repeat_scatter,
+                      setting_columns, sweep_columns, sweep_message)
 from .schema import RunsTable
 from .where import where_mask
 
@@ -178,9 +178,11 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
 
     frame, heldout = _apply_split(frame, split, record)
     record["checkpoints"] = _checkpoints(frame)
-    finals = frame.groupby("run_id", sort=True).tail(1)
+    # columns that change within a run (wall time, throughput, metrics) are measurements
+    measured = measured_columns(frame)
+    finals = frame.groupby("run_id", sort=True).tail(1).drop(columns=measured)
     if points == "final":
-        frame = finals
+        frame = frame.groupby("run_id", sort=True).tail(1)
         if record["checkpoints"].get("max_per_run", 1) > 1:
             record["notes"].append(
                 f"fitted the final point of each run (runs have up to "
@@ -195,7 +197,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
     frame = frame.reset_index(drop=True)
 
     # seed scatter only among runs that differ in nothing but the seed (never a sweep)
-    scatter = repeat_scatter(frame)
+    scatter = repeat_scatter(frame.drop(columns=measured))
     record["repeat_scatter"] = scatter
     sweeps = sweep_columns(finals)
     record["sweep"] = sweeps
@@ -214,7 +216,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         record["notes"].append("fitted every run of the sweep over "
                                + ", ".join(sweeps) + " as its own configuration")
     if how == "mean" and scatter is not None:
-        frame, members = mean_repeats(frame)
+        frame, members = mean_repeats(frame.drop(columns=measured))
         record["repeat_members"] = members
         record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
                                f"{scatter['n_configs']} configurations")

@@ -218,6 +218,13 @@ def test_data_run_names_and_unique_tokens_are_not_a_sweep():
     named = frame.assign(wandb_name=[f"silly-run-{i}" for i in range(len(frame))])
     sel = select_points(validate(named))
     assert sel.record["sweep"] == {} and sel.record["repeat_scatter"]["n_configs"] == 3
+    # measurements of any name that change within a run (our trainer's wall_s) are not
+    # settings, though they differ between seeds
+    curves = pd.concat([named.assign(step=k, D=named["D"] * k / 4, loss=named["loss"] * (5 - k),
+                                     wall_s=np.arange(len(named)) * 10.0 + k)
+                        for k in (1, 2, 3, 4)])
+    sel = select_points(validate(curves.drop(columns=["wandb_name"])))
+    assert sel.record["sweep"] == {} and sel.record["repeat_scatter"]["n_configs"] == 3
     # U (unique tokens, an input of the data-constrained law) differs by design
     design = pd.concat([frame.assign(U=1e9), frame.assign(U=1e8, run_id=frame["run_id"] + "u")])
     sel = select_points(validate(design))
