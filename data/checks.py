@@ -242,6 +242,8 @@ def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
     if table.meta.get("units_as_is"):
         return
     frame = table.merged() if frame is None else frame
+    if not {"run_id", "loss", "N", "D"} <= set(frame.columns) or frame.empty:
+        return
     finals = frame.groupby("run_id", sort=False).tail(1)
     loss = _finite(frame["loss"])
     n = finals["N"].to_numpy(dtype=float)
