@@ -122,6 +122,15 @@ def test_data_d_far_below_n_exits_2_naming_the_unit(tmp_path):
     assert "--units D=M" in result.output
 
 
+def test_data_tokens_per_step_column_contradicting_d_is_refused():
+    frame = _ladder().assign(step=1000, tokens_per_step=lambda f: f["D"] / 1000)
+    assert select_points(validate(frame)).record["rows_fitted"] == 16
+    frame.loc[3, "tokens_per_step"] *= 2
+    with pytest.raises(ValueError, match=r"column 'tokens_per_step' \(.*\) x step \(1000\) "
+                                         r"gives D = .* but column 'D' says .* \(0.5x; 1 of 16"):
+        select_points(validate(frame))
+
+
 def test_data_bad_units_value_names_what_is_accepted(tmp_path):
     path = tmp_path / "ladder.csv"
     _ladder().to_csv(path, index=False)
