@@ -74,12 +74,18 @@ def _cell(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def _size(value) -> str:
+    # N and D to 4 digits: token counters of seeds of one run differ in the last digits
+    # (padding, data-loader order), and they are still one configuration
+    return f"{float(value):.4g}"
+
+
 def _labels(frame: pd.DataFrame, cols) -> pd.Series:
-    parts = [frame[c].map(_cell) for c in cols]
+    parts = [frame[c].map(_size if c in ("N", "D") else _cell) for c in cols]
     if "run_id" in frame.columns:
         # a checkpoint at D of a longer run is not a repeat of a run that ends at D
         budget = frame.groupby("run_id")["D"].transform("max")
-        parts.append(budget.map(lambda v: f"{v:.6g}"))
+        parts.append(budget.map(_size))
     return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
 
 

@@ -203,6 +203,12 @@ def test_data_lr_sweep_seed_scatter_equals_the_seeds_scatter():
     assert scatter["n_configs"] == 9 and scatter["dof"] == 18
     # the best lr (3e-3) is kept for every size, with its three seeds
     assert sorted(sel.frame["lr"].unique()) == [3e-3] and len(sel.frame) == 9
+    # token counts that differ in the 6th digit (a logged counter) change nothing
+    jitter = frame.assign(D=frame["D"] * (1 + 2e-6 * np.arange(len(frame)) / len(frame)))
+    again = select_points(validate(jitter), repeats="best:lr").record["repeat_scatter"]
+    assert again["sd_log_loss"] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="differ in 'lr'"):
+        select_points(validate(jitter))
     # fitting every run of the sweep is possible, but still never seed scatter
     every = select_points(table, repeats="all")
     assert every.record["repeat_scatter"]["sd_log_loss"] == pytest.approx(expected, rel=1e-12)
