@@ -18,8 +18,8 @@ several datasets. :func:`select_points` applies, in this order:
    scatter, and refused unless the user picks ``repeats="best:COL"`` (the best setting of
    COL per configuration) or ``repeats="all"`` (fit every run).
 
-Rows are ordered by run id (``validate`` sorts them), so permuting the rows of a file
-with run ids changes nothing downstream.
+Rows are put in a canonical order (N, D, loss, run id), so permuting a file's rows
+changes nothing downstream.
 
 The returned :class:`Selection` holds the rows, the held-out rows and a plain-JSON record.
 """
@@ -194,7 +194,9 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 "rate had not finished decaying sit above the loss of a run trained to that "
                 "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
                 "backtests resample whole runs")
-    frame = frame.reset_index(drop=True)
+    # canonical order: the same rows in any order give the same fit (a table without
+    # run ids names its rows by position, so the run id alone would not do)
+    frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
 
     # seed scatter only among runs that differ in nothing but the seed (never a sweep)
     scatter = repeat_scatter(frame.drop(columns=measured))

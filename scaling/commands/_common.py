@@ -164,19 +164,21 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
 
 
 def _units() -> dict:
-    """The parsed --units of the running command ({} outside one)."""
     ctx = click.get_current_context(silent=True)
-    if ctx is None or not ctx.meta.get(_UNITS):
-        return {}
-    from scaling.data.checks import parse_units
-
-    return parse_units(ctx.meta[_UNITS])  # a bad value: ValueError, exit 2 naming it
+    return dict(ctx.meta.get(_UNITS, {})) if ctx is not None else {}
 
 
 def _read_units(ctx, values) -> None:
-    """--units into ctx.meta, parsed where DATA is loaded (a saved-fit prediction must not
-    import pandas, which scaling.data does)."""
-    ctx.meta[_UNITS] = tuple(values or ())
+    """--units into ctx.meta (one place: every verb that loads DATA applies it)."""
+    if not values:  # a saved-fit prediction must not pay for scaling.data (pandas)
+        ctx.meta[_UNITS] = {}
+        return
+    from scaling.data.checks import parse_units
+
+    try:
+        ctx.meta[_UNITS] = parse_units(values)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx, param_hint="--units") from None
 
 
 #: --units on every verb that reads a runs table (see scaling.data.checks)
