@@ -123,7 +123,6 @@ CASES = [
     ({}, "fit bundled:chinchilla_epoch --bootstrap 1000000000", 2, "0<=x<=100000"),
     ({}, "fit bundled:chinchilla_epoch --starts 1000000000", 2,
      "random starts must be in 1..100000"),
-    ({}, "fit bundled:chinchilla_epoch --starts 0", 2, "random starts must be in 1..100000"),
     ({"d.csv": GOOD}, "plan {d.csv} --compute 1e21 --bootstrap 1000000000", 2, "0<=x<=100000"),
     ({"l.csv": L2L}, "l2l {l.csv} --x x_loss --y y_loss --bootstrap 1000000000", 2,
      "0<=x<=100000"),

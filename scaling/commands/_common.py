@@ -190,7 +190,7 @@ def parse_starts(value: str):
     except ValueError:
         raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
                                  f"random starts, got {value!r}") from None
-    if not 1 <= starts <= MAX_STARTS:
+    if starts > MAX_STARTS:  # (below 1 the estimator names `starts`)
         raise click.BadParameter(f"a number of random starts must be in 1..{MAX_STARTS}, "
                                  f"got {value!r}")
     return starts
