@@ -94,6 +94,7 @@ CASES = [
     ({}, "train --out {tmp}/o --set seq_len=1000000000", 2, "needs at least"),
     ({}, "train --out {tmp}/o --set batch_size=1000000000", 2, "batch_size=1000000000) needs"),
     ({}, "train --out {tmp}/o --set n_layer=1000000", 2, "needs at least"),
+    ({}, "train --out {tmp}/o --set schedule.peak_lr=NaN", 2, "`schedule.peak_lr` is NaN"),
     ({}, "train --out {tmp}/o --set total_steps=1000000000000", 2,
      "`total_steps` must be at most 10,000,000"),
     ({"s.json": spec(sizes=BIG_SIZE)}, "ladder --preset {s.json} --out {tmp}/o", 2,
