@@ -4,9 +4,10 @@ One entry point per need, for every family of law in the registry
 (:data:`fits.laws.REGISTRY`):
 
 - :func:`predict_values` - the law's values (what ``FitResult.predict`` returns);
-- :func:`predict_targets` - a table of targets in, one row per target out: value, an
-  interval from the fit's bootstrap draws (when it was saved with them), the
-  extrapolation distance in decades past the fitted range;
+- :func:`predict_targets` - a table of targets in, a :class:`~fits.prediction.Prediction`
+  out (one row per target): value, ``ci`` from the fit's bootstrap draws (when it was
+  saved with them), ``pi`` for a new run, the extrapolation in decades past the fitted
+  range;
 - :func:`load_saved` - a saved JSON file back as a ``FitResult`` or ``L2LResult``;
 - :func:`read_targets` - a CSV/TSV table of targets as numpy columns (no pandas, so that
   ``scaling predict FIT.json --at targets.csv`` starts in a fraction of a second).
@@ -25,6 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from .laws import get_any_law, law_kind
+from .prediction import DEFAULT_LEVEL, Prediction
 
 __all__ = ["predict_values", "predict_targets", "saved_calibration", "load_saved",
            "read_targets",
@@ -131,23 +133,19 @@ def saved_calibration(result):
 def _point_targets(result, law, targets, level):
     arrays = [np.ravel(a) for a in _point_inputs(result, law, targets)]
     value = law.function(*arrays, **result.values)
-    out = {"value": value}
     ci = None
     if result.draws:
-        out["ci_lower"], out["ci_upper"] = _draw_interval(law, result.draws, arrays, level)
-        ci = np.stack([out["ci_lower"], out["ci_upper"]], axis=-1)
+        ci = np.stack(_draw_interval(law, result.draws, arrays, level), axis=-1)
     points = result.data.get("points") or {}
     names = list(result.data.get("ranges", {}))
     decades = np.zeros(value.shape)
     if names and all(n in points for n in names):
-        decades = out["extrapolation_decades"] = extrapolation_decades(
-            {n: points[n] for n in names}, dict(zip(names, arrays)))
+        decades = extrapolation_decades({n: points[n] for n in names}, dict(zip(names, arrays)))
     # a new run's interval: the law's (ci) plus scatter and growth with distance
     calibration, note = saved_calibration(result)
     pi = calibration.interval(value, decades, level, ci)
-    out["pi_lower"], out["pi_upper"] = pi[..., 0], pi[..., 1]
-    out["_notes"] = [note]
-    return out
+    return {"value": value, "ci": ci, "pi": pi, "decades": decades, "_notes": [note],
+            "at": dict(zip(law.variables, arrays)), "method": calibration.method}
 
 
 def _schedule_rows(targets):
@@ -212,47 +210,50 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
         optional ``step`` (default: the last) and ``N``. Loss-to-loss: ``x`` (or the
         fitted x name) and, when the result has several groups, ``group``.
     level : float, optional
-        Interval level (default: the bootstrap's, else 0.95).
+        Interval level (default: the bootstrap's, else ``DEFAULT_LEVEL``, 0.9).
     group : str, optional
         Loss-to-loss: the group for rows without a ``group`` column.
 
     Returns
     -------
-    dict
-        Columns (equal-length arrays): ``value``; ``ci_lower``/``ci_upper`` when the fit
-        carries bootstrap draws (loss-to-loss: predictive interval of a new point);
-        point laws: ``pi_lower``/``pi_upper``, the prediction interval of a new run
-        (:func:`saved_calibration`);
-        ``extrapolation_decades`` (0 inside the fitted range); plus ``"level"`` and
-        ``"notes"``.
+    Prediction
+        One row per target: ``value``; ``ci`` when the fit carries bootstrap draws;
+        ``pi``, the prediction interval of a new run (point laws:
+        :func:`saved_calibration`; loss-to-loss: the link's residual scatter and
+        discrepancy); ``extrapolation`` in decades (0 inside the fitted range); loss-to-loss
+        ``extra["below_fitted_x"]``; ``warnings`` say how the interval was made or why
+        there is none.
     """
     if not targets:
         raise ValueError("no targets: the table has no columns")
     kind = "l2l" if hasattr(result, "groups") else law_kind(result.law)
     if level is None:
         boot = getattr(result, "choices", {}).get("bootstrap") or {}
-        level = float(boot.get("level", 0.95))
+        level = float(boot.get("level", DEFAULT_LEVEL))
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
-    notes = []
     if kind == "l2l":
-        out = _l2l_targets(result, targets, level, group)
-    elif kind == "curve":
+        return _l2l_targets(result, targets, level, group)
+    if kind == "curve":
         out = _curve_targets(result, targets)
-        notes.append("curve-law fits carry no bootstrap draws: no interval (use "
-                     "`scaling predict DATA --law ... --run ... --reference FIT.json` for an "
-                     "early-curve prediction with one)")
-    else:
-        out = _point_targets(result, get_any_law(result.law), targets, level)
-        notes.extend(out.pop("_notes"))
-        if not result.draws:
-            notes.append("the fit was saved without bootstrap draws: no interval (refit with "
-                         "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
-    return {**out, "level": level, "notes": notes}
+        return Prediction(value=out["value"], level=level, law=result.law,
+                          extrapolation=out.get("extrapolation_decades"),
+                          warnings=("curve-law fits carry no bootstrap draws: no interval "
+                                    "(use `scaling predict DATA --law ... --run ... --reference "
+                                    "FIT.json` for an early-curve prediction with one)",))
+    out = _point_targets(result, get_any_law(result.law), targets, level)
+    notes = list(out["_notes"])
+    if not result.draws:
+        notes.append("the fit was saved without bootstrap draws: no interval (refit with "
+                     "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
+    return Prediction(value=out["value"], ci=out.get("ci"), pi=out["pi"], level=level,
+                      at=out["at"], extrapolation=out["decades"], law=result.law,
+                      quantity=result.data.get("y") or "loss",
+                      interval_method=out["method"], warnings=tuple(notes))
 
 
 def _l2l_targets(result, targets, level, group):
-    from .l2l.result import l2l_predict
+    from .l2l.result import l2l_prediction
 
     x_name = result.x if getattr(result, "x", None) in targets else "x"
     if x_name not in targets:
@@ -265,19 +266,23 @@ def _l2l_targets(result, targets, level, group):
                          f"{sorted(result.groups)}: give a 'group' column in the targets or "
                          "one group for all (--target-group, or group=)")
     saved = result.to_dict()
-    value, lo, hi = np.empty(x.size), np.full(x.size, np.nan), np.full(x.size, np.nan)
-    below = np.empty(x.size)
+    value, below, decades = np.empty(x.size), np.empty(x.size), np.empty(x.size)
+    ci, pi = np.full((x.size, 2), np.nan), np.full((x.size, 2), np.nan)
+    methods, names = [], np.empty(x.size, dtype=object)
     for g in dict.fromkeys(groups.tolist()):
         rows = np.flatnonzero(groups == g)
-        pred = l2l_predict(saved, x[rows], g, level=level)
-        value[rows], below[rows] = pred["value"], pred["below_fitted_x"]
-        if pred["interval"] is not None:
-            lo[rows], hi[rows] = np.asarray(pred["interval"], dtype=float).T
-    out = {"value": value}
-    if np.isfinite(lo).any():
-        out["ci_lower"], out["ci_upper"] = lo, hi
-    out["below_fitted_x"] = below  # how far below the lowest fitted x (0 inside)
-    return out
+        pred = l2l_prediction(saved, x[rows], g, level=level)
+        value[rows], below[rows] = pred.value, pred.extra["below_fitted_x"]
+        names[rows] = pred.extra["group"]
+        decades[rows] = pred.extrapolation
+        methods.append(pred.interval_method)
+        if pred.ci is not None:
+            ci[rows], pi[rows] = pred.ci, pred.pi
+    has = bool(np.isfinite(ci).any())
+    return Prediction(value=value, ci=ci if has else None, pi=pi if has else None,
+                      level=level, at={"x": x}, extrapolation=decades, quantity="y",
+                      law=result.law, interval_method="; ".join(dict.fromkeys(methods)),
+                      extra={"group": names.astype(str), "below_fitted_x": below})
 
 
 def load_saved(path) -> object:

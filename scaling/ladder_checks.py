@@ -17,10 +17,8 @@ def ladder_check(out_dir) -> dict:
     - ``chinchilla``: the same backtest for ``L = E + A/N^alpha + B/D^beta`` over every budget
       (with >= 2 budgets).
     """
-    import warnings
-
     from scaling.data import load_table
-    from scaling.fits import FitWarning, ScalingLawFit
+    from scaling.fits import ScalingLawFit
 
     table = load_table(out_dir)
     final = table.final_points()
@@ -40,12 +38,10 @@ def ladder_check(out_dir) -> dict:
     if "group" in final and final["group"].astype(str).str.startswith("C=").all():
         out["isoflop"] = _isoflop_minima(final)
     largest_n = final["N"].max()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        at_d = table.subset(final.loc[final["D"] == final["D"].max(), "run_id"])
-        out["power_law"] = _backtest(at_d, ScalingLawFit(law="power-law", x="N"), largest_n)
-        if final["D"].nunique() >= 2:
-            out["chinchilla"] = _backtest(table, ScalingLawFit(law="chinchilla"), largest_n)
+    at_d = table.subset(final.loc[final["D"] == final["D"].max(), "run_id"])
+    out["power_law"] = _backtest(at_d, ScalingLawFit(law="power-law", x="N"), largest_n)
+    if final["D"].nunique() >= 2:
+        out["chinchilla"] = _backtest(table, ScalingLawFit(law="chinchilla"), largest_n)
     return out
 
 
@@ -62,16 +58,18 @@ def _isoflop_minima(final) -> list[dict]:
 
 
 def _backtest(table, estimator, largest_n) -> dict | None:
+    from scaling.fits.laws import get_law
+
     final = table.final_points()
     if final["N"].nunique() < 4:
         return None
-    full = estimator.fit(table).result_
+    full = estimator.fit(table, warn=False).result_
     held = final[final["N"] == largest_n]
     train_ids = final.loc[final["N"] < largest_n, "run_id"]
-    part = estimator.fit(table.subset(train_ids)).result_
-    variables = {v: held[v].to_numpy(float) for v in ("N", "D")}
-    pred = part.predict(**({"x": variables["N"]} if estimator.law == "power-law"
-                           else variables))
+    part = estimator.fit(table.subset(train_ids), warn=False).result_
+    law = get_law(estimator.law)  # the law says which columns it reads
+    columns = {"x": estimator.x or "N"} if law.takes_x else {v: v for v in law.variables}
+    pred = part.predict(**{v: held[c].to_numpy(float) for v, c in columns.items()})
     err = np.abs(pred / held["loss"].to_numpy() - 1)
     return {"params": {k: float(v) for k, v in full.values.items()},
             "holdout_params": {k: float(v) for k, v in part.values.items()},

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from scaling.fits.prediction import DEFAULT_LEVEL
+
 from ._common import InputError, emit, format_option, load, where_option
 
 
@@ -36,7 +38,7 @@ def _ladder(path: str, columns, drop_highest):
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples of each ladder's runs (0: none).")
 @click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Interval level.")
+              default=DEFAULT_LEVEL, show_default=True, help="Interval level (pi and ci).")
 @click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,
               help="Leave out each ladder's K highest-loss runs before fitting.")
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD",

@@ -23,6 +23,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
                    "without it (--law mpl) a prefix-only prediction with a wide interval.")
 @click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
 @click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
+@click.option("--U", "unique_tokens", type=Finite(min=0, min_open=True), default=None,
+              help="Laws in unique tokens (data-constrained): unique tokens available.")
 @click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
               help="Power law fitted to DATA: the value of x (see --x). With a saved fit "
                    "(DATA = FIT.json): a CSV/TSV of targets, one row each (N, D columns for "
@@ -41,7 +43,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "
                                       "intervals; docs/uncertainty.md.")
-def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, out_path,
+def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, unique_tokens, at,
+            out_path,
             target_group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
             as_json, log_format, model_size, tokens_per_step, n_boot, level):
     """Predict a loss with an interval.
@@ -68,10 +71,11 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                              "value (a number); predicting a table of targets needs a saved "
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
-    from scaling.fits import FitResult, FitWarning, predict_point
+    from scaling.fits import FitResult, FitWarning
+    from scaling.fits.laws import get_any_law
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
-                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
+                 require_size=get_any_law(law).needs_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
@@ -81,7 +85,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
             if drop_highest:
                 raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and law != "mpl":
+            if reference is None and not get_any_law(law).prefix_only:
                 raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
                                  "on other runs or sizes supplies the parameters an early "
                                  "curve cannot identify (make one with `scaling fit ... --law "
@@ -122,12 +126,35 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
-            payload = predict_point(estimator, table, N=n_params, D=tokens, x=x_value,
-                                    n_boot=n_boot, seed=seed, level=level)
+            given = dict(N=n_params, D=tokens, x=x_value)
+            if unique_tokens:
+                given["U"] = unique_tokens
+            payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
+                                     level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
         click.echo(strip_ansi(_format_prediction(payload)))
+
+
+def _point_payload(estimator, table, at, **options) -> dict:
+    """The JSON of a point-law prediction: the ``Prediction``'s row, its calibration and
+    the fit (the fit's warnings travel on the prediction, printed once)."""
+    from scaling.fits import predict_point
+    from scaling.fits.intervals import calibrate
+    from scaling.fits.predict import law_targets
+    from scaling.fits.laws import get_law
+
+    law_targets(get_law(estimator.law), at, x_name=estimator.x)  # missing N/D: no fit
+    result = estimator.fit(table, warn=False).result_
+    cal = calibrate(estimator, table, result)
+    pred = predict_point(estimator, table, **at, calibration=cal, result=result, **options)
+    entry = {k: v for k, v in pred.entry(0).items() if k != "at"}
+    return {"law": pred.law, "at": {k: float(v[0]) for k, v in pred.at.items()},
+            "loss": entry, "level": pred.level,
+            "extrapolation_decades": float(pred.extrapolation[0]),
+            "calibration": cal.to_dict(pred.level), "warnings": list(pred.warnings),
+            "fit": result.to_dict()}
 
 
 def _format_prediction(payload) -> str:
@@ -136,11 +163,12 @@ def _format_prediction(payload) -> str:
     level = final.get("level", payload.get("level", 0.9))
     text = f"predicted loss {final['value']:.5g}"
     if pi:
-        text += f"  [{pi[0]:.5g}, {pi[1]:.5g}] ({level:.0%} prediction interval for a new run)"
+        text += f"  pi {level:.0%} [{pi[0]:.5g}, {pi[1]:.5g}] (prediction interval: a new run)"
         if ci:
-            text += f"\n  law's {level:.0%} confidence interval (ci): [{ci[0]:.5g}, {ci[1]:.5g}]"
+            text += (f"\n  ci {level:.0%} [{ci[0]:.5g}, {ci[1]:.5g}] (confidence interval: the "
+                     "law's mean)")
     elif ci:
-        text += f"  [{ci[0]:.5g}, {ci[1]:.5g}] ({level:.0%} confidence interval of the law)"
+        text += f"  ci {level:.0%} [{ci[0]:.5g}, {ci[1]:.5g}] (confidence interval: the law's mean)"
     extra = payload.get("extrapolation_decades")
     if extra is not None:
         text += f"\nextrapolation: {extra:.2f} decades past the largest fitted run"
@@ -165,9 +193,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
                          (f"; {at!r} is not a file)" if at is not None else ")"))
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
-    preds = predict_targets(result, columns, group=group, level=level)
-    names = [c for c in ("value", "pi_lower", "pi_upper", "ci_lower", "ci_upper",
-                         "extrapolation_decades", "below_fitted_x") if c in preds]
+    pred = predict_targets(result, columns, group=group, level=level)
+    preds = _target_columns(pred)
+    names = list(preds)
     header = list(columns) + names
     n = len(preds["value"])
     inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}
@@ -186,19 +214,33 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
             raise
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
-                                            for v in row))), preds["level"]) for row in table]
-        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": preds["level"],
+                                            for v in row))), pred.level) for row in table]
+        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": pred.level,
                                 "n_targets": n, "columns": header, "predictions": rows,
-                                "notes": preds["notes"]},
+                                "notes": list(pred.warnings)},
                                indent=2 if n <= 100 else None))  # C encoder for big tables
     elif out_path is None:
         click.echo(strip_ansi("  ".join(f"{h:>12}" for h in header)))
         for row in table:
             click.echo(strip_ansi("  ".join(f"{_cell(v, '.6g'):>12}" for v in row)))
-        for note in preds["notes"]:
+        click.echo(f"intervals at {pred.pct}: pi = a new run, ci = the law's mean")
+        for note in pred.warnings:
             click.echo(strip_ansi(f"note: {note}"))
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
+
+
+def _target_columns(pred) -> dict:
+    """The output columns of a batch prediction, in print order."""
+    cols = {"value": pred.value}
+    for name in ("pi", "ci"):
+        bounds = getattr(pred, name)
+        if bounds is not None:
+            cols[f"{name}_lower"], cols[f"{name}_upper"] = bounds[:, 0], bounds[:, 1]
+    cols["extrapolation_decades"] = pred.extrapolation
+    if "below_fitted_x" in pred.extra:
+        cols["below_fitted_x"] = pred.extra["below_fitted_x"]
+    return cols
 
 
 def _json_row(row: dict, level: float) -> dict:

@@ -50,6 +50,8 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
     """Train one GPT proxy model on the bundled corpus or a token file (resumable)."""
     import json
 
+    require_torch("train")
+
     from scaling.trainer import train_from_cli
 
     fields = _data_fields(data, val_data, data_dtype)
@@ -58,6 +60,19 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
     click.echo(strip_ansi(summary["report"]))
     if not any(r.get("status") == "done" for r in summary["runs"] if r):
         raise SystemExit(1)  # diverged: the report above says why and what to do
+
+
+def require_torch(verb: str) -> None:
+    """Exit 2 with the install line when PyTorch is missing (fitting needs no torch)."""
+    try:
+        import torch  # noqa: F401 - training imports it next anyway
+    except ImportError:
+        raise click.UsageError(
+            f"`scaling {verb}` trains proxy models and needs PyTorch, which is not installed. "
+            "Install the extra: pip install 'scaling-planner[train]' (on a CPU-only machine "
+            "install the CPU build first, e.g. pip install torch==2.13.0, or from "
+            "https://download.pytorch.org/whl/cpu). Fitting, planning and reports work "
+            "without it.") from None
 
 
 def _budgets(ctx, param, value):
@@ -111,6 +126,7 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
     """
     from scaling.ladder import ladder_from_cli
 
+    require_torch("ladder")
     if budgets and design is None:
         design = "isoflop"
     slurm = {"partition": slurm_partition, "time_min": slurm_time,

@@ -13,7 +13,7 @@ from scaling.fits.bootstrap import bootstrap, percentile_interval, resample_coun
 @pytest.fixture(scope="module")
 def epoch_boot():
     result = fits.ScalingLawFit(law="chinchilla", drop_highest=5).fit(load_chinchilla_epoch()).result_
-    return result, bootstrap(result, n_boot=1000, seed=0)
+    return result, bootstrap(result, n_boot=1000, seed=0, level=0.95)  # Epoch: 95%
 
 
 @pytest.mark.parametrize("name,lo,hi", [("alpha", 0.317, 0.373), ("beta", 0.331, 0.415),
@@ -109,7 +109,7 @@ def _coverage(repeats, n_boot, loss):
             warnings.simplefilter("ignore", fits.FitWarning)
             result = fits.fit_law("chinchilla", {"N": n, "D": d}, y, starts=64, seed=rep,
                                   loss=loss)
-        boot = bootstrap(result, n_boot=n_boot, seed=rep)
+        boot = bootstrap(result, n_boot=n_boot, seed=rep, level=0.95)
         lo, hi = boot.derived_interval(lambda **q: fits.chinchilla(n_t, d_t, **q))
         hits += lo <= target <= hi
     return hits / repeats
