@@ -388,6 +388,7 @@ def test_ladder_summary_after_failed_and_diverged_runs_names_the_real_remedy():
     assert "FAILED r3: BrokenProcessPool: a worker died (rerun the same command" in text
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_refused_checkpoint_message_is_ours_and_whole(tmp_path):
     torch = pytest.importorskip("torch")
 
