@@ -245,7 +245,9 @@ def load_ladder(preset_or_file) -> LadderSpec:
     path = Path(preset_or_file)
     if not path.is_file():
         raise ValueError(f"{str(preset_or_file)!r} is neither a ladder preset "
-                         f"{sorted(PRESETS)} nor a file")
+                         f"{sorted(PRESETS)} nor a file" + (
+                             " (it is not a regular file: a folder, device or pipe)"
+                             if path.exists() else ""))
     values = _runio.read_mapping(path)
     valid = {f.name for f in fields(LadderSpec)}
     unknown = sorted(set(values) - valid)

@@ -234,6 +234,7 @@ def test_a_link_to_dev_zero_is_refused(tmp_path, monkeypatch, command):
     result = CliRunner().invoke(main, argv, catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert "fit.json" in result.output and "Traceback" not in result.output
+    assert "not a regular file" in result.output, result.output
 
 
 # --------------------------------------------------------------------------------------
