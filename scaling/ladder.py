@@ -314,10 +314,13 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
     out_dir = Path(out_dir)
     jobs = spec.configs()
     if backend == "local":  # refuse a run that cannot fit before any starts
-        from .config import check_memory
+        from .config import check_memory, machine_memory
 
-        for job in jobs:
-            check_memory(job)
+        total = machine_memory()
+        split = total is not None and workers > 1 and jobs[0].device == "cpu"
+        for job in jobs:  # K CPU workers train K runs at once in one machine's memory
+            check_memory(job, total // workers if split else total,
+                         f"a 1/{workers} share of this machine" if split else "this machine")
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
         raise ValueError("under torchrun every rank trains each run together: use "

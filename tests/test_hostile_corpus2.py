@@ -442,3 +442,19 @@ def test_a_worker_dies_with_its_parent(tmp_path):
     else:
         os.kill(pid, 9)
         pytest.fail("the worker outlived its parent")
+
+
+def test_cpu_workers_share_the_machine_memory(tmp_path, monkeypatch):
+    import scaling.config
+    from scaling.config import TrainConfig, memory_estimate
+    from scaling.ladder import LadderSpec, run_ladder
+
+    spec = LadderSpec(sizes=[{"n_layer": 4, "d_model": 1024, "n_head": 8}], tokens=[1e4],
+                      schedules=[{"kind": "cosine", "peak_lr": 1e-3}],
+                      base={"device": "cpu", "seq_len": 64, "batch_size": 4})
+    need = sum(memory_estimate(spec.configs()[0]).values())
+    assert isinstance(spec.configs()[0], TrainConfig)
+    monkeypatch.setattr(scaling.config, "machine_memory", lambda: int(1.5 * need))
+    with pytest.raises(ValueError, match=r"but a 1/2 share of this machine has"):
+        run_ladder(spec, tmp_path, quiet=True, workers=2)
+    assert not (tmp_path / "runs").exists()  # refused before any run started
