@@ -328,6 +328,8 @@ def test_where_bounds_are_checked_before_computing():
                             ("(-1)**3 * 7**1000 > N", "beyond the float range"),
                             ("'ab' * 5001 == tag", "longer than 10000"),
                             ("[1, 2] + [0] * 9999 == N", "longer than 10000"),
+                            ("tag * 10**9 == 'a'", "repeated text from a column"),
+                            ("3 * tag == 'aaa'", "repeated text from a column"),
                             ("N // 0 > 1 and 5 // 0 > 1", "divides by zero"),
                             ("-" * (MAX_DEPTH + 5) + "1 < N", "nested more than")):
         with pytest.raises(ValueError, match="row filter"):
