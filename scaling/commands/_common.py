@@ -229,7 +229,7 @@ def parse_starts(value: str):
     except ValueError:
         raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
                                  f"random starts, got {value!r}") from None
-    if starts > MAX_STARTS:  # (below 1 the estimator names `starts`)
+    if not 1 <= starts <= MAX_STARTS:
         raise click.BadParameter(f"a number of random starts must be in 1..{MAX_STARTS}, "
                                  f"got {value!r}")
     return starts
