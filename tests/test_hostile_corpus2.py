@@ -460,3 +460,16 @@ def test_cpu_workers_share_the_machine_memory(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"but a 1/2 share of this machine has"):
         run_ladder(spec, tmp_path, quiet=True, workers=2)
     assert not (tmp_path / "runs").exists()  # refused before any run started
+
+
+def test_an_absurd_model_is_refused_before_torch_is_imported(tmp_path):
+    # what keeps `scaling train --set d_model=1000000000` within seconds and ~100 MB
+    code = ("import sys\nfrom scaling.commands import main\n"
+            f"try:\n    main(['train', '--set', 'd_model=1000000000', '--out', "
+            f"{str(tmp_path / 'o')!r}])\n"
+            "except SystemExit as exit:\n    print('exit', exit.code)\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split()[-3:] == ["exit", "2", "False"], out.stdout + out.stderr
+    assert "needs at least" in out.stderr and not (tmp_path / "o").exists()
