@@ -51,6 +51,8 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
 
     out = Path(out)
     path = Path(input_path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ValueError(f"INPUT {input_path!r} is not a regular file (a device or pipe)")
     if path.suffix == ".json" and path.is_file():
         return _summary([write_report(_saved(path), out, fmt=fmt)])
     if not input_path.startswith("bundled:") and not path.exists():

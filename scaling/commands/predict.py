@@ -206,7 +206,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
     from scaling.fits.saved import load_saved, predict_targets, read_targets
 
     if not fit_path.is_file():
-        raise InputError(f"saved fit {str(fit_path)!r} does not exist")
+        raise InputError(f"saved fit {str(fit_path)!r} " + (
+            "is not a regular file (a folder, device or pipe); give a JSON file"
+            if fit_path.exists() else "does not exist"))
     if at is None or not Path(at).is_file():
         raise InputError("a saved fit predicts a table of targets: --at TARGETS.csv (a "
                          "CSV/TSV with one row per target" +
