@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -23,8 +23,8 @@ import pandas as pd
 from ..schema import RunsTable, validate
 
 __all__ = ["LOSS_NAMES", "LR_NAMES", "TOKEN_NAMES", "LogError", "MissingDependencyError",
-           "SharedFacts",
-           "Options", "plan_names", "to_table", "metric_name", "default_run_id"]
+           "SharedFacts", "LogFormat",
+           "LogOptions", "plan_names", "to_table", "metric_name", "default_run_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,36 @@ class MissingDependencyError(ImportError, ValueError):
 
 
 @dataclass(frozen=True)
-class Options:
-    """The run-level facts and choices every log loader takes (see the loaders' docs)."""
+class LogOptions:
+    """The run-level facts and choices every log loader takes.
 
-    N: object
+    Every loader is called as ``load_x(path, options=LogOptions(...))`` or with the same
+    fields as keywords (``load_x(path, N="124M", tokens_per_step=2**19)``).
+
+    Attributes
+    ----------
+    N : float, str or mapping
+        Parameters of the model (logs rarely record them): one value, or
+        ``{run_id: N}`` for a log of several runs.
+    tokens_per_step : int or mapping, optional
+        Tokens per optimizer step, giving ``D = step * tokens_per_step``.
+    tokens : str, optional
+        A logged token counter to use as ``D`` instead of ``tokens_per_step``.
+    run_id : str, optional
+        The run's name (a log of one run only).
+    loss : str, optional
+        The logged metric to fit (default: the first of :data:`LOSS_NAMES` logged).
+    lr : str or None
+        The logged learning rate (``"auto"``: the first of :data:`LR_NAMES`; None: none).
+    columns : mapping, optional
+        ``{NEW: LOGGED}`` names, e.g. ``{"val/loss": "eval/loss"}``.
+    n_convention, flops_per_token_factor, require_tokens
+        Passed to :func:`data.schema.validate`.
+    drop_nonfinite : bool
+        Leave out NaN/inf values (a run that diverged) instead of refusing the log.
+    """
+
+    N: object = None
     tokens_per_step: object = None
     tokens: str | None = None
     run_id: str | None = None
@@ -80,6 +106,36 @@ class Options:
     flops_per_token_factor: float = 6.0
     require_tokens: bool = True
     drop_nonfinite: bool = False
+
+    @classmethod
+    def build(cls, options: LogOptions | None = None, **changes) -> LogOptions:
+        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise TypeError(f"unexpected argument(s) {unknown} for a log loader; it takes "
+                            f"{names} (see LogOptions)")
+        return replace(options or cls(), **changes)
+
+    def need_size(self, source, label: str) -> None:
+        """Refuse a log whose format records no model size when ``N`` is not given."""
+        if self.N is None:
+            raise fail(source, label, "the log does not record the model size: pass N= "
+                       "(the parameter count, e.g. '124M', or {run_id: N})")
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One log format: its name (``--log-format NAME``), what it reads, its loader, and
+    ``detect(path)``, whether a file or folder is of this format (``auto`` tries the
+    registered formats in order: :data:`data.logs.formats.LOG_FORMATS`)."""
+
+    name: str
+    description: str
+    load: Callable[..., RunsTable]
+    detect: Callable[[Path], bool]
+    #: whether the log records the model size (else ``N`` must be given)
+    records_size: bool = False
 
 
 def fail(source, label: str, message: str) -> LogError:
@@ -180,7 +236,7 @@ def _per_run(value, name: str, run_ids: list[str], err) -> list | None:
     return [value] * len(run_ids)
 
 
-def plan_names(logged: list[str], *, source, label: str, opts: Options) -> dict[str, str]:
+def plan_names(logged: list[str], *, source, label: str, opts: LogOptions) -> dict[str, str]:
     """Logged name -> runs-table name for every metric kept (explicit choices first:
     the column map, ``loss``, ``lr``, ``tokens``; then :func:`metric_name`)."""
     def err(message):
@@ -234,7 +290,7 @@ def plan_names(logged: list[str], *, source, label: str, opts: Options) -> dict[
     return names
 
 
-def to_table(records: pd.DataFrame, *, source, label: str, opts: Options,
+def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
              where: Callable[[pd.Series], str], meta: dict | None = None,
              logged: list[str] | None = None) -> RunsTable:
     """Logged records (see the module doc) -> a validated :class:`RunsTable`.

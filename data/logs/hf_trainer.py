@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import Options, default_run_id, fail, to_table
+from ._core import LogFormat, LogOptions, default_run_id, fail, to_table
 
-__all__ = ["load_hf_trainer_state", "find_trainer_state", "STATE_FILE"]
+__all__ = ["FORMAT", "load_hf_trainer_state", "find_trainer_state", "STATE_FILE"]
 
 STATE_FILE = "trainer_state.json"
 _LABEL = "Hugging Face trainer_state.json"
@@ -55,12 +54,7 @@ def find_trainer_state(path: Path) -> Path:
     return max(checkpoints, key=lambda p: int(p.parent.name.split("-")[1]))
 
 
-def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None = None,
-                          run_id: str | None = None, loss: str | None = None,
-                          lr: str | None = "auto", columns: Mapping[str, str] | None = None,
-                          n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-                          require_tokens: bool = True, drop_nonfinite: bool = False
-                          ) -> RunsTable:
+def load_hf_trainer_state(path, *, options: LogOptions | None = None, **kwargs) -> RunsTable:
     """Read a Hugging Face ``trainer_state.json`` into a runs table (one run).
 
     Parameters
@@ -95,11 +89,20 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
         Naming the file: not JSON (with line and column), no ``log_history`` list, an
         entry that is not an object or has no ``step``, no loss, invalid values.
     """
+    opts = LogOptions.build(options, **kwargs)
     path = find_trainer_state(Path(path))
-    opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
-                   loss=loss, lr=lr, columns=columns, n_convention=n_convention,
-                   flops_per_token_factor=flops_per_token_factor,
-                   require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
+    opts.need_size(path, _LABEL)
+    state = _read_state(path)
+    name = str(opts.run_id) if opts.run_id is not None else default_run_id(path.parent)
+    records = _records(state["log_history"], name, path)
+    facts = {k: state[k] for k in _STATE_FACTS if k in state}
+    return to_table(records, source=path, label=_LABEL, opts=opts,
+                    where=lambda r: f"log_history[{r['loc']}]",
+                    meta={"trainer_state": facts})
+
+
+def _read_state(path: Path) -> dict:
+    """The parsed state file, with a ``log_history`` list (else a clear error)."""
     if not path.is_file():
         raise fail(path, _LABEL, "no such file")
     try:
@@ -117,8 +120,12 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
     if not isinstance(history, list):
         raise fail(path, _LABEL, f"'log_history' must be a list of objects, got "
                    f"{type(history).__name__}")
+    return state
+
+
+def _records(history: list, name: str, path: Path) -> pd.DataFrame:
+    """One record per logged value of the training logs and evaluations."""
     rows = []
-    name = str(run_id) if run_id is not None else default_run_id(path.parent)
     for i, entry in enumerate(history):
         if not isinstance(entry, dict):
             raise fail(path, _LABEL, f"log_history[{i}] is not an object: {entry!r:.60}")
@@ -133,7 +140,33 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
     if len(records) == 0:
         raise fail(path, _LABEL, f"'log_history' has no training logs ({len(history)} "
                    "entries); was the state saved before the first logging step?")
-    facts = {k: state[k] for k in _STATE_FACTS if k in state}
-    return to_table(records, source=path, label=_LABEL, opts=opts,
-                    where=lambda r: f"log_history[{r['loc']}]",
-                    meta={"trainer_state": facts})
+    return records
+
+
+def _has_log_history(path: Path) -> bool:
+    # read the start only: a state file's keys are sorted, 'log_history' comes early
+    # enough, and a huge JSON file need not be parsed to be told apart
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if '"log_history"' in head:
+        return True
+    try:
+        return isinstance(data := json.loads(head), dict) and "log_history" in data
+    except json.JSONDecodeError:
+        return False
+
+
+def _detect(path: Path) -> bool:
+    """A folder with ``trainer_state.json`` (its own or a checkpoint's), or a JSON file
+    with a ``log_history``."""
+    if path.is_dir():
+        return (path / STATE_FILE).is_file() or any(path.glob(f"checkpoint-*/{STATE_FILE}"))
+    return path.name == STATE_FILE or (path.suffix.lower() == ".json"
+                                       and _has_log_history(path))
+
+
+FORMAT = LogFormat("hf", "Hugging Face trainer_state.json (or a Trainer output folder)",
+                   load_hf_trainer_state, _detect)

@@ -10,15 +10,14 @@ cells empty.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import Options, default_run_id, fail, plan_names, to_table
-from ._csv import csv_records, read_text_csv
+from ._core import LogFormat, LogOptions, default_run_id, fail, plan_names, to_table
+from ._csv import csv_header, csv_records, read_text_csv
 
-__all__ = ["load_lightning_csv", "METRICS_FILE"]
+__all__ = ["FORMAT", "load_lightning_csv", "METRICS_FILE"]
 
 METRICS_FILE = "metrics.csv"
 _LABEL = "Lightning CSVLogger metrics"
@@ -36,12 +35,7 @@ def _files(path: Path) -> dict[str, Path]:
     return {p.parent.relative_to(path).as_posix(): p for p in found}
 
 
-def load_lightning_csv(path, *, N, tokens_per_step=None, tokens: str | None = None,
-                       run_id: str | None = None, loss: str | None = None,
-                       lr: str | None = "auto", columns: Mapping[str, str] | None = None,
-                       n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-                       require_tokens: bool = True, drop_nonfinite: bool = False
-                       ) -> RunsTable:
+def load_lightning_csv(path, *, options: LogOptions | None = None, **kwargs) -> RunsTable:
     """Read Lightning ``CSVLogger`` metrics into a runs table.
 
     Parameters
@@ -77,10 +71,8 @@ def load_lightning_csv(path, *, N, tokens_per_step=None, tokens: str | None = No
     path = Path(path)
     if not path.exists():
         raise fail(path, _LABEL, "no such file or folder")
-    opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
-                   loss=loss, lr=lr, columns=columns, n_convention=n_convention,
-                   flops_per_token_factor=flops_per_token_factor,
-                   require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
+    opts = LogOptions.build(options, **kwargs)
+    opts.need_size(path, _LABEL)
     files = _files(path)
     frames = {}
     for name, file in files.items():
@@ -101,3 +93,14 @@ def load_lightning_csv(path, *, N, tokens_per_step=None, tokens: str | None = No
     records = pd.concat(parts, ignore_index=True)
     return to_table(records, source=source, label=_LABEL, opts=opts, logged=logged,
                     where=lambda r: str(r["loc"]))
+
+
+def _detect(path: Path) -> bool:
+    """A folder with a ``metrics.csv`` below it, or a ``metrics.csv`` with a ``step`` column."""
+    if path.is_dir():
+        return any(path.rglob(METRICS_FILE))
+    return path.name == METRICS_FILE and "step" in [c.strip() for c in csv_header(path)]
+
+
+FORMAT = LogFormat("lightning", "Lightning CSVLogger metrics.csv (or its log folder)",
+                   load_lightning_csv, _detect)

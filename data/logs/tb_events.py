@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import struct
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import LOSS_NAMES, MissingDependencyError, Options, default_run_id, fail, to_table
+from ._core import LOSS_NAMES, LogFormat, MissingDependencyError, LogOptions, default_run_id, fail, to_table
 
-__all__ = ["load_tensorboard", "event_files", "EVENT_GLOB"]
+__all__ = ["FORMAT", "load_tensorboard", "event_files", "EVENT_GLOB"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +122,7 @@ def _scalars(path: Path, run: str, shown: str) -> list[tuple]:
     return rows
 
 
-def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None,
-                     run_id: str | None = None, loss: str | None = None,
-                     lr: str | None = "auto", columns: Mapping[str, str] | None = None,
-                     n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-                     require_tokens: bool = True, drop_nonfinite: bool = False) -> RunsTable:
+def load_tensorboard(path, *, options: LogOptions | None = None, **kwargs) -> RunsTable:
     """Read TensorBoard event files into a runs table.
 
     Parameters
@@ -161,10 +156,8 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
     path = Path(path)
     if not path.exists():
         raise fail(path, _LABEL, "no such file or folder")
-    opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
-                   loss=loss, lr=lr, columns=columns, n_convention=n_convention,
-                   flops_per_token_factor=flops_per_token_factor,
-                   require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
+    opts = LogOptions.build(options, **kwargs)
+    opts.need_size(path, _LABEL)
     runs = event_files(path)
     if not runs:
         raise fail(path, _LABEL, f"the folder holds no event files ({EVENT_GLOB})")
@@ -173,8 +166,8 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
               for name, files in runs.items()}
     if not any(by_run.values()):
         raise fail(path, _LABEL, "it holds no scalar values")
-    wanted = {(columns or {}).get("loss", loss)} if (columns or {}).get("loss", loss) \
-        else set(LOSS_NAMES)
+    chosen = (opts.columns or {}).get("loss", opts.loss)
+    wanted = {chosen} if chosen else set(LOSS_NAMES)
     has_loss = [name for name, rows in by_run.items() if wanted & {r[2] for r in rows}]
     skipped = [name for name in by_run if name not in has_loss] if has_loss else []
     if skipped:
@@ -188,3 +181,14 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
     return to_table(records, source=source, label=_LABEL, opts=opts,
                     where=lambda r: f"{r['loc']} step {int(r['step'])}",
                     meta={"skipped_runs": skipped} if skipped else None)
+
+
+def _detect(path: Path) -> bool:
+    """An ``events.out.tfevents.*`` file, or a folder with event files below it."""
+    if path.is_dir():
+        return any(p.is_file() for p in path.rglob(EVENT_GLOB))
+    return path.name.startswith("events.out.tfevents")
+
+
+FORMAT = LogFormat("tensorboard", "TensorBoard event file or log folder", load_tensorboard,
+                   _detect)

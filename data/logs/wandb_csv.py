@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import Options, fail, plan_names, to_table
-from ._csv import csv_records, read_text_csv
+from ._core import LogFormat, LogOptions, fail, plan_names, to_table
+from ._csv import csv_header, csv_records, read_text_csv
 
-__all__ = ["load_wandb_csv", "is_wandb_header", "STEP_NAMES"]
+__all__ = ["FORMAT", "load_wandb_csv", "is_wandb_header", "STEP_NAMES"]
 
 #: Step columns tried in order (W&B's own ``_step`` counts ``wandb.log`` calls,
 #: which is the training step only when the script logs once per step).
@@ -48,12 +47,8 @@ def is_wandb_header(columns: list[str]) -> bool:
         len(columns) > 1 and _is_panel(columns))
 
 
-def load_wandb_csv(path, *, N, tokens_per_step=None, tokens: str | None = None,
-                   run_id: str | None = None, loss: str | None = None,
-                   lr: str | None = "auto", step: str | None = None,
-                   columns: Mapping[str, str] | None = None, n_convention: str | None = None,
-                   flops_per_token_factor: float = 6.0, require_tokens: bool = True,
-                   drop_nonfinite: bool = False) -> RunsTable:
+def load_wandb_csv(path, *, step: str | None = None, options: LogOptions | None = None,
+                   **kwargs) -> RunsTable:
     """Read a W&B run-history or panel CSV export into a runs table.
 
     Parameters
@@ -102,10 +97,8 @@ def load_wandb_csv(path, *, N, tokens_per_step=None, tokens: str | None = None,
     >>> load_wandb_csv("export.csv", N="124M", tokens_per_step=2**19)  # doctest: +SKIP
     """
     path = Path(path)
-    opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
-                   loss=loss, lr=lr, columns=columns, n_convention=n_convention,
-                   flops_per_token_factor=flops_per_token_factor,
-                   require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
+    opts = LogOptions.build(options, **kwargs)
+    opts.need_size(path, _HISTORY)
     frame = read_text_csv(path, _HISTORY)
     cols = list(frame.columns)
     label = _PANEL if _is_panel(cols) else _HISTORY
@@ -121,7 +114,7 @@ def load_wandb_csv(path, *, N, tokens_per_step=None, tokens: str | None = None,
     if label == _PANEL:
         by_run = _panel_columns(frame, step, path)
     else:
-        name = str(run_id) if run_id is not None else path.stem
+        name = str(opts.run_id) if opts.run_id is not None else path.stem
         by_run = {name: {c: c for c in cols if c != step and not _SYSTEM.match(c)}}
     logged = list(dict.fromkeys(m for metrics in by_run.values() for m in metrics.values()))
     # only the kept columns become records: an export may have hundreds of columns
@@ -145,3 +138,13 @@ def _panel_columns(frame: pd.DataFrame, step: str, path: Path) -> dict[str, dict
             raise fail(path, _PANEL, f"column {column!r} is not '<run name> - <metric>'")
         by_run.setdefault(run.strip(), {})[column] = metric.strip()
     return by_run
+
+
+def _detect(path: Path) -> bool:
+    """A CSV file whose header has ``_step``/``_runtime``/``_timestamp`` or
+    ``<run> - <metric>`` columns."""
+    return (path.is_file() and path.suffix.lower() == ".csv"
+            and is_wandb_header([c.strip() for c in csv_header(path)]))
+
+
+FORMAT = LogFormat("wandb", "W&B run-history or panel CSV export", load_wandb_csv, _detect)

@@ -22,15 +22,15 @@ training step (HF: ``eval/loss``) become the ``val/loss`` column of that step's 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import MissingDependencyError, Options, fail, to_table
+from ._core import LogFormat, MissingDependencyError, LogOptions, fail, to_table
 
-__all__ = ["load_wandb_offline", "offline_run_files", "CONFIG_SIZE_KEYS", "STEP_KEYS"]
+__all__ = ["FORMAT", "load_wandb_offline", "offline_run_files", "CONFIG_SIZE_KEYS", "STEP_KEYS"]
 
 _LABEL = "W&B offline run"
 _INSTALL = "pip install wandb"
@@ -150,12 +150,7 @@ def _size_from_config(config: dict):
     return None
 
 
-def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None = None,
-                       run_id: str | None = None, loss: str | None = None,
-                       lr: str | None = "auto", columns: Mapping[str, str] | None = None,
-                       n_convention: str | None = None, flops_per_token_factor: float = 6.0,
-                       require_tokens: bool = True, drop_nonfinite: bool = False
-                       ) -> RunsTable:
+def load_wandb_offline(path, *, options: LogOptions | None = None, **kwargs) -> RunsTable:
     """Read offline W&B runs (``wandb/offline-run-*``) into a runs table.
 
     Parameters
@@ -176,6 +171,8 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
         Naming the file: no run files, no size for a run, invalid values;
         :class:`MissingDependencyError` without the ``wandb`` package.
     """
+    opts = LogOptions.build(options, **kwargs)
+    N, n_convention = opts.N, opts.n_convention
     path = Path(path)
     if not path.exists():
         raise fail(path, _LABEL, "no such file or folder")
@@ -186,8 +183,8 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
     frames, sizes, axes, configs = [], {}, {}, []
     for file in files:
         name, config, rows, axis = _read_run(file, Record)
-        if run_id is not None and len(files) == 1:
-            name = str(run_id)
+        if opts.run_id is not None and len(files) == 1:
+            name = str(opts.run_id)
         if name in sizes:
             name = f"{name}-{file.stem.split('-', 1)[-1]}"  # two runs with one display name
         sizes[name] = _size_from_config(config)
@@ -204,11 +201,18 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
         N = sizes
         if n_convention is None and all("model/num_parameters" in c for c in configs):
             n_convention = "total"  # HF's model.num_parameters() counts every parameter
-    opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=None,
-                   loss=loss, lr=lr, columns=columns, n_convention=n_convention,
-                   flops_per_token_factor=flops_per_token_factor,
-                   require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
+    opts = replace(opts, N=N, run_id=None, n_convention=n_convention)
     records = pd.concat(frames, ignore_index=True)
     return to_table(records, source=path, label=_LABEL, opts=opts,
                     where=lambda r: f"{r['run_id']} record {r['loc']}",
                     meta={"run_files": [str(f) for f in files], "step_axis": axes})
+
+
+def _detect(path: Path) -> bool:
+    """A ``.wandb`` file, or a folder with ``run-*.wandb`` in it or below it."""
+    return bool(offline_run_files(path)) if path.is_dir() else path.suffix == ".wandb"
+
+
+FORMAT = LogFormat("wandb-offline",
+                   "W&B offline run folder (wandb/offline-run-*), needs the wandb package",
+                   load_wandb_offline, _detect, records_size=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "LogFormatChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -38,6 +38,26 @@ class LawChoice(click.Choice):
     def choices(self, _value):  # click.Choice.__init__ assigns it; the registry decides
         pass
 CURVE_LAWS = tuple(_law_names("curve"))
+
+
+class LogFormatChoice(click.Choice):
+    """``--log-format``: ``auto`` and the registered log formats
+    (:data:`scaling.data.logs.LOG_FORMATS`), read when the option is used or shown, so
+    the CLI's start does not import pandas."""
+
+    def __init__(self):
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        from scaling.data.logs import LOG_FORMATS
+
+        return ("auto", *LOG_FORMATS)
+
+    @choices.setter
+    def choices(self, _value):  # click.Choice.__init__ assigns it; the registry decides
+        pass
+
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
 
 
@@ -208,10 +228,11 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
         return combine_tables([_load(str(p), columns, runs, log_format, model_size,
                                      tokens_per_step, require_size) for p in paths], paths)
     if log_format:
+        from scaling.data.logs.formats import get_format
         from scaling.data.logs import sniff_log
 
         kinds = {sniff_log(p) for p in paths} if log_format == "auto" else {log_format}
-        if model_size is None and kinds != {"wandb-offline"}:  # offline runs keep their config
+        if model_size is None and not all(get_format(k).records_size for k in kinds):
             raise InputError("reading a training log needs the model size: --model-size N")
         return load_log(paths, None if log_format == "auto" else log_format, N=model_size,
                         tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
@@ -322,10 +343,9 @@ def fit_options(function):
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for random starts and the bootstrap."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
-        click.option("--log-format", type=click.Choice(["auto", "wandb", "wandb-offline",
-                                                        "tensorboard", "hf", "lightning"]), default=None,
-                     help="DATA is a training log (W&B CSV export, TensorBoard events, HF "
-                          "trainer_state.json, Lightning metrics.csv)."),
+        click.option("--log-format", type=LogFormatChoice(), default=None,
+                     help="DATA is a training log of this format ('auto': told from the "
+                          "file; the formats: scaling.data.logs.LOG_FORMATS)."),
         click.option("--model-size", type=PER_RUN_QUANTITY, default=None,
                      help="With --log-format: the parameter count N (124M, 1.3B), or one "
                           "per run: run_a=124M,run_b=350M."),
