@@ -290,26 +290,10 @@ def plan_names(logged: list[str], *, source, label: str, opts: LogOptions) -> di
     return names
 
 
-def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
-             where: Callable[[pd.Series], str], meta: dict | None = None,
-             logged: list[str] | None = None) -> RunsTable:
-    """Logged records (see the module doc) -> a validated :class:`RunsTable`.
-
-    ``where(record)`` describes a record's place in the file for messages
-    (``"line 12"``). ``logged`` lists every metric the log has, when ``records``
-    holds only those that :func:`plan_names` keeps (a reader may skip the others).
-    Raises :class:`LogError` naming ``source`` and what is wrong.
-    """
-    def err(message):
-        return fail(source, label, message)
-
-    if len(records) == 0:
-        raise err("it logs no values")
-    records = records.reset_index(drop=True)
-    if logged is None:
-        logged = list(dict.fromkeys(records["metric"]))
-    names = plan_names(logged, source=source, label=label, opts=opts)
-
+def _checked_values(records: pd.DataFrame, names: dict[str, str], opts: LogOptions, err,
+                    where) -> tuple[pd.DataFrame, int]:
+    """The kept records with float values and steps (else an error naming the place), and
+    how many non-finite values were left out (``drop_nonfinite``)."""
     kept = records[records["metric"].isin(names)].copy()
     kept["name"] = kept["metric"].map(names)
     values, bad = _numbers(kept["value"])
@@ -337,8 +321,12 @@ def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
                   f"{_shown(where(r) for _, r in rows.iterrows())}; pass drop_nonfinite=True "
                   "to leave such values out (e.g. a run that diverged)")
     dropped_nonfinite = int(nonfinite.sum())
-    kept = kept[~nonfinite]
+    return kept[~nonfinite], dropped_nonfinite
 
+
+def _points(kept: pd.DataFrame, source, err) -> tuple[pd.DataFrame, int, dict[str, int]]:
+    """One row per (run, step) with a training loss; how many duplicate records were
+    replaced; values logged at steps without a loss, by column."""
     # a restarted run logs some steps twice: the later value wins
     before = len(kept)
     kept = kept.drop_duplicates(["run_id", "step", "name"], keep="last")
@@ -356,7 +344,12 @@ def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
         logger.warning("%s: %s logged at steps without a training loss left out", source,
                        ", ".join(f"{n} value(s) of {c!r}" for c, n in metrics_lost.items()))
     points = wide[wide["loss"].notna()].reset_index(drop=True)
+    return points, replaced, unmatched
 
+
+def _runs(points: pd.DataFrame, opts: LogOptions, err):
+    """Points named by ``run_id``, the runs frame (N, tokens_per_step), and the mask of
+    points left out for having seen no tokens."""
     run_ids = sorted(set(points["run_id"]))
     if opts.run_id is not None:
         if len(run_ids) != 1:
@@ -376,7 +369,32 @@ def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
         zero |= (points["step"] == 0).to_numpy()
     if "D" in points.columns:
         zero |= (points["D"] == 0).to_numpy()
-    points = points[~zero].reset_index(drop=True)
+    return points[~zero].reset_index(drop=True), runs, zero
+
+
+def to_table(records: pd.DataFrame, *, source, label: str, opts: LogOptions,
+             where: Callable[[pd.Series], str], meta: dict | None = None,
+             logged: list[str] | None = None) -> RunsTable:
+    """Logged records (see the module doc) -> a validated :class:`RunsTable`.
+
+    ``where(record)`` describes a record's place in the file for messages
+    (``"line 12"``). ``logged`` lists every metric the log has, when ``records``
+    holds only those that :func:`plan_names` keeps (a reader may skip the others).
+    Raises :class:`LogError` naming ``source`` and what is wrong.
+    """
+    def err(message):
+        return fail(source, label, message)
+
+    if len(records) == 0:
+        raise err("it logs no values")
+    records = records.reset_index(drop=True)
+    if logged is None:
+        logged = list(dict.fromkeys(records["metric"]))
+    names = plan_names(logged, source=source, label=label, opts=opts)
+
+    kept, dropped_nonfinite = _checked_values(records, names, opts, err, where)
+    points, replaced, unmatched = _points(kept, source, err)
+    points, runs, zero = _runs(points, opts, err)
     info = dict(meta or {})
     if zero.any():
         info["left_out_zero_tokens"] = int(zero.sum())

@@ -102,15 +102,7 @@ def load_wandb_csv(path, *, step: str | None = None, options: LogOptions | None 
     frame = read_text_csv(path, _HISTORY)
     cols = list(frame.columns)
     label = _PANEL if _is_panel(cols) else _HISTORY
-    if step is None:
-        step = next((c for c in STEP_NAMES if c in cols), None)
-        if step is None:
-            axis = f"; its x axis is {cols[0]!r}: re-export the panel with Step on the x axis" \
-                if label == _PANEL else ""
-            raise fail(path, label, f"no step column: none of {list(STEP_NAMES)} is present"
-                       f"{axis}; pass step=NAME (its columns: {cols[:8]})")
-    elif step not in cols:
-        raise fail(path, label, f"step column {step!r} is not present; its columns are {cols}")
+    step = _step_column(cols, step, path, label)
     if label == _PANEL:
         by_run = _panel_columns(frame, step, path)
     else:
@@ -125,6 +117,20 @@ def load_wandb_csv(path, *, step: str | None = None, options: LogOptions | None 
     records = pd.concat(parts, ignore_index=True).sort_values("loc", kind="stable")
     return to_table(records, source=path, label=label, opts=opts, logged=logged,
                     where=lambda r: f"line {r['loc']}", meta={"step_column": step})
+
+
+def _step_column(cols: list[str], step: str | None, path: Path, label: str) -> str:
+    """``step`` (which must be a column), else the first of :data:`STEP_NAMES` present."""
+    if step is None:
+        step = next((c for c in STEP_NAMES if c in cols), None)
+        if step is None:
+            axis = f"; its x axis is {cols[0]!r}: re-export the panel with Step on the x axis" \
+                if label == _PANEL else ""
+            raise fail(path, label, f"no step column: none of {list(STEP_NAMES)} is present"
+                       f"{axis}; pass step=NAME (its columns: {cols[:8]})")
+    elif step not in cols:
+        raise fail(path, label, f"step column {step!r} is not present; its columns are {cols}")
+    return step
 
 
 def _panel_columns(frame: pd.DataFrame, step: str, path: Path) -> dict[str, dict[str, str]]:
