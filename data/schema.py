@@ -263,6 +263,176 @@ def _name_seed_repeats(flat: pd.DataFrame, meta: dict) -> None:
     meta["seed_repeats_named"] = [str(r) for r in repeated]
 
 
+def _name_runs(flat: pd.DataFrame, problems: _Problems, meta: dict) -> None:
+    """Give every row a str ``run_id`` (each row its own run when the column is absent)."""
+    if "run_id" not in flat.columns:
+        dup = flat.duplicated(keep="first").to_numpy()
+        if dup.any():
+            problems.add(f"duplicated rows (every column equal to an earlier row): "
+                         f"{problems.rows(dup)}")
+        width = len(str(len(flat)))
+        flat.insert(0, "run_id", [f"run{i + 1:0{width}d}" for i in range(len(flat))])
+    else:
+        _check_run_ids(flat, problems)
+    flat["run_id"] = flat["run_id"].astype(str)
+    _name_seed_repeats(flat, meta)
+
+
+def _join_runs(flat: pd.DataFrame, runs: pd.DataFrame | None,
+               problems: _Problems) -> tuple[pd.DataFrame, list[str]]:
+    """``flat`` with the run columns of ``runs`` joined in, and the names of those columns."""
+    from_runs: list[str] = []
+    if runs is not None:
+        runs = _clean_columns(runs, "the runs file")
+        if "run_id" not in runs.columns:
+            raise ValueError("invalid runs table: the runs file has no 'run_id' column")
+        runs_problems = _Problems(runs, "runs file")
+        _check_run_ids(runs, runs_problems)
+        runs_problems.raise_if_any()
+        runs["run_id"] = runs["run_id"].astype(str)
+        dup = runs["run_id"].duplicated().to_numpy()
+        if dup.any():
+            raise ValueError("invalid runs table: run_id must be unique in the runs file; "
+                             f"repeated: {runs['run_id'][dup].tolist()[:_MAX_SHOWN]}")
+        unknown = sorted(set(flat["run_id"]) - set(runs["run_id"]))
+        if unknown:
+            problems.add(f"points refer to runs missing from the runs file: {unknown[:_MAX_SHOWN]}"
+                         + (f" and {len(unknown) - _MAX_SHOWN} more" if len(unknown) > _MAX_SHOWN
+                            else ""))
+        from_runs = [c for c in runs.columns if c != "run_id" and c not in flat.columns]
+        flat = flat.merge(runs[["run_id"] + from_runs], on="run_id", how="left")
+        problems.frame = flat
+
+    return flat, from_runs
+
+
+def _require_columns(flat: pd.DataFrame, points: pd.DataFrame, from_runs: list[str],
+                     require_tokens: bool, require_size: bool) -> tuple[pd.DataFrame, bool]:
+    """``flat`` without all-empty D/C columns, and whether token counts are unknown; every
+    missing required column is named at once."""
+    # an all-empty D or C column (a table written with unknown token counts) says nothing
+    empty = [c for c in ("D", "C") if c in flat.columns and flat[c].isna().all()]
+    flat = flat.drop(columns=empty)
+    missing = [c for c in ("N", "loss") if c not in flat.columns
+               and (c != "N" or require_size)]
+    has_tokens = "step" in flat.columns and "tokens_per_step" in flat.columns
+    no_tokens = "D" not in flat.columns and "C" not in flat.columns and not has_tokens
+    if no_tokens and require_tokens:
+        missing.append("D (or C, or step + tokens_per_step)")
+    if missing:
+        found = list(points.columns) + [c for c in from_runs if c not in points.columns]
+        raise ValueError(
+            f"invalid runs table: missing required column(s): {', '.join(map(repr, missing))}; "
+            f"found columns {found}"
+            + (f" ({', '.join(map(repr, empty))} empty: token counts unknown; "
+               "pass require_tokens=False to accept that)" if empty else "")
+            + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)")
+
+    return flat, no_tokens
+
+
+def _check_values(flat: pd.DataFrame, problems: _Problems, meta: dict) -> list[str]:
+    """Numbers as float and checked (finite, positive, integer steps, LR, units) before
+    anything is derived from them; returns the token/size columns the user gave."""
+    if "step" not in flat.columns:
+        counts = flat["run_id"].value_counts(sort=False)
+        if (counts > 1).any():
+            rid = counts.index[counts > 1][0]
+            problems.add(f"column 'step' is needed when a run has several rows "
+                         f"(run {rid!r} has {counts[rid]} rows)")
+        flat["step"] = 0
+        meta.setdefault("final_only", True)
+    for col in ["N", "loss", "D", "C", "step", "lr"] + [c for c in _INT_RUN_COLUMNS]:
+        if col in flat.columns:
+            _to_float(flat, col, problems)
+    problems.raise_if_any()
+
+    # check what the user gave before deriving anything from it
+    given = [c for c in ("N", "loss", "D", "C") if c in flat.columns]
+    for col in given:
+        _check_finite_positive(flat, col, problems)
+    if not problems.items:
+        from .checks import check_plausible_loss
+
+        check_plausible_loss(flat["loss"].to_numpy(dtype=float), problems.rows)
+    step = flat["step"].to_numpy(dtype=float)
+    bad = ~np.isfinite(step) | (step < 0) | (step != np.round(step))
+    if bad.any():
+        problems.add(f"column 'step' must hold integers >= 0; bad {problems.rows(bad)}")
+    if "lr" in flat.columns:
+        # empty cells are allowed (loggers leave step 0 or skipped steps blank; the
+        # schedule is rebuilt from the logged ones); inf or a negative LR is not
+        lr = flat["lr"].to_numpy(dtype=float)
+        bad = np.isinf(lr) | (lr < 0)
+        if bad.any():
+            problems.add(f"column 'lr' must be finite and >= 0 (empty cells are allowed); "
+                         f"bad {problems.rows(bad)}")
+    for col in ("N", "D"):
+        if col in flat.columns:
+            _check_units(flat, col, problems)
+    problems.raise_if_any()
+
+    return given
+
+
+def _derive_tokens(flat: pd.DataFrame, meta: dict, no_tokens: bool, given: list[str],
+                   flops_per_token_factor: float, problems: _Problems) -> None:
+    """Fill N, D and C that the table lacks (C = k N D with k = ``flops_per_token_factor``)
+    and record the FLOPs convention in ``meta``."""
+    meta["tokens_known"] = not no_tokens
+    if "N" not in flat.columns:  # require_size=False
+        flat["N"] = np.nan
+        meta["size_known"] = False
+    if no_tokens:
+        flat["D"] = np.nan
+        flat["C"] = np.nan
+        meta.setdefault("flops_convention", "unknown (no token counts)")
+    elif "D" not in flat.columns and "C" not in flat.columns:
+        flat["D"] = flat["step"] * flat["tokens_per_step"]
+    if "D" not in flat.columns:
+        flat["D"] = flat["C"] / (flops_per_token_factor * flat["N"])
+        meta.setdefault("flops_convention", f"{flops_per_token_factor:g}ND (D derived from C)")
+    elif "C" not in flat.columns:
+        flat["C"] = flops_per_token_factor * flat["N"] * flat["D"]
+        meta.setdefault("flops_convention", f"{flops_per_token_factor:g}ND")
+    elif not no_tokens:
+        ratio = flat["C"] / (flat["N"] * flat["D"])
+        matches = np.allclose(ratio, flops_per_token_factor, rtol=1e-6)
+        meta.setdefault("flops_convention",
+                        f"{flops_per_token_factor:g}ND" if matches else "given")
+    if not no_tokens:
+        # derived columns (D = step * tokens_per_step, D = C / kN) can still be bad
+        for col in [c for c in ("D", "C") if c not in given]:
+            _check_finite_positive(flat, col, problems)
+            if problems.items:
+                break  # C = kND repeats what is wrong with a derived D
+    problems.raise_if_any()
+
+
+
+def _check_conventions(flat: pd.DataFrame, n_convention: str | None,
+                       problems: _Problems) -> None:
+    """Integer steps, one row per (run_id, step), and one known N convention."""
+    flat["step"] = flat["step"].astype("int64")
+    dup = flat.duplicated(["run_id", "step"], keep="first").to_numpy()
+    if dup.any():
+        problems.add(f"duplicated (run_id, step) in {problems.rows(dup)}")
+    if "N_convention" not in flat.columns:
+        flat["N_convention"] = n_convention or "unknown"
+    flat["N_convention"] = flat["N_convention"].fillna(n_convention or "unknown").astype(str)
+    bad_conv = ~flat["N_convention"].isin(N_CONVENTIONS).to_numpy()
+    if bad_conv.any():
+        problems.add(f"column 'N_convention' must be one of {list(N_CONVENTIONS)}; "
+                     f"got {flat['N_convention'][bad_conv].iloc[0]!r} in {problems.rows(bad_conv)}")
+    known = flat["N_convention"][flat["N_convention"].isin(N_CONVENTIONS[:-1])]
+    if known.nunique() > 1:
+        minority = known.value_counts().index[-1]
+        problems.add(f"mixed N conventions ({' and '.join(map(repr, sorted(set(known))))}) "
+                     "in one table: "
+                     f"{minority!r} in {problems.rows(flat['N_convention'] == minority)}; "
+                     "count parameters the same way for every run")
+
+
 def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
              n_convention: str | None = None, flops_per_token_factor: float = 6.0,
              require_tokens: bool = True, require_size: bool = True,
@@ -315,143 +485,12 @@ def validate(points: pd.DataFrame, runs: pd.DataFrame | None = None, *,
     meta = dict(meta or {})
     flat = _clean_columns(points, "the points table")
     problems = _Problems(flat, "runs table")
-
-    if "run_id" not in flat.columns:
-        dup = flat.duplicated(keep="first").to_numpy()
-        if dup.any():
-            problems.add(f"duplicated rows (every column equal to an earlier row): "
-                         f"{problems.rows(dup)}")
-        width = len(str(len(flat)))
-        flat.insert(0, "run_id", [f"run{i + 1:0{width}d}" for i in range(len(flat))])
-    else:
-        _check_run_ids(flat, problems)
-    flat["run_id"] = flat["run_id"].astype(str)
-    _name_seed_repeats(flat, meta)
-    from_runs: list[str] = []
-    if runs is not None:
-        runs = _clean_columns(runs, "the runs file")
-        if "run_id" not in runs.columns:
-            raise ValueError("invalid runs table: the runs file has no 'run_id' column")
-        runs_problems = _Problems(runs, "runs file")
-        _check_run_ids(runs, runs_problems)
-        runs_problems.raise_if_any()
-        runs["run_id"] = runs["run_id"].astype(str)
-        dup = runs["run_id"].duplicated().to_numpy()
-        if dup.any():
-            raise ValueError("invalid runs table: run_id must be unique in the runs file; "
-                             f"repeated: {runs['run_id'][dup].tolist()[:_MAX_SHOWN]}")
-        unknown = sorted(set(flat["run_id"]) - set(runs["run_id"]))
-        if unknown:
-            problems.add(f"points refer to runs missing from the runs file: {unknown[:_MAX_SHOWN]}"
-                         + (f" and {len(unknown) - _MAX_SHOWN} more" if len(unknown) > _MAX_SHOWN
-                            else ""))
-        from_runs = [c for c in runs.columns if c != "run_id" and c not in flat.columns]
-        flat = flat.merge(runs[["run_id"] + from_runs], on="run_id", how="left")
-        problems.frame = flat
-
-    # an all-empty D or C column (a table written with unknown token counts) says nothing
-    empty = [c for c in ("D", "C") if c in flat.columns and flat[c].isna().all()]
-    flat = flat.drop(columns=empty)
-    missing = [c for c in ("N", "loss") if c not in flat.columns
-               and (c != "N" or require_size)]
-    has_tokens = "step" in flat.columns and "tokens_per_step" in flat.columns
-    no_tokens = "D" not in flat.columns and "C" not in flat.columns and not has_tokens
-    if no_tokens and require_tokens:
-        missing.append("D (or C, or step + tokens_per_step)")
-    if missing:
-        found = list(points.columns) + [c for c in from_runs if c not in points.columns]
-        raise ValueError(
-            f"invalid runs table: missing required column(s): {', '.join(map(repr, missing))}; "
-            f"found columns {found}"
-            + (f" ({', '.join(map(repr, empty))} empty: token counts unknown; "
-               "pass require_tokens=False to accept that)" if empty else "")
-            + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)")
-
-    if "step" not in flat.columns:
-        counts = flat["run_id"].value_counts(sort=False)
-        if (counts > 1).any():
-            rid = counts.index[counts > 1][0]
-            problems.add(f"column 'step' is needed when a run has several rows "
-                         f"(run {rid!r} has {counts[rid]} rows)")
-        flat["step"] = 0
-        meta.setdefault("final_only", True)
-    for col in ["N", "loss", "D", "C", "step", "lr"] + [c for c in _INT_RUN_COLUMNS]:
-        if col in flat.columns:
-            _to_float(flat, col, problems)
-    problems.raise_if_any()
-
-    # check what the user gave before deriving anything from it
-    given = [c for c in ("N", "loss", "D", "C") if c in flat.columns]
-    for col in given:
-        _check_finite_positive(flat, col, problems)
-    if not problems.items:
-        from .checks import check_plausible_loss
-
-        check_plausible_loss(flat["loss"].to_numpy(dtype=float), problems.rows)
-    step = flat["step"].to_numpy(dtype=float)
-    bad = ~np.isfinite(step) | (step < 0) | (step != np.round(step))
-    if bad.any():
-        problems.add(f"column 'step' must hold integers >= 0; bad {problems.rows(bad)}")
-    if "lr" in flat.columns:
-        # empty cells are allowed (loggers leave step 0 or skipped steps blank; the
-        # schedule is rebuilt from the logged ones); inf or a negative LR is not
-        lr = flat["lr"].to_numpy(dtype=float)
-        bad = np.isinf(lr) | (lr < 0)
-        if bad.any():
-            problems.add(f"column 'lr' must be finite and >= 0 (empty cells are allowed); "
-                         f"bad {problems.rows(bad)}")
-    for col in ("N", "D"):
-        if col in flat.columns:
-            _check_units(flat, col, problems)
-    problems.raise_if_any()
-
-    meta["tokens_known"] = not no_tokens
-    if "N" not in flat.columns:  # require_size=False
-        flat["N"] = np.nan
-        meta["size_known"] = False
-    if no_tokens:
-        flat["D"] = np.nan
-        flat["C"] = np.nan
-        meta.setdefault("flops_convention", "unknown (no token counts)")
-    elif "D" not in flat.columns and "C" not in flat.columns:
-        flat["D"] = flat["step"] * flat["tokens_per_step"]
-    if "D" not in flat.columns:
-        flat["D"] = flat["C"] / (flops_per_token_factor * flat["N"])
-        meta.setdefault("flops_convention", f"{flops_per_token_factor:g}ND (D derived from C)")
-    elif "C" not in flat.columns:
-        flat["C"] = flops_per_token_factor * flat["N"] * flat["D"]
-        meta.setdefault("flops_convention", f"{flops_per_token_factor:g}ND")
-    elif not no_tokens:
-        ratio = flat["C"] / (flat["N"] * flat["D"])
-        matches = np.allclose(ratio, flops_per_token_factor, rtol=1e-6)
-        meta.setdefault("flops_convention",
-                        f"{flops_per_token_factor:g}ND" if matches else "given")
-    if not no_tokens:
-        # derived columns (D = step * tokens_per_step, D = C / kN) can still be bad
-        for col in [c for c in ("D", "C") if c not in given]:
-            _check_finite_positive(flat, col, problems)
-            if problems.items:
-                break  # C = kND repeats what is wrong with a derived D
-    problems.raise_if_any()
-
-    flat["step"] = flat["step"].astype("int64")
-    dup = flat.duplicated(["run_id", "step"], keep="first").to_numpy()
-    if dup.any():
-        problems.add(f"duplicated (run_id, step) in {problems.rows(dup)}")
-    if "N_convention" not in flat.columns:
-        flat["N_convention"] = n_convention or "unknown"
-    flat["N_convention"] = flat["N_convention"].fillna(n_convention or "unknown").astype(str)
-    bad_conv = ~flat["N_convention"].isin(N_CONVENTIONS).to_numpy()
-    if bad_conv.any():
-        problems.add(f"column 'N_convention' must be one of {list(N_CONVENTIONS)}; "
-                     f"got {flat['N_convention'][bad_conv].iloc[0]!r} in {problems.rows(bad_conv)}")
-    known = flat["N_convention"][flat["N_convention"].isin(N_CONVENTIONS[:-1])]
-    if known.nunique() > 1:
-        minority = known.value_counts().index[-1]
-        problems.add(f"mixed N conventions ({' and '.join(map(repr, sorted(set(known))))}) "
-                     "in one table: "
-                     f"{minority!r} in {problems.rows(flat['N_convention'] == minority)}; "
-                     "count parameters the same way for every run")
+    _name_runs(flat, problems, meta)
+    flat, from_runs = _join_runs(flat, runs, problems)
+    flat, no_tokens = _require_columns(flat, points, from_runs, require_tokens, require_size)
+    given = _check_values(flat, problems, meta)
+    _derive_tokens(flat, meta, no_tokens, given, flops_per_token_factor, problems)
+    _check_conventions(flat, n_convention, problems)
     run_columns = [c for c in flat.columns if c in RUN_COLUMNS or c in from_runs]
     runs_out = _split_runs(flat, run_columns, problems)
     problems.raise_if_any()
