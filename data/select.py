@@ -107,6 +107,101 @@ def _checkpoints(frame: pd.DataFrame) -> dict:
             "max_per_run": int(counts.max())} if len(counts) else {"runs": 0}
 
 
+def _filter_rows(table: RunsTable, frame: pd.DataFrame, where: str | None,
+                 record: dict) -> pd.DataFrame:
+    """The rows ``where`` keeps (already filtered when the table was loaded with it)."""
+    applied = table.meta.get("where_applied") or {}
+    if where is not None and str(where).strip() and applied.get("where") == where:
+        record.update(rows_in=applied["rows_in"], runs_in=applied["runs_in"],
+                      where_dropped_rows=applied["dropped_rows"])  # filtered when loaded
+    elif where is not None and str(where).strip():
+        keep = where_mask(frame, where)
+        record["where_dropped_rows"] = int((~keep).sum())
+        frame = frame[keep]
+        if frame.empty:
+            raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
+    return frame
+
+
+def _count_n(table: RunsTable, frame: pd.DataFrame, n_convention: str,
+             record: dict) -> pd.DataFrame:
+    """``frame`` with N counted the ``n_convention`` way (C follows when it was 6ND)."""
+    convention = normalize_convention(n_convention)
+    values, conv = convert_n(frame, convention)
+    if not np.allclose(values, frame["N"].to_numpy(dtype=float), rtol=1e-12):
+        frame["N"] = values
+        if str(table.meta.get("flops_convention", "")).startswith("6ND"):
+            frame["C"] = 6.0 * frame["N"] * frame["D"]
+    frame["N_convention"] = convention
+    record["n_convention"] = conv
+    return frame
+
+
+def _take_points(frame: pd.DataFrame, points: str, record: dict) -> pd.DataFrame:
+    """Each run's final point, or every checkpoint, with a note saying which."""
+    if points == "final":
+        frame = frame.groupby("run_id", sort=True).tail(1)
+        if record["checkpoints"].get("max_per_run", 1) > 1:
+            record["notes"].append(
+                f"fitted the final point of each run (runs have up to "
+                f"{record['checkpoints']['max_per_run']} checkpoints; points='all' fits every one)")
+    else:
+        if record["checkpoints"].get("max_per_run", 1) > 1:
+            record["notes"].append(
+                "fitted every checkpoint: intermediate checkpoints of a run whose learning "
+                "rate had not finished decaying sit above the loss of a run trained to that "
+                "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
+                "backtests resample whole runs")
+    return frame
+
+
+def _resolve_repeats(frame: pd.DataFrame, finals: pd.DataFrame, measured: list[str],
+                     repeats: str, record: dict) -> pd.DataFrame:
+    """Seed repeats kept or averaged, sweeps refused or resolved (``repeats``)."""
+    how, best_cols = parse_repeats(repeats)
+    # seed scatter only among runs that differ in nothing but the seed (never a sweep)
+    scatter = repeat_scatter(frame.drop(columns=measured))
+    record["repeat_scatter"] = scatter
+    sweeps = sweep_columns(finals)
+    record["sweep"] = sweeps
+    if how == "best":
+        runs, record["best_of"] = best_of(finals, best_cols)
+        frame = frame[frame["run_id"].isin(set(runs))].reset_index(drop=True)
+        left = {c: v for c, v in sweeps.items() if c not in best_cols}
+        if left:
+            raise ValueError(sweep_message(left, best_cols))
+        record["notes"].append(f"kept the best {'/'.join(best_cols)} of each configuration: "
+                               f"{record['best_of']['runs_kept']} of "
+                               f"{record['best_of']['runs_in']} runs")
+    elif sweeps and how != "all":
+        raise ValueError(sweep_message(sweeps, []))
+    elif sweeps:
+        record["notes"].append("fitted every run of the sweep over "
+                               + ", ".join(sweeps) + " as its own configuration")
+    if how == "mean" and scatter is not None:
+        frame, members = mean_repeats(frame.drop(columns=measured))
+        record["repeat_members"] = members
+        record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
+                               f"{scatter['n_configs']} configurations")
+    elif scatter is not None:
+        record["notes"].append(f"{scatter['n_runs']} rows repeat {scatter['n_configs']} "
+                               "configurations (seeds); each is fitted as its own run")
+    return frame
+
+
+def _note_pooled(frame: pd.DataFrame, record: dict) -> None:
+    """Record (and note) the pooling columns, such as a dataset, holding several values."""
+    pooled = {c: sorted(map(str, frame[c].dropna().unique()))
+              for c in POOLING_COLUMNS if c in frame.columns and frame[c].nunique() > 1}
+    record["pooled"] = pooled
+    for column, values in pooled.items():
+        shown = ", ".join(values[:4]) + (" ..." if len(values) > 4 else "")
+        record["notes"].append(
+            f"one law is fitted to {len(values)} values of {column!r} pooled together "
+            f"({shown}); fit one law per value with --group {column} (group=...), or pick one "
+            f"with --where \"{column} == '{values[0]}'\"")
+
+
 def select_points(table: RunsTable, *, where: str | None = None, split: str | None = "fit",
                   points: str = "final", repeats: str = "keep",
                   n_convention: str | None = None) -> Selection:
@@ -147,94 +242,28 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         a selection that leaves no rows.
     """
     _choice("points", points, POINTS_CHOICES)
-    how, best_cols = parse_repeats(repeats)
+    parse_repeats(repeats)  # a bad option is refused before any work
     frame = table.merged()
     record: dict = {"where": where, "split": split, "points": points, "repeats": repeats,
                     "n_convention": table.meta.get("n_convention"), "rows_in": int(len(frame)),
                     "runs_in": int(frame["run_id"].nunique()), "notes": []}
-    applied = table.meta.get("where_applied") or {}
-    if where is not None and str(where).strip() and applied.get("where") == where:
-        record.update(rows_in=applied["rows_in"], runs_in=applied["runs_in"],
-                      where_dropped_rows=applied["dropped_rows"])  # filtered when loaded
-    elif where is not None and str(where).strip():
-        keep = where_mask(frame, where)
-        record["where_dropped_rows"] = int((~keep).sum())
-        frame = frame[keep]
-        if frame.empty:
-            raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
-
+    frame = _filter_rows(table, frame, where, record)
     # percent losses, N in millions, ...: refused, naming the fix (tokens per parameter
     # only for final points: a step-wise fit of one short run is legitimately early)
     check_plausible(table, frame, ratio=points == "final")
     if n_convention is not None:
-        convention = normalize_convention(n_convention)
-        values, conv = convert_n(frame, convention)
-        if not np.allclose(values, frame["N"].to_numpy(dtype=float), rtol=1e-12):
-            frame["N"] = values
-            if str(table.meta.get("flops_convention", "")).startswith("6ND"):
-                frame["C"] = 6.0 * frame["N"] * frame["D"]
-        frame["N_convention"] = convention
-        record["n_convention"] = conv
-
+        frame = _count_n(table, frame, n_convention, record)
     frame, heldout = _apply_split(frame, split, record)
     record["checkpoints"] = _checkpoints(frame)
     # columns that change within a run (wall time, throughput, metrics) are measurements
     measured = measured_columns(frame)
     finals = frame.groupby("run_id", sort=True).tail(1).drop(columns=measured)
-    if points == "final":
-        frame = frame.groupby("run_id", sort=True).tail(1)
-        if record["checkpoints"].get("max_per_run", 1) > 1:
-            record["notes"].append(
-                f"fitted the final point of each run (runs have up to "
-                f"{record['checkpoints']['max_per_run']} checkpoints; points='all' fits every one)")
-    else:
-        if record["checkpoints"].get("max_per_run", 1) > 1:
-            record["notes"].append(
-                "fitted every checkpoint: intermediate checkpoints of a run whose learning "
-                "rate had not finished decaying sit above the loss of a run trained to that "
-                "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
-                "backtests resample whole runs")
+    frame = _take_points(frame, points, record)
     # canonical order: the same rows in any order give the same fit (a table without
     # run ids names its rows by position, so the run id alone would not do)
     frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
-
-    # seed scatter only among runs that differ in nothing but the seed (never a sweep)
-    scatter = repeat_scatter(frame.drop(columns=measured))
-    record["repeat_scatter"] = scatter
-    sweeps = sweep_columns(finals)
-    record["sweep"] = sweeps
-    if how == "best":
-        runs, record["best_of"] = best_of(finals, best_cols)
-        frame = frame[frame["run_id"].isin(set(runs))].reset_index(drop=True)
-        left = {c: v for c, v in sweeps.items() if c not in best_cols}
-        if left:
-            raise ValueError(sweep_message(left, best_cols))
-        record["notes"].append(f"kept the best {'/'.join(best_cols)} of each configuration: "
-                               f"{record['best_of']['runs_kept']} of "
-                               f"{record['best_of']['runs_in']} runs")
-    elif sweeps and how != "all":
-        raise ValueError(sweep_message(sweeps, []))
-    elif sweeps:
-        record["notes"].append("fitted every run of the sweep over "
-                               + ", ".join(sweeps) + " as its own configuration")
-    if how == "mean" and scatter is not None:
-        frame, members = mean_repeats(frame.drop(columns=measured))
-        record["repeat_members"] = members
-        record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
-                               f"{scatter['n_configs']} configurations")
-    elif scatter is not None:
-        record["notes"].append(f"{scatter['n_runs']} rows repeat {scatter['n_configs']} "
-                               "configurations (seeds); each is fitted as its own run")
-
-    pooled = {c: sorted(map(str, frame[c].dropna().unique()))
-              for c in POOLING_COLUMNS if c in frame.columns and frame[c].nunique() > 1}
-    record["pooled"] = pooled
-    for column, values in pooled.items():
-        shown = ", ".join(values[:4]) + (" ..." if len(values) > 4 else "")
-        record["notes"].append(
-            f"one law is fitted to {len(values)} values of {column!r} pooled together "
-            f"({shown}); fit one law per value with --group {column} (group=...), or pick one "
-            f"with --where \"{column} == '{values[0]}'\"")
+    frame = _resolve_repeats(frame, finals, measured, repeats, record)
+    _note_pooled(frame, record)
     record["rows_fitted"] = int(len(frame))
     record["runs_fitted"] = int(frame["run_id"].nunique())
     return Selection(frame, heldout, record)
