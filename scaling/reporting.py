@@ -6,7 +6,17 @@ import json
 import warnings
 from pathlib import Path
 
-__all__ = ["report_from_cli"]
+__all__ = ["report_from_cli", "curve_drop_highest_message"]
+
+
+def curve_drop_highest_message() -> str:
+    """Why ``--drop-highest`` (a point-law option) is refused with a curve law: curve laws
+    refuse it rather than ignore it."""
+    from scaling.fits.laws import law_names
+
+    return (f"--drop-highest applies to the point laws ({', '.join(law_names('point'))}); "
+            "curve laws fit whole runs: choose them with --fit-runs ID,... or leave runs out "
+            "with --where \"run_id != '...'\"")
 
 
 def _load(input_path: str, columns, runs):
@@ -68,9 +78,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
         warnings.simplefilter("ignore", FitWarning)
         if law in law_names("curve"):
             if drop_highest:
-                from scaling.commands._common import CURVE_DROP_HIGHEST
-
-                raise ValueError(CURVE_DROP_HIGHEST)
+                raise ValueError(curve_drop_highest_message())
             fits_by_size = fit_curves_by_size(table, law)
             folders = _folders(fits_by_size)
             return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1

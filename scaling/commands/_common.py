@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from scaling.reporting import curve_drop_highest_message
+
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
            "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "LogFormatChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
@@ -597,9 +599,7 @@ format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg",
                                   "HTML embeds PNG/SVG plots and links PDF ones).")
 
 #: --drop-highest is a point-law option; curve laws refuse it rather than ignore it
-CURVE_DROP_HIGHEST = (f"--drop-highest applies to the point laws ({', '.join(_law_names('point'))}"
-                      "); curve laws fit whole runs: choose them with --fit-runs "
-                      "ID,... or leave runs out with --where \"run_id != '...'\"")
+CURVE_DROP_HIGHEST = curve_drop_highest_message()
 #: help of --law, from the registry (a registered law shows up here with no edit)
 LAW_HELP = (f"Scaling law: point laws ({', '.join(_law_names('point'))}) or LR-schedule "
             f"curve laws ({', '.join(_law_names('curve'))}); `scaling laws` describes each.")
