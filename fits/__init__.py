@@ -8,7 +8,7 @@ import types
 
 # Lazy exports (PEP 562): `import scaling.fits.laws` or a saved-fit prediction must not pay
 # for pandas/scipy/the whole package (`scaling predict FIT.json --at ...` runs in < 1 s).
-# Add a public name here, or as a plain `from .module import name` line below.
+# The one export table: add a public name here (``__all__`` is read from it).
 _EXPORTS = {
     ".backtest": ("backtest",),
     ".bootstrap": ("BootstrapResult", "bootstrap",),
@@ -19,7 +19,8 @@ _EXPORTS = {
     ".isoflop": ("IsoflopResult", "isoflop_fit", "isoflop_from_table",),
     ".compare": ("Comparison", "compare_ladders", "effective_compute_multiplier",),
     ".hparams": ("HparamLaws", "hparam_laws", "hparam_laws_from_table",),
-    ".laws.data_constrained": ("data_constrained", "fit_data_constrained",),
+    ".laws.data_constrained": ("data_constrained",),
+    ".data_constrained_fit": ("fit_data_constrained",),
     ".laws.overtraining": ("overtraining", "fit_top1_error", "top1_error",),
     ".laws": ("LAWS", "Law", "chinchilla", "get_law", "kaplan", "power_law", "power_law_inverse",),
     ".multistart": ("count_at_best", "multistart", "polish",),
@@ -32,6 +33,7 @@ _EXPORTS = {
     ".result": ("FitResult", "FitWarning", "ParamEstimate",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = list(_WHERE)
 
 
 def __getattr__(name):
@@ -48,7 +50,9 @@ def __dir__():
 
 class _Package(types.ModuleType):
     """Keeps a function named like its submodule (``bootstrap``, ``backtest``) from being
-    replaced by the submodule when the import system binds it on the package."""
+    replaced by the submodule when the import system binds it on the package (importing
+    ``scaling.fits.bootstrap`` sets the package attribute ``bootstrap`` to the module,
+    which would shadow the lazily exported function of the same name)."""
 
     def __setattr__(self, name, value):
         if isinstance(value, types.ModuleType) and _WHERE.get(name) == "." + name:
@@ -58,20 +62,3 @@ class _Package(types.ModuleType):
 
 __import__("sys").modules[__name__].__class__ = _Package
 
-__all__ = [
-    "L2LResult", "chain_predict", "l2l_fit", "l2l_predict", "shifted_power_law", "sigmoid_link",
-    "BootstrapResult", "CURVE_LAWS", "Curve", "Estimate", "FitResult", "FitWarning", "LAWS",
-    "Law", "OBJECTIVES", "ParamEstimate", "Plan", "Problem", "ScalingLawFit",
-    "approach1_envelope", "approach2_isoflop", "as_table", "backtest", "bootstrap", "chinchilla",
-    "chinchilla_compute_for_loss", "chinchilla_optimum", "compare_schedules", "count_at_best",
-    "curves_from_table", "extrapolation_decades", "fit_curve_law", "fit_curves", "fit_curves_by_size", "fit_law",
-    "get_curve_law", "get_law", "get_objective", "heldout_errors", "isoflop_penalty", "kaplan",
-    "lr_annealing", "lr_annealing_sized", "multi_power", "multistart", "plan_compute", "polish",
-    "power_law", "power_law_inverse", "predict_curve", "predict_final_loss",
-    "predict_from_prefix", "predict_early", "predict_point", "warm_refit", "DEFAULT_LEVEL",
-    "Prediction",
-    "IsoflopResult", "isoflop_fit", "isoflop_from_table", "Comparison", "compare_ladders",
-    "effective_compute_multiplier", "HparamLaws", "hparam_laws", "hparam_laws_from_table",
-    "data_constrained", "fit_data_constrained", "overtraining", "fit_top1_error", "top1_error",
-    "clone",
-]

@@ -10,8 +10,9 @@ preformatted text.
 from __future__ import annotations
 
 import html
+import math
 
-__all__ = ["ReportDisplay"]
+__all__ = ["ReportDisplay", "format_number"]
 
 _REPR_LINES = 12
 _REPR_CHARS = 1500
@@ -51,3 +52,13 @@ def _html_tables(name: str, heading: str, tables, warnings=()) -> str:
         parts.append("<ul>" + "".join(f"<li>warning: {html.escape(str(w))}</li>"
                                       for w in warnings) + "</ul>")
     return "".join(parts) + "</div>"
+
+
+def format_number(value, digits: int = 4) -> str:
+    """Compact human formatting with ``digits`` significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    value = float(value)
+    if value == 0 or (1e-3 <= abs(value) < 1e5):
+        return f"{value:.{digits}g}"
+    return f"{value:.{max(digits - 1, 1)}e}"

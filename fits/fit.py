@@ -137,7 +137,7 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
     fixed : mapping or lmfit.Parameters, optional
         ``{symbol: value}`` held fixed (e.g. ``{"E": 1.69}``); or an ``lmfit.Parameters``
         whose ``vary=False`` fix, ``expr="beta"`` tie and ``min``/``max`` bound
-        (:func:`fits.params.to_lmfit_parameters` makes one).
+        (:func:`fits.constraints.to_lmfit_parameters` makes one).
     tied : mapping, optional
         ``{symbol: source}``: ``symbol`` takes ``source``'s value (``{"alpha": "beta"}``:
         one exponent for N and D).
@@ -408,7 +408,7 @@ class ScalingLawFit(EstimatorParams):
             ``value``, ``ci_lower`` ... ``pi_upper``, ``extrapolation``.
         """
         from .intervals import point_intervals
-        from .predict import law_targets
+        from .targets import law_targets
 
         self._check_fitted()
         law = get_law(self.law)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .prediction import DEFAULT_LEVEL
 
-from .compute_optimal import isoflop_groups
+from .loglog import isoflop_groups
 from .result import to_jsonable
 
 __all__ = ["HparamLaws", "hparam_laws", "hparam_laws_from_table", "hparam_plan_section",

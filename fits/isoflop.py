@@ -27,7 +27,7 @@ import numpy as np
 
 from .prediction import DEFAULT_LEVEL
 
-from .compute_optimal import PowerLawFit, isoflop_groups
+from .loglog import PowerLawFit, isoflop_groups
 from .result import to_jsonable
 
 __all__ = ["IsoflopResult", "isoflop_fit", "isoflop_from_table", "ISOFLOP_METHODS"]

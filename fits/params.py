@@ -31,7 +31,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["ParamModel", "ConstrainedProblem", "parse_constraints", "to_lmfit_parameters"]
+__all__ = ["ParamModel", "ConstrainedProblem"]
 
 
 @dataclass
@@ -374,6 +374,3 @@ class ConstrainedProblem:
                             jac[:, keep], M)
         return r, jac
 
-
-# the command-line and lmfit faces of the model live in fits/constraints.py
-from .constraints import parse_constraints, to_lmfit_parameters  # noqa: E402

@@ -14,9 +14,9 @@ import warnings
 import numpy as np
 
 from .compute_optimal import chinchilla_optimum
+from .data_constrained_fit import fit_data_constrained
 from .laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
-                                    data_constrained_optimum, fit_data_constrained,
-                                    repeat_value_half_life)
+                                    data_constrained_optimum, repeat_value_half_life)
 from .result import FitWarning
 
 __all__ = ["data_constrained_plan", "EPOCH_GRID", "PLAUSIBLE_TOKENS_PER_PARAM",

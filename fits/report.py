@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .result import FitResult, format_number
+from typing import TYPE_CHECKING
+
+from .display import format_number
+
+if TYPE_CHECKING:  # the result type only annotates: a result knows its report, not back
+    from .result import FitResult
 
 __all__ = ["format_fit", "format_data", "headline", "format_table", "format_backtest",
            "param_flag"]

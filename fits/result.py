@@ -11,23 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from .display import ReportDisplay
+from .display import ReportDisplay, format_number
 
 __all__ = ["FitWarning", "ParamEstimate", "FitResult", "format_number", "to_jsonable"]
 
 
 class FitWarning(UserWarning):
     """A fit finished but should not be trusted blindly (the message names the remedy)."""
-
-
-def format_number(value, digits: int = 4) -> str:
-    """Compact human formatting with ``digits`` significant digits."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    value = float(value)
-    if value == 0 or (1e-3 <= abs(value) < 1e5):
-        return f"{value:.{digits}g}"
-    return f"{value:.{max(digits - 1, 1)}e}"
 
 
 @dataclass

@@ -8,7 +8,8 @@ import numpy as np
 
 from .base import Law
 
-__all__ = ["chinchilla", "CHINCHILLA", "EPOCH_GRID"]
+__all__ = ["chinchilla", "CHINCHILLA", "EPOCH_GRID", "chinchilla_optimum", "chinchilla_compute_for_loss",
+           "isoflop_penalty"]
 
 
 def chinchilla(N, D, E, A, B, alpha, beta):
@@ -84,17 +85,53 @@ def _guess(log_vars, log_y):
     return np.array([np.log(floor), 6.0, 7.5, 0.34, 0.28])
 
 
-def _optimum(C, params, k):
-    from ..compute_optimal import chinchilla_optimum
-
+def _optimum(C, params, flops_per_token):
     return chinchilla_optimum(C, params["E"], params["A"], params["B"], params["alpha"],
-                              params["beta"], k)
+                              params["beta"], flops_per_token)
 
 
-def _compute_for_loss(L, params, k):
-    from ..compute_optimal import chinchilla_compute_for_loss
+def _compute_for_loss(L, params, flops_per_token):
+    return chinchilla_compute_for_loss(L, **params, k=flops_per_token)
 
-    return chinchilla_compute_for_loss(L, **params, k=k)
+
+# Approach 3 (Hoffmann et al. 2022): closed forms under C = k N D, k FLOPs per parameter
+# and token (6 by default, Kaplan et al. 2020); they broadcast over parameter arrays.
+def _G(A, B, alpha, beta):
+    return np.power(alpha * A / (beta * B), 1.0 / (alpha + beta))
+
+
+def chinchilla_optimum(C, E, A, B, alpha, beta, k: float = 6.0):
+    """``(N*, D*, L*)`` at compute ``C`` for Chinchilla parameters (Approach 3).
+
+    Hoffmann et al. 2022, arXiv 2203.15556, eq. (4), with C = k N D.
+    """
+    C = np.asarray(C, dtype=float)
+    G = _G(A, B, alpha, beta)
+    a = beta / (alpha + beta)
+    n_opt = G * np.power(C / k, a)
+    d_opt = (C / k) / n_opt
+    loss = E + A * np.power(n_opt, -alpha) + B * np.power(d_opt, -beta)
+    return n_opt, d_opt, loss
+
+
+def chinchilla_compute_for_loss(L, E, A, B, alpha, beta, k: float = 6.0):
+    """Compute ``C`` at which the compute-optimal loss L*(C) equals ``L`` (Approach 3).
+
+    Returns NaN where ``L <= E`` (never reached).
+    """
+    L = np.asarray(L, dtype=float)
+    G = _G(A, B, alpha, beta)
+    K = A * np.power(G, -alpha) + B * np.power(G, beta)
+    gap = np.where(L > E, L - E, np.nan)
+    return k * np.power(K / gap, (alpha + beta) / (alpha * beta))
+
+
+def isoflop_penalty(C, factor, E, A, B, alpha, beta, k: float = 6.0):
+    """Loss increase for a model ``factor`` times N* trained at the same compute ``C``."""
+    n_opt, d_opt, loss = chinchilla_optimum(C, E, A, B, alpha, beta, k)
+    n = n_opt * factor
+    d = d_opt / factor
+    return E + A * np.power(n, -alpha) + B * np.power(d, -beta) - loss
 
 
 CHINCHILLA = Law(

@@ -560,7 +560,7 @@ def constraint_options(function, tie: bool = True, prior: bool = True):
 def constraints(fix=(), tie=(), prior=(), bounds=()) -> dict:
     """``fixed``, ``tied``, ``prior``, ``bounds`` keyword arguments from the options
     (None where not given)."""
-    from scaling.fits.params import parse_constraints
+    from scaling.fits.constraints import parse_constraints
 
     try:
         parsed = parse_constraints(fix=fix, tie=tie, prior=prior, bounds=bounds)

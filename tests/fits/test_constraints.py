@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from cli import main
 from scaling import fits
 from scaling.fits import FitWarning, ScalingLawFit
-from scaling.fits.params import ParamModel, parse_constraints, to_lmfit_parameters
+from scaling.fits.constraints import parse_constraints, to_lmfit_parameters
+from scaling.fits.params import ParamModel
 
 # an over-training ladder: 5 sizes at different tokens per parameter
 N5 = np.array([2e7, 6e7, 2e8, 6e8, 2e9])

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from scaling.fits import FitWarning, get_law
+from scaling.fits.data_constrained_fit import fit_data_constrained
 from scaling.fits.laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
                                                 data_constrained_optimum, effective_data,
-                                                fit_data_constrained, repeat_value_half_life)
+                                                repeat_value_half_life)
 
 P = MUENNIGHOFF_2023
 
