@@ -23,9 +23,9 @@ from .starts import distinct_ends as _distinct_ends
 from .starts import fit_starts as _starts
 from .starts import lm_bounds
 from .problem import Problem
-from .selection import SELECTION_OPTIONS, finish_selection, select_points, selection_info
+from .selection import finish_selection, select_points, selection_info
 from .prediction import DEFAULT_LEVEL, Prediction
-from .result import FitResult, FitWarning
+from .result import FitResult
 
 __all__ = ["fit_law", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
 
@@ -449,7 +449,6 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
     Backtests and sensitivity checks refit many variants of one fit; a warm start finds
     the same optimum as the full grid at a fraction of its cost.
     """
-    import warnings
 
     refit = clone(estimator, **changes)  # every hyperparameter: constraints included
     law = get_law(refit.law)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 
 from .fit import ScalingLawFit, as_table
 from .intervals import calibrate, point_intervals

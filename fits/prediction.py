@@ -150,7 +150,10 @@ class Prediction:
         """Row(s) ``i`` as a new Prediction (an int, a slice or a boolean mask)."""
         rows = np.arange(len(self))[i]
         rows = np.atleast_1d(rows)
-        pick = (lambda a: None if a is None else np.asarray(a)[rows])
+
+        def pick(a):
+            return None if a is None else np.asarray(a)[rows]
+
         return replace(
             self, value=self.value[rows], ci=pick(self.ci), pi=pick(self.pi),
             at={k: v[rows] for k, v in self.at.items()},

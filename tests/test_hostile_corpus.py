@@ -20,7 +20,7 @@ from scaling.commands import main
 
 def _chinchilla_rows(N, D):
     loss = 1.82 + 482.0 / np.asarray(N) ** 0.3478 + 2085.4 / np.asarray(D) ** 0.3658
-    return "".join(f"{n:g},{d:g},{l:.6f}\n" for n, d, l in zip(N, D, loss))
+    return "".join(f"{n:g},{d:g},{value:.6f}\n" for n, d, value in zip(N, D, loss))
 
 
 _N = [1e8, 1e8, 3e8, 3e8, 1e9, 1e9, 3e9, 3e9]

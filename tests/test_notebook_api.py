@@ -1,7 +1,6 @@
 """The Python API as a notebook uses it: DataFrames in, short reprs, plots on the
 caller's Axes, matplotlib's backend left alone, scikit-learn's parameter protocol."""
 
-import json
 import subprocess
 import sys
 

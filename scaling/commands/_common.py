@@ -574,7 +574,6 @@ def emit_groups(results: dict, as_json: bool, save: Path | None) -> None:
     errors, or the reports one after another."""
     import json as _json
 
-    from scaling.data import atomic_write_text
 
     payload = {"groups": {name: r.to_dict() for name, r in results.items()},
                "heldout": {rid: h for r in results.values()

@@ -79,7 +79,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             try:
                 grid = [float(v) for v in decays.split(",")] if decays else None
             except ValueError:
-                raise InputError(f"--decays expects comma-separated numbers, got {decays!r}")
+                raise InputError(f"--decays expects comma-separated numbers, got {decays!r}") \
+                    from None
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
                                         methods=methods, min_step=min_step, every=every,
                                         decays=grid, **given)

@@ -31,7 +31,6 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0, drift=0.3):
     N, D = N.ravel(), (N * tpp).ravel()
     Nt = N.max() * np.sqrt(10)
     Dt = 10 * (N * D).max() / Nt
-    law = fits.get_law("chinchilla")
     pi_in = ci_in = 0
     widths = []
     for rep in range(start, start + repeats):

@@ -9,7 +9,10 @@ from scaling.fits.compute_optimal import approach2_isoflop
 from scaling.fits.isoflop import isoflop_fit, isoflop_from_table
 
 
-def synthetic_grid(a_true, seed, noise=0.002, n_sizes=12, budgets=np.geomspace(1e18, 1e21, 7)):
+BUDGETS = np.geomspace(1e18, 1e21, 7)
+
+
+def synthetic_grid(a_true, seed, noise=0.002, n_sizes=12, budgets=BUDGETS):
     """Chinchilla-law isoFLOP runs (E, A, B of Hoffmann et al. 2022; alpha + beta = 0.62 split
     so that a = beta / (alpha + beta) = a_true), sizes +-0.7 decades around a guess that is
     off by up to 0.15 decades, multiplicative noise ``noise``."""
