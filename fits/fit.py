@@ -15,6 +15,7 @@ from scaling.data import RunsTable, load_table, validate
 
 from .estimator import EstimatorParams, clone
 from .laws import Law, get_law
+from .checks import positive_arrays
 from .finish import finish
 from .multistart import count_at_best, multistart, polish
 from .objectives import get_objective
@@ -50,15 +51,8 @@ def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray, 
     missing = [v for v in names if v not in variables]
     if missing:
         raise ValueError(f"law {law.name!r} needs variable(s) {missing}")
-    arrays = [np.asarray(variables[v], dtype=float).ravel() for v in names]
-    y = np.asarray(y, dtype=float).ravel()
-    for name, arr in zip(names + [y_name], arrays + [y]):
-        if arr.size != y.size:
-            raise ValueError(f"{name} has {arr.size} values but {y_name} has {y.size}")
-        bad = ~np.isfinite(arr) | (arr <= 0)
-        if bad.any():
-            raise ValueError(f"{name} must be finite and > 0; bad value {arr[bad][0]!r} at "
-                             f"position {np.flatnonzero(bad)[0]}")
+    checked = positive_arrays({**{v: variables[v] for v in names}, y_name: y}, like=y_name)
+    arrays, y = [checked[v] for v in names], checked[y_name]
     if y.size < max(n_free, 1):
         raise ValueError(f"law {law.name!r} has {n_free} free parameters and needs at least "
                          f"{n_free} points ({n_free + 1} to check the fit); got {y.size}; "

@@ -22,6 +22,7 @@ import numpy as np
 
 from .prediction import DEFAULT_LEVEL
 
+from .checks import positive_arrays
 from .loglog import isoflop_groups
 from .result import to_jsonable
 
@@ -137,16 +138,7 @@ def hparam_laws(C, loss, hparams: dict, *, tolerance: float = 0.0025, width: flo
     C, loss = np.asarray(C, dtype=float).ravel(), np.asarray(loss, dtype=float).ravel()
     if not hparams:
         raise ValueError("give at least one swept hyperparameter (`lr` or `batch_size`)")
-    values = {}
-    for name, arr in {"C": C, "loss": loss, **hparams}.items():
-        arr = np.asarray(arr, dtype=float).ravel()
-        if arr.size != C.size:
-            raise ValueError(f"{name} has {arr.size} values but C has {C.size}")
-        bad = ~np.isfinite(arr) | (arr <= 0)
-        if bad.any():
-            raise ValueError(f"{name} must be finite and > 0; bad value {arr[bad][0]!r} at row "
-                             f"{np.flatnonzero(bad)[0]}")
-        values[name] = arr
+    values = positive_arrays({"C": C, "loss": loss, **hparams}, like="C", where="row")
     if not tolerance > 0:
         raise ValueError(f"`tolerance` must be > 0, got {tolerance}")
     names = list(hparams)

@@ -77,6 +77,15 @@ def _save(fig, path):
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+
+def _finish(fig, ax, path, *, ylabel: str, title: str, legend_size: int):
+    """Log x axis, labels, title and legend; the figure saved to ``path``."""
+    ax.set_xscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=legend_size)
+    return _save(fig, path)
+
 def left_out_points(result, table, columns) -> dict | None:
     """Final points of the runs in ``table`` that the fit did not use (dropped by
     ``drop_highest``, held out by ``split``, filtered by ``where``), as ``{column: array}``
@@ -189,12 +198,9 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
         ax.set_xlabel(f"C (FLOPs, C = {k:g}ND)")
     if target_compute:
         ax.axvline(target_compute, color="k", ls="--", lw=1, label="target")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylabel("final loss")
-    ax.set_title(f"{law.name}: {result.equation}", fontsize=9)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, ax, path, ylabel="final loss", title=f"{law.name}: {result.equation}",
+                   legend_size=8)
 
 
 def _plot_frontier(ax, law, result, grid, boot, k, given, calibration, level):
@@ -272,12 +278,10 @@ def plot_isoflop(plan, path=None, *, k: float = 6.0, n_budgets: int = 5, ax=None
         ax.scatter([n_opt], [l_opt], color=f"C{i}", marker="*", s=80, zorder=3)
     if plan.N_opt.ci:
         ax.axvspan(*plan.N_opt.ci, color="grey", alpha=0.2, label="N* interval (target)")
-    ax.set_xscale("log")
     ax.set_xlabel("N (parameters)")
-    ax.set_ylabel("loss")
-    ax.set_title(f"isoFLOP curves from the fitted {law.name} law; stars: N*", fontsize=9)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _finish(fig, ax, path, ylabel="loss",
+                   title=f"isoFLOP curves from the fitted {law.name} law; stars: N*",
+                   legend_size=7)
 
 
 def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):

@@ -24,7 +24,7 @@ from ..schema import RunsTable, validate
 
 __all__ = ["LOSS_NAMES", "LR_NAMES", "TOKEN_NAMES", "LogError", "MissingDependencyError",
            "SharedFacts", "LogFormat",
-           "LogOptions", "plan_names", "to_table", "metric_name", "default_run_id"]
+           "LogOptions", "open_log", "plan_names", "to_table", "metric_name", "default_run_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,19 @@ class LogOptions:
         if self.N is None:
             raise fail(source, label, "the log does not record the model size: pass N= "
                        "(the parameter count, e.g. '124M', or {run_id: N})")
+
+
+def open_log(path, label: str, options: LogOptions | None, changes: dict,
+             need_size: bool = True) -> tuple[Path, LogOptions]:
+    """A loader's first step: ``path`` must exist; the options from ``options`` and
+    keyword ``changes``; ``N`` required unless the format records it."""
+    path = Path(path)
+    if not path.exists():
+        raise fail(path, label, "no such file or folder")
+    opts = LogOptions.build(options, **changes)
+    if need_size:
+        opts.need_size(path, label)
+    return path, opts
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import LogFormat, LogOptions, default_run_id, fail, plan_names, to_table
+from ._core import open_log, LogFormat, LogOptions, default_run_id, fail, plan_names, to_table
 from ._csv import csv_header, csv_records, read_text_csv
 
 __all__ = ["FORMAT", "load_lightning_csv", "METRICS_FILE"]
@@ -68,11 +68,7 @@ def load_lightning_csv(path, *, options: LogOptions | None = None, **kwargs) -> 
         Naming the file: unreadable CSV, no ``step`` column, a cell that is not a
         number (with its line), no loss, invalid values.
     """
-    path = Path(path)
-    if not path.exists():
-        raise fail(path, _LABEL, "no such file or folder")
-    opts = LogOptions.build(options, **kwargs)
-    opts.need_size(path, _LABEL)
+    path, opts = open_log(path, _LABEL, options, kwargs)
     files = _files(path)
     frames = {}
     for name, file in files.items():

@@ -48,14 +48,15 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
     kind : str, optional
         One of :data:`LOG_KINDS`; by default told from the file (:func:`sniff_log`).
     **kwargs
-        Passed to the kind's loader: :func:`load_wandb_csv`, :func:`load_tensorboard`,
-        :func:`load_hf_trainer_state`, :func:`load_lightning_csv`, or for a table
-        :func:`data.load_table` (``N``, ``tokens_per_step`` and ``run_id`` may be given
-        for a single run's own log file, e.g. a CSV of ``step`` and ``loss``).
+        Passed to the kind's loader (:data:`data.logs.formats.LOG_FORMATS`): the fields of
+        :class:`LogOptions`, or for a table those of :func:`data.load_table` (``N``,
+        ``tokens_per_step`` and ``run_id`` may be given for a single run's own log file,
+        e.g. a CSV of ``step`` and ``loss``).
 
     Returns
     -------
     RunsTable
+        The runs of every log read, in one table.
 
     Raises
     ------

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import LOSS_NAMES, LogFormat, MissingDependencyError, LogOptions, default_run_id, fail, to_table
+from ._core import open_log, LOSS_NAMES, LogFormat, MissingDependencyError, LogOptions, default_run_id, fail, to_table
 
 __all__ = ["FORMAT", "load_tensorboard", "event_files", "EVENT_GLOB"]
 
@@ -153,11 +153,7 @@ def load_tensorboard(path, *, options: LogOptions | None = None, **kwargs) -> Ru
         Naming the file: not an event file, truncated, a record failing its
         checksum, no scalars, no loss, invalid values.
     """
-    path = Path(path)
-    if not path.exists():
-        raise fail(path, _LABEL, "no such file or folder")
-    opts = LogOptions.build(options, **kwargs)
-    opts.need_size(path, _LABEL)
+    path, opts = open_log(path, _LABEL, options, kwargs)
     runs = event_files(path)
     if not runs:
         raise fail(path, _LABEL, f"the folder holds no event files ({EVENT_GLOB})")

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..schema import RunsTable
-from ._core import LogFormat, MissingDependencyError, LogOptions, fail, to_table
+from ._core import open_log, LogFormat, MissingDependencyError, LogOptions, fail, to_table
 
 __all__ = ["FORMAT", "load_wandb_offline", "offline_run_files", "CONFIG_SIZE_KEYS", "STEP_KEYS"]
 
@@ -171,11 +171,8 @@ def load_wandb_offline(path, *, options: LogOptions | None = None, **kwargs) -> 
         Naming the file: no run files, no size for a run, invalid values;
         :class:`MissingDependencyError` without the ``wandb`` package.
     """
-    opts = LogOptions.build(options, **kwargs)
+    path, opts = open_log(path, _LABEL, options, kwargs, need_size=False)
     N, n_convention = opts.N, opts.n_convention
-    path = Path(path)
-    if not path.exists():
-        raise fail(path, _LABEL, "no such file or folder")
     files = offline_run_files(path)
     if not files:
         raise fail(path, _LABEL, "no run-*.wandb file in it (nor in offline-run-*/ below it)")
