@@ -41,7 +41,6 @@ RUN_COLUMNS = (
 #: Columns of a measurement (``split`` may also be given per run).
 POINT_COLUMNS = ("run_id", "step", "D", "C", "loss", "lr", "split")
 N_CONVENTIONS = ("non_embedding", "total", "non_embedding_head", "unknown")
-_SCALE_COLUMNS = ("N", "D", "C")
 _INT_RUN_COLUMNS = ("tokens_per_step", "seq_len", "batch_size", "warmup_steps",
                     "decay_start", "total_steps")
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
@@ -342,7 +341,7 @@ def _check_values(flat: pd.DataFrame, problems: _Problems, meta: dict) -> list[s
                          f"(run {rid!r} has {counts[rid]} rows)")
         flat["step"] = 0
         meta.setdefault("final_only", True)
-    for col in ["N", "loss", "D", "C", "step", "lr"] + [c for c in _INT_RUN_COLUMNS]:
+    for col in ["N", "loss", "D", "C", "step", "lr", *_INT_RUN_COLUMNS]:
         if col in flat.columns:
             _to_float(flat, col, problems)
     problems.raise_if_any()

@@ -154,7 +154,7 @@ def schedule_columns(config) -> dict:
     """
     spec = as_schedule({**config.schedule, "total_steps": config.total_steps})
     target = lr_schedule(spec)
-    out = {"total_steps": config.total_steps, "schedule_spec": json.dumps(spec.to_dict())}
+    out = {"total_steps": config.total_steps}
     kinds = [spec.kind] + {"wsd": ["wsd_linear", "wsd_exp", "wsd"]}.get(spec.kind, [])
     drops = np.flatnonzero(np.diff(target) < -1e-9 * target.max())
     decay = [None] + [int(i) for i in drops[:1]]
@@ -233,9 +233,10 @@ def runs_row(config, meta: dict) -> dict:
             "dtype": meta["dtype"], "scaling_version": meta["scaling_version"]}
 
 
-def finished_runs(out_dir: Path, status=("done",)) -> list[dict]:
+def finished_runs(out_dir: Path) -> list[dict]:
+    """The run.json of every run that finished (status ``done``)."""
     infos = [read_json(p) for p in sorted(Path(out_dir).glob("runs/*/run.json"))]
-    return [i for i in infos if i and i["status"] in status]
+    return [i for i in infos if i and i["status"] == "done"]
 
 
 def combine(out_dir: Path) -> list[str]:
