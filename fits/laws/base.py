@@ -129,8 +129,9 @@ class Law(FitSpace):
         Numeric Jacobian used when ``log_model`` is not given.
     optimum : callable, optional
         The compute-optimal frontier, a law hook for planning and plots:
-        ``optimum(C, params, k, **given) -> (N, D, L)``, the loss-minimizing model size,
-        tokens and loss at compute ``C = k N D``; ``given`` holds the variables that stay
+        ``optimum(C, params, flops_per_token, **given) -> (N, D, L)``, the loss-minimizing
+        model size, tokens and loss at compute ``C = flops_per_token N D`` (the public
+        keyword is ``k``, as in ``frontier(C, params, k=6)``); ``given`` holds the variables that stay
         fixed along the frontier (:attr:`frontier_given`, e.g. the unique tokens ``U``).
         ``None``: the law has no frontier (one-variable laws).
     frontier_given : tuple of str
@@ -139,8 +140,8 @@ class Law(FitSpace):
         Whether ``optimum`` broadcasts over arrays of ``C`` and of parameters (bootstrap
         bands are then drawn around the frontier).
     compute_for_loss : callable, optional
-        ``compute_for_loss(L, params, k) -> C``: the budget whose frontier loss is ``L``
-        (``inf`` if none; ``plan --target-loss``).
+        ``compute_for_loss(L, params, flops_per_token) -> C``: the budget whose frontier
+        loss is ``L`` (``inf`` if none; ``plan --target-loss``).
     """
 
     name: str
@@ -231,7 +232,8 @@ class Law(FitSpace):
             raise ValueError(f"the compute-optimal frontier of law {self.name!r} needs "
                              f"{missing} (e.g. the unique tokens available, --unique-tokens)")
         q = {p: params[p] for p in self.params}
-        return self.optimum(C, q, k, **{v: given[v] for v in self.frontier_given})
+        flops_per_token = k  # C = k N D; the public keyword stays `k`
+        return self.optimum(C, q, flops_per_token, **{v: given[v] for v in self.frontier_given})
 
     # -- evaluation ------------------------------------------------------------
     def __call__(self, *variables, **params):

@@ -121,7 +121,8 @@ DATA_CONSTRAINED = Law(
     citation="Muennighoff et al. 2023, arXiv 2305.16264, eqs. (5)-(7)",
     aliases=("data_constrained", "muennighoff"),
     # the frontier at a fixed supply of unique tokens U (a search: no closed form)
-    optimum=lambda C, params, k, U: data_constrained_optimum(C, U, params, k=k),
+    optimum=lambda C, params, flops_per_token, U: data_constrained_optimum(
+        C, U, params, k=flops_per_token),
     frontier_given=("U",), frontier_batched=False,
 )
 

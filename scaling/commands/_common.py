@@ -11,7 +11,7 @@ import click
 from scaling.reporting import curve_drop_highest_message
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "LogFormatChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "LogFormatChoice", "CURVE_LAW_NAMES", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -39,7 +39,8 @@ class LawChoice(click.Choice):
     @choices.setter
     def choices(self, _value):  # click.Choice.__init__ assigns it; the registry decides
         pass
-CURVE_LAWS = tuple(_law_names("curve"))
+#: names of the curve laws (the laws themselves: scaling.fits.curve.CURVE_LAWS, a dict)
+CURVE_LAW_NAMES = tuple(_law_names("curve"))
 
 
 class LogFormatChoice(click.Choice):
@@ -409,7 +410,7 @@ def selection_options(function):
             from scaling.data.nconvention import normalize_convention
 
             opts["n_convention"] = normalize_convention(opts["n_convention"])
-        if kwargs.get("law") in CURVE_LAWS:
+        if kwargs.get("law") in CURVE_LAW_NAMES:
             point_only = [f"--{k.replace('_', '-')}" for k, default in (
                 ("split", "fit"), ("points", "final"), ("repeats", "keep"),
                 ("n_convention", None)) if opts[k] != default]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LAW_HELP, LawChoice, InputError, check_save_path, constraint_options,
+from ._common import (CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, LAW_HELP, LawChoice, InputError, check_save_path, constraint_options,
                       constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
@@ -91,7 +91,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         else:
             if fit_runs or curve_method != "auto":
                 raise InputError("--fit-runs and --method apply to the curve laws ("
-                                 f"{', '.join(CURVE_LAWS)}) only")
+                                 f"{', '.join(CURVE_LAW_NAMES)}) only")
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
             result = estimator.fit(table).result_

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
+from ._common import CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -79,7 +79,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
                  require_size=get_any_law(law).needs_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        if law in CURVE_LAWS:
+        if law in CURVE_LAW_NAMES:
             from scaling.fits import curves_from_table, predict_from_prefix
 
             if run_id is None or upto_step is None:

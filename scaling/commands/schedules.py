@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_LAWS, Finite, InputError, jsonable
+from ._common import CURVE_LAW_NAMES, Finite, InputError, jsonable
 
 
 @click.group()
@@ -50,9 +50,9 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
         fit = FitResult.from_dict(read_json_file(fit_path, "saved fit"))
     except _json.JSONDecodeError as err:
         raise InputError(f"{fit_path} is not JSON: {err}") from None
-    if fit.law not in CURVE_LAWS:
+    if fit.law not in CURVE_LAW_NAMES:
         raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
-                         f"curve law ({', '.join(CURVE_LAWS)})")
+                         f"curve law ({', '.join(CURVE_LAW_NAMES)})")
     note = None
     if warmup_steps is None:
         warmup_steps, note = fitted_warmup(fit)
