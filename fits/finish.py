@@ -15,13 +15,15 @@ Each rule is one function:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from ._version import package_version
 from .multistart import count_at_best
 from .result import FitResult, ParamEstimate
 
-__all__ = ["finish", "standard_errors", "bound_flags", "is_converged", "BOUND_TOL",
+__all__ = ["finish", "FinishOptions", "standard_errors", "bound_flags", "is_converged", "BOUND_TOL",
            "STDERR_METHOD"]
 
 #: Relative distance (in fit space, times 1 + the bound span) that counts as "at a bound".
@@ -70,13 +72,79 @@ def is_converged(info: dict, value: float) -> bool:
         info["projected_gradient"] <= 1e-6 * max(1.0, abs(float(value)))
 
 
-def finish(problem, model, theta_free, value, info, *, law, n_points: int, n_runs: int,
-           n_starts: int, start_values=None, at_best_rtol: float = 1e-6,
-           equation: str | None = None, data: dict | None = None,
-           choices: dict | None = None, convergence: dict | None = None, notes=(),
-           bound_remedy: str = "add data that constrain {name}",
-           converge_remedy: str = "try more starts (--starts) or other bounds (--bounds)",
-           warn: bool = True, stacklevel: int = 2) -> FitResult:
+def _estimates(model, natural, lo_nat, hi_nat, se_free, flags, opts: FinishOptions):
+    """Every parameter's estimate (natural units), and a warning per free parameter at a
+    bound."""
+    free_names = model.free_names
+
+    def stderr(name):
+        source = model.tied.get(name, name)
+        if source not in free_names:
+            return None
+        i, s = model.names.index(name), float(se_free[free_names.index(source)])
+        return float(natural[i] * s) if model.log_mask[i] else s
+
+    params, found = {}, []
+    for i, name in enumerate(model.names):
+        if name in model.fixed:
+            v = float(model.fixed[name])
+            params[name] = ParamEstimate(name, v, None, v, v, None)
+            continue
+        at = flags.get(model.tied.get(name, name))
+        params[name] = ParamEstimate(name, float(natural[i]), stderr(name), float(lo_nat[i]),
+                                     float(hi_nat[i]), at if name in free_names else None)
+        if at and name in free_names:
+            bound = lo_nat[i] if at == "lower" else hi_nat[i]
+            found.append(f"{name} hit its {at} bound {bound:.4g}; widen `bounds` "
+                         f"(--bounds {name}=LO:HI) or {opts.bound_remedy.format(name=name)} "
+                         "(the fitted value is not an optimum)")
+    return params, found
+
+
+@dataclass(frozen=True)
+class FinishOptions:
+    """What :func:`finish` needs besides the optimum: what was fitted, and the
+    family-specific entries and wording of the result.
+
+    Attributes
+    ----------
+    law
+        ``name`` and ``citation`` (a Law or CurveLaw; ``equation`` defaults to its own).
+    n_points, n_runs, n_starts : int
+    start_values : array, optional
+        Where every start ended (for the number that reached the best).
+    at_best_rtol : float
+        Tolerance of "reached the best".
+    equation : str, optional
+    data, choices, convergence : dict, optional
+        Family-specific entries, merged into the result's.
+    notes : sequence of str
+        Family-specific warnings, listed after the ones found here.
+    bound_remedy, converge_remedy : str
+        Remedies named in the warnings (``{name}`` is the parameter).
+    warn : bool
+        Emit the warnings as :class:`FitWarning` (``stacklevel`` for them).
+    """
+
+    law: object
+    n_points: int
+    n_runs: int
+    n_starts: int
+    start_values: object = None
+    at_best_rtol: float = 1e-6
+    equation: str | None = None
+    data: dict | None = None
+    choices: dict | None = None
+    convergence: dict | None = None
+    notes: tuple = ()
+    bound_remedy: str = "add data that constrain {name}"
+    converge_remedy: str = "try more starts (--starts) or other bounds (--bounds)"
+    warn: bool = True
+    stacklevel: int = 2
+
+
+def finish(problem, model, theta_free, value, info, *, options: FinishOptions | None = None,
+           **kwargs) -> FitResult:
     """Assemble the :class:`FitResult` of an optimum.
 
     Parameters
@@ -90,22 +158,10 @@ def finish(problem, model, theta_free, value, info, *, law, n_points: int, n_run
         Objective there.
     info : dict
         The polish's ``success``, ``message``, ``projected_gradient``...
-    law
-        ``name`` and ``citation`` (a Law or CurveLaw; ``equation`` defaults to its own).
-    n_points, n_runs, n_starts : int
-    start_values : array, optional
-        Where every start ended (for the number that reached the best).
-    at_best_rtol : float
-        Tolerance of "reached the best".
-    data, choices, convergence : dict, optional
-        Family-specific entries, merged into the result's.
-    notes : sequence of str
-        Family-specific warnings, listed after the ones found here.
-    bound_remedy, converge_remedy : str
-        Remedies named in the warnings (``{name}`` is the parameter).
-    warn : bool
-        Emit the warnings as :class:`FitWarning`.
+    options : FinishOptions, optional
+        Its fields may be given as keywords instead (``law=..., n_points=...``).
     """
+    opts = FinishOptions(**kwargs) if options is None else replace(options, **kwargs)
     theta_free = np.asarray(theta_free, dtype=float)
     theta = model.expand(theta_free)[0]
     natural = model.natural(theta)
@@ -116,49 +172,30 @@ def finish(problem, model, theta_free, value, info, *, law, n_points: int, n_run
     lower_f, upper_f = model.free_bounds()
     flags = dict(zip(free_names, bound_flags(theta_free, lower_f, upper_f)))
 
-    def stderr(name):
-        source = model.tied.get(name, name)
-        if source not in free_names:
-            return None
-        i, s = model.names.index(name), float(se_free[free_names.index(source)])
-        return float(natural[i] * s) if model.log_mask[i] else s
-
-    params, found = {}, []
     converged = is_converged(info, value)
+    params, found = _estimates(model, natural, lo_nat, hi_nat, se_free, flags, opts)
     if not converged:
-        found.append(f"the optimizer did not converge ({info.get('message')}); "
-                     f"{converge_remedy}")
-    for i, name in enumerate(model.names):
-        if name in model.fixed:
-            v = float(model.fixed[name])
-            params[name] = ParamEstimate(name, v, None, v, v, None)
-            continue
-        at = flags.get(model.tied.get(name, name))
-        params[name] = ParamEstimate(name, float(natural[i]), stderr(name), float(lo_nat[i]),
-                                     float(hi_nat[i]), at if name in free_names else None)
-        if at and name in free_names:
-            bound = lo_nat[i] if at == "lower" else hi_nat[i]
-            found.append(f"{name} hit its {at} bound {bound:.4g}; widen `bounds` "
-                         f"(--bounds {name}=LO:HI) or {bound_remedy.format(name=name)} "
-                         "(the fitted value is not an optimum)")
-    if n_points <= model.n_free:
-        found.append(f"under-identified: {n_points} points for {model.n_free} free parameters "
-                     f"({', '.join(free_names)}), so the data cannot pin them down and no "
+        found.insert(0, f"the optimizer did not converge ({info.get('message')}); "
+                     f"{opts.converge_remedy}")
+    if opts.n_points <= model.n_free:
+        found.append(f"under-identified: {opts.n_points} points for {model.n_free} free "
+                     f"parameters ({', '.join(free_names)}), so the data cannot pin them down and no "
                      "standard errors are given; tie or fix parameters (`tied`/`fixed`, e.g. "
                      "--tie alpha=beta, --fix E=1.69), give a prior (--prior) or add runs")
-    n_at_best = (count_at_best(np.asarray(start_values), rtol=at_best_rtol, best=value)
-                 if start_values is not None else 1)
+    n_at_best = (count_at_best(np.asarray(opts.start_values), rtol=opts.at_best_rtol,
+                               best=value) if opts.start_values is not None else 1)
     all_choices = {"bounds": {n: [float(lo_nat[i]), float(hi_nat[i])] if n not in model.fixed
                               else [model.fixed[n]] * 2 for i, n in enumerate(model.names)},
-                   **model.describe(), **(choices or {})}
+                   **model.describe(), **(opts.choices or {})}
     all_choices.setdefault("stderr_method", STDERR_METHOD)
-    all_convergence = {"converged": bool(converged), "n_starts": int(n_starts),
-                       "n_at_best": int(n_at_best), "polish": info, **(convergence or {})}
-    result = FitResult(law=law.name, equation=equation or law.equation,
-                       citation=law.citation, params=params, objective=float(value),
-                       n_points=int(n_points), n_runs=int(n_runs), data=dict(data or {}),
+    all_convergence = {"converged": bool(converged), "n_starts": int(opts.n_starts),
+                       "n_at_best": int(n_at_best), "polish": info, **(opts.convergence or {})}
+    result = FitResult(law=opts.law.name, equation=opts.equation or opts.law.equation,
+                       citation=opts.law.citation, params=params, objective=float(value),
+                       n_points=int(opts.n_points), n_runs=int(opts.n_runs),
+                       data=dict(opts.data or {}),
                        choices=all_choices, convergence=all_convergence,
-                       warnings=found + list(notes), version=package_version())
-    if warn:
-        result.warn(stacklevel=stacklevel + 1)
+                       warnings=found + list(opts.notes), version=package_version())
+    if opts.warn:
+        result.warn(stacklevel=opts.stacklevel + 1)
     return result
