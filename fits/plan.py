@@ -11,7 +11,7 @@ import numpy as np
 
 from .display import ReportDisplay
 
-from .bootstrap import BootstrapResult, bootstrap
+from .bootstrap import BootstrapResult, bootstrap, with_bootstrap
 from .compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
                               chinchilla_optimum, isoflop_penalty)
 from .fit import ScalingLawFit, as_table, warm_refit
@@ -185,6 +185,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
             raise ValueError(f"target loss {target_loss} is not above the fitted irreducible "
                              f"loss E = {p['E']:.4g}: no amount of compute reaches it")
     boot = bootstrap(fit, n_boot=n_boot, seed=seed, level=level) if n_boot else None
+    fit = fit if boot is None else with_bootstrap(fit, boot)
 
     def optimum(**q):
         return chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
