@@ -193,3 +193,15 @@ def test_curve_fit_plot_takes_one_axes():
     assert plot_curve_fit(fit_curves(table, "mpl"), table, ax=ax) is fig
     assert len(ax.lines) == 4 and ax.get_xlabel() == "step" and len(fig.axes) == 1
     plt.close(fig)
+
+
+def test_plan_loss_is_a_prediction_and_the_plan_a_frame(frame):
+    plan = fits.plan_compute(frame, 1e20, estimator=ScalingLawFit(law="chinchilla", starts=8),
+                             n_boot=50, sensitivity=False)
+    pred = plan.loss_prediction()
+    assert pred.value[0] == plan.loss.value and tuple(pred.pi[0]) == tuple(plan.loss.pi)
+    assert pred.level == 0.9 and pred.at["N"][0] == plan.N_opt.value
+    table = plan.to_frame()
+    assert list(table.index) == ["N_opt", "D_opt", "tokens_per_param", "loss"]
+    assert table.loc["loss", "pi_lower"] <= table.loc["loss", "ci_lower"]
+    assert "<table" in plan._repr_html_()
