@@ -14,6 +14,7 @@ _EXPORTS = {
     ".bootstrap": ("BootstrapResult", "bootstrap", "with_bootstrap",),
     ".compute_optimal": ("approach1_envelope", "approach2_isoflop", "chinchilla_compute_for_loss", "chinchilla_optimum", "isoflop_penalty",),
     ".curve": ("CURVE_LAWS", "Curve", "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curves", "fit_curves_by_size", "get_curve_law", "heldout_errors", "lr_annealing", "lr_annealing_sized", "multi_power", "predict_curve", "predict_final_loss", "predict_from_prefix", "predict_early",),
+    ".estimator": ("clone",),
     ".fit": ("ScalingLawFit", "as_table", "fit_law", "warm_refit",),
     ".isoflop": ("IsoflopResult", "isoflop_fit", "isoflop_from_table",),
     ".compare": ("Comparison", "compare_ladders", "effective_compute_multiplier",),
@@ -73,4 +74,5 @@ __all__ = [
     "IsoflopResult", "isoflop_fit", "isoflop_from_table", "Comparison", "compare_ladders",
     "effective_compute_multiplier", "HparamLaws", "hparam_laws", "hparam_laws_from_table",
     "data_constrained", "fit_data_constrained", "overtraining", "fit_top1_error", "top1_error",
+    "clone",
 ]

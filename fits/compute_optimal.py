@@ -104,8 +104,8 @@ def isoflop_groups(C, width: float = 0.1) -> np.ndarray:
 
 def approach2_isoflop(N, C, loss, *, width: float = 0.1, min_points: int = 3,
                       k: float = 6.0, n_boot: int = 200, seed: int = 0,
-                      level: float = DEFAULT_LEVEL, method: str = "parabola",
-                      window: float = 0.5) -> dict:
+                      level: float = DEFAULT_LEVEL, method: str = "auto",
+                      window: float | None = None) -> dict:
     """Approach 2: per-budget isoFLOP minima, then ``N*(C) = G C^a``.
 
     A thin wrapper of :func:`fits.isoflop.isoflop_fit` (windowed parabola of log loss vs

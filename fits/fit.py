@@ -13,7 +13,7 @@ import pandas as pd
 
 from scaling.data import RunsTable, load_table, validate
 
-from .estimator import EstimatorParams
+from .estimator import EstimatorParams, clone
 from .laws import Law, get_law
 from .finish import finish
 from .multistart import count_at_best, multistart, polish
@@ -225,7 +225,7 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
                             **{n: a.tolist() for n, a in zip(names, arrays)},
                             "loss": y.tolist(), "predicted": pred.tolist()}})
     equation = law.equation
-    if law.variables == ("x",):
+    if law.takes_x:
         equation = equation.replace("x", names[0])
     if y_name != "loss":
         equation = equation.replace("L(", f"{y_name}(", 1)
@@ -303,7 +303,7 @@ class ScalingLawFit(EstimatorParams):
         return self.selection_.frame
 
     def _points(self, table: RunsTable, law: Law):
-        if law.variables == ("x",):
+        if law.takes_x:
             x = self.x or "N"
             if x not in POINT_VARIABLES:
                 raise ValueError(f"`x` must be one of {list(POINT_VARIABLES)}, got {x!r}")
@@ -451,13 +451,9 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
     """
     import warnings
 
-    params = {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "seed",
-                                                  "bounds", "fixed", "tied", "prior", "y",
-                                                  "drop_highest", "max_iter")}
-    params.update({k: getattr(estimator, k, None) for k in SELECTION_OPTIONS})
-    params.update(changes)
-    law = get_law(params["law"])
-    rng = np.random.default_rng(params["seed"])
+    refit = clone(estimator, **changes)  # every hyperparameter: constraints included
+    law = get_law(refit.law)
+    rng = np.random.default_rng(refit.seed)
     rows = [law.to_theta(warm.values)]
     points = warm.data.get("points") or {}
     names = [n for n in warm.data.get("ranges", {})]
@@ -466,5 +462,6 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
         grid = law.grid(log_vars, np.log(np.asarray(points["loss"], dtype=float)))
         lo, hi = grid.min(axis=0), grid.max(axis=0)
         rows.extend(lo + (hi - lo) * rng.random((n_random, lo.size)))
-    params["starts"] = np.array([[law.from_theta(r)[p] for p in law.params] for r in rows])
-    return ScalingLawFit(**params).fit(table, warn=False).result_
+    refit.set_params(starts=np.array([[law.from_theta(r)[p] for p in law.params]
+                                      for r in rows]))
+    return refit.fit(table, warn=False).result_

@@ -36,6 +36,7 @@ from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
                           default_calibration)
 from scaling.data.select import expand_run_ids
 
+from .estimator import clone
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
 from .prediction import DEFAULT_LEVEL, Prediction
@@ -50,7 +51,8 @@ HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def extrapolation(fitted: dict, at: dict) -> dict:
-    """Decades past the fitted range: the largest over the variables (and C = N D).
+    """Decades past the fitted range: the largest over the variables, C = N D and the
+    tokens per parameter D/N (``by`` names each).
 
     Parameters
     ----------
@@ -69,6 +71,9 @@ def extrapolation(fitted: dict, at: dict) -> dict:
     at = {k: np.asarray(v, dtype=float) for k, v in at.items() if k in fitted}
     if "N" in fitted and "D" in fitted:
         fitted["C"], at["C"] = fitted["N"] * fitted["D"], at["N"] * at["D"]
+        # tokens per parameter: half the fitted compute at 10 D/N when the fit saw 20-200
+        # is outside the data although inside its C, N and D ranges
+        fitted["D/N"], at["D/N"] = fitted["D"] / fitted["N"], at["D"] / at["N"]
     by = {}
     for name, values in fitted.items():
         up = np.log10(at[name] / values.max())
@@ -154,7 +159,7 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     table = as_table(data)
     law = get_law(estimator.law)
     if result is None:
-        result = ScalingLawFit(**_settings(estimator)).fit(table, warn=False).result_
+        result = clone(estimator).fit(table, warn=False).result_
     scatter = observation_scatter(result, len(law.params))
     kept = _kept(estimator, table, result, law)
     n_min = max(len(law.params) + 3, 2 * len(law.params))
@@ -215,11 +220,6 @@ def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None)
     return np.asarray(calibration.interval(value, distance, level, ci)).tolist()
 
 
-def _settings(estimator):
-    return {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "starts",
-                                               "seed", "bounds", "drop_highest", "max_iter")}
-
-
 def _kept(estimator, table, result, law):
     """Final points of the runs the fit used (one row per run), by the fit's own
     row selection, as :func:`fits.backtest.backtest` does."""
@@ -230,13 +230,13 @@ def _kept(estimator, table, result, law):
 
 
 def _size(estimator, frame, law) -> np.ndarray:
-    if law.variables == ("x",):
+    if law.takes_x:
         return frame[estimator.x or "N"].to_numpy(dtype=float)
     return frame["N"].to_numpy(dtype=float) * frame["D"].to_numpy(dtype=float)
 
 
 def _variables(estimator, frame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 

@@ -43,7 +43,7 @@ def law_targets(law, given: dict, *, x_name: str | None = None) -> dict:
 def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
                   n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
                   max_extrapolation: float = 2.0, calibration=None, result=None,
-                  **variables) -> Prediction:
+                  at: dict | None = None, **variables) -> Prediction:
     """Fit ``estimator`` to ``data`` and predict the loss at new points.
 
     The law's variables by name (``N`` and ``D`` for two-variable laws, ``x`` for the
@@ -55,6 +55,9 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
 
     Parameters
     ----------
+    at : dict, optional
+        Values of the law's other variables (``law.variables``), e.g. ``{"U": 1e11}``
+        unique tokens for the data-constrained law.
     calibration : Calibration, optional
         Reuse a calibration (default: computed on ``data``).
     result : FitResult, optional
@@ -67,7 +70,8 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
         extrapolation's (shown by the caller).
     """
     law = get_law(estimator.law)
-    at = law_targets(law, {"N": N, "D": D, "x": x, **variables}, x_name=estimator.x)
+    at = law_targets(law, {"N": N, "D": D, "x": x, **(at or {}), **variables},
+                     x_name=estimator.x)
     table = as_table(data)
     if result is None:
         result = estimator.fit(table).result_

@@ -162,6 +162,7 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                           if left is not None else ""),
                        plots.plot_point_fit(fit, out / f"fit.{fmt}", boot=boot,
                                             target_compute=target_compute, table=shown,
+                                            given=getattr(plan, "given", None),
                                             calibration=(backtest or {}).get("calibration")
                                             or getattr(plan, "calibration", None)).name))
         images.append(("Residuals vs scale",

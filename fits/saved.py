@@ -18,6 +18,7 @@ Imports stay light on purpose: numpy and the law's own module only.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import json
 from pathlib import Path
 from typing import Mapping
@@ -291,8 +292,9 @@ def load_saved(path) -> object:
     ``L2LResult``), not from guessing by keys.
     """
     path = Path(path)
+    from .saved_check import read_json_file
     try:
-        payload = json.loads(path.read_text())
+        payload = read_json_file(path, "saved fit")
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not JSON: {err}") from None
     law = payload.get("law") if isinstance(payload, dict) else None
@@ -329,7 +331,8 @@ def read_targets(path) -> dict:
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one target row")
     header = [h.strip() for h in rows[0]]
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    counts = Counter(header)  # linear: a 100,000-column header is checked at once
+    dupes = sorted(h for h, n in counts.items() if n > 1)
     if dupes:
         raise ValueError(f"{path}: duplicate column(s) {dupes}")
     bad = [i + 2 for i, r in enumerate(rows[1:]) if len(r) != len(header)]

@@ -33,6 +33,15 @@ def summarize_selection(record: dict) -> str:
     if record.get("split_heldout_runs"):
         parts.append(f"split={record['split']} ({len(record['split_heldout_runs'])} runs held "
                      "out)")
+    if record.get("split_unlabelled_rows"):
+        parts.append(f"{record['split_unlabelled_rows']} rows ({record['split_unlabelled_runs']} "
+                     f"runs) with no split label not fitted")
+    if record.get("best_of"):
+        best = record["best_of"]
+        parts.append(f"best {'/'.join(best['columns'])} per configuration ({best['runs_kept']} "
+                     f"of {best['runs_in']} runs)")
+    elif record.get("sweep"):
+        parts.append(f"sweep over {', '.join(record['sweep'])}: every run fitted")
     checkpoints = record.get("checkpoints", {}).get("max_per_run", 1)
     if record.get("points") == "all":
         parts.append(f"every checkpoint (up to {checkpoints} per run; resampled by run)")

@@ -144,7 +144,7 @@ def fit_luo2025(problem, settings: dict | None = None) -> tuple[np.ndarray, floa
     :func:`fits.multistart.polish`'s (``success``, ``message``, ``projected_gradient``)
     plus ``steps`` and ``start``.
     """
-    if problem.law.name != "mpl" or not np.all(problem.free):
+    if "luo2025" not in problem.law.methods or not np.all(problem.free):
         raise ValueError("the Luo et al. 2025 procedure fits the multi-power law with "
                          "every parameter free")
     cfg = {**LUO2025, **(settings or {})}

@@ -64,11 +64,15 @@ def effective_params(N, U, A, B, alpha, beta, RN_star):
 def data_constrained(N, D, U, E, A, B, alpha, beta, RD_star, RN_star):
     """Data-constrained loss ``L = E + A / N'^alpha + B / D'^beta`` (eq. 7).
 
-    ``N`` parameters, ``D`` training tokens, ``U`` unique tokens (``D / U`` epochs).
+    ``N`` parameters, ``D`` training tokens, ``U`` unique tokens available (``D / U``
+    epochs; a run with ``D < U`` sees ``U_D = D`` unique tokens, as in the paper).
     Muennighoff et al. 2023, arXiv 2305.16264.
     """
-    n_eff = effective_params(N, U, A, B, alpha, beta, RN_star)
-    d_eff = effective_data(D, U, RD_star)
+    # U_D = min(U, D): a run shorter than one epoch sees D unique tokens, not U (without
+    # it, D < U got credit for tokens never seen: the frontier went flat at small budgets)
+    unique = np.minimum(np.asarray(U, dtype=float), np.asarray(D, dtype=float))
+    n_eff = effective_params(N, unique, A, B, alpha, beta, RN_star)
+    d_eff = effective_data(D, unique, RD_star)
     return E + A * np.power(n_eff, -alpha) + B * np.power(d_eff, -beta)
 
 
@@ -105,6 +109,9 @@ DATA_CONSTRAINED = Law(
              "N' likewise with U_N = min(N_opt(U), N) and R_N*",
     citation="Muennighoff et al. 2023, arXiv 2305.16264, eqs. (5)-(7)",
     aliases=("data_constrained", "muennighoff"),
+    # the frontier at a fixed supply of unique tokens U (a search: no closed form)
+    optimum=lambda C, params, k, U: data_constrained_optimum(C, U, params, k=k),
+    frontier_given=("U",), frontier_batched=False,
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load
+from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -23,6 +23,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
                    "without it (--law mpl) a prefix-only prediction with a wide interval.")
 @click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
 @click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
+@click.option("--U", "unique_tokens", type=Finite(min=0, min_open=True), default=None,
+              help="Laws in unique tokens (data-constrained): unique tokens available.")
 @click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
               help="Power law fitted to DATA: the value of x (see --x). With a saved fit "
                    "(DATA = FIT.json): a CSV/TSV of targets, one row each (N, D columns for "
@@ -36,12 +38,13 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law.")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for the interval (point laws).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "
                                       "intervals; docs/uncertainty.md.")
-def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, out_path,
+def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, unique_tokens, at,
+            out_path,
             target_group, x, loss, delta, asymmetry, drop_highest, columns, runs, starts, seed,
             as_json, log_format, model_size, tokens_per_step, n_boot, level):
     """Predict a loss with an interval.
@@ -69,9 +72,10 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
     from scaling.fits import FitResult, FitWarning
+    from scaling.fits.laws import get_any_law
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
-                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
+                 require_size=get_any_law(law).needs_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if law in CURVE_LAWS:
@@ -81,7 +85,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 raise click.UsageError("curve laws need --run ID and --upto-step S")
             if drop_highest:
                 raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and law != "mpl":
+            if reference is None and not get_any_law(law).prefix_only:
                 raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
                                  "on other runs or sizes supplies the parameters an early "
                                  "curve cannot identify (make one with `scaling fit ... --law "
@@ -101,8 +105,9 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
                                 "reference": None})
             else:
+                from scaling.fits.saved_check import read_json_file
                 try:
-                    ref = FitResult.from_dict(_json.loads(reference.read_text()))
+                    ref = FitResult.from_dict(read_json_file(reference, "--reference"))
                 except _json.JSONDecodeError as err:
                     raise InputError(f"--reference {reference} is not JSON: {err}") from None
                 if ref.law != law:
@@ -121,12 +126,15 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, at, 
                 payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
         else:
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
-            payload = _point_payload(estimator, table, dict(N=n_params, D=tokens, x=x_value),
-                                     n_boot=n_boot, seed=seed, level=level)
+            given = dict(N=n_params, D=tokens, x=x_value)
+            if unique_tokens:
+                given["U"] = unique_tokens
+            payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
+                                     level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
-        click.echo(_format_prediction(payload))
+        click.echo(strip_ansi(_format_prediction(payload)))
 
 
 def _point_payload(estimator, table, at, **options) -> dict:
@@ -199,7 +207,11 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
 
         text = ",".join(header) + "\n" + "".join(
             ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
-        atomic_write_text(out_path, text)
+        try:
+            atomic_write_text(out_path, text)
+        except OSError:  # a full disk or a read-only folder: show what was computed first
+            click.echo(strip_ansi(text), nl=False)
+            raise
     if as_json:
         rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
                                             for v in row))), pred.level) for row in table]
@@ -208,12 +220,12 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
                                 "notes": list(pred.warnings)},
                                indent=2 if n <= 100 else None))  # C encoder for big tables
     elif out_path is None:
-        click.echo("  ".join(f"{h:>12}" for h in header))
+        click.echo(strip_ansi("  ".join(f"{h:>12}" for h in header)))
         for row in table:
-            click.echo("  ".join(f"{_cell(v, '.6g'):>12}" for v in row))
+            click.echo(strip_ansi("  ".join(f"{_cell(v, '.6g'):>12}" for v in row)))
         click.echo(f"intervals at {pred.pct}: pi = a new run, ci = the law's mean")
         for note in pred.warnings:
-            click.echo(f"note: {note}")
+            click.echo(strip_ansi(f"note: {note}"))
     else:
         click.echo(f"wrote {n} predictions to {out_path}")
 

@@ -17,8 +17,9 @@ def schedules():
 @schedules.command("compare")
 @click.argument("fit_path", metavar="FIT.json",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--total-steps", type=click.IntRange(min=2), required=True,
-              help="Step budget of the planned run.")
+@click.option("--total-steps", type=click.IntRange(2, 10_000_000), required=True,
+              help="Step budget of the planned run (at most 1e7: each candidate's LR is "
+                   "integrated step by step).")
 @click.option("--peak-lr", type=Finite(min=0, min_open=True, max=1.0), required=True,
               help="Peak learning rate of the candidates.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
@@ -51,8 +52,9 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
         except ValueError as err:
             raise InputError(f"--candidates: {err}") from None
 
+    from scaling.fits.saved_check import read_json_file
     try:
-        fit = FitResult.from_dict(_json.loads(fit_path.read_text()))
+        fit = FitResult.from_dict(read_json_file(fit_path, "saved fit"))
     except _json.JSONDecodeError as err:
         raise InputError(f"{fit_path} is not JSON: {err}") from None
     if fit.law not in CURVE_LAWS:
