@@ -314,13 +314,13 @@ class ScalingLawFit(EstimatorParams):
         if self.x is not None:
             raise ValueError(f"`x` applies to the one-variable power law only; law "
                              f"{law.name!r} uses {', '.join(law.variables)}")
+        if not table.meta.get("tokens_known", True):  # before the selection's checks
+            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
+                             "none; add a D, C or tokens_per_step column")
         frame = self._select(table, self.points)
         from .laws.data_constrained import with_unique_tokens
 
         frame = with_unique_tokens(frame, law)  # U from `epochs`; warns on repeated data
-        if not table.meta.get("tokens_known", True):
-            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
-                             "none; add a D, C or tokens_per_step column")
         return frame, {v: frame[v].to_numpy(dtype=float) for v in law.variables}, None
 
     def fit(self, data, *, warn: bool = True) -> "ScalingLawFit":

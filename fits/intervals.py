@@ -92,19 +92,10 @@ def observation_scatter(result: FitResult, n_params: int | None = None) -> float
     between-run variance of the run means plus the mean within-run variance, so a long
     curve does not count as many independent runs.
     """
-    points = result.data.get("points") or {}
-    r = np.log(np.asarray(points["loss"], dtype=float) /
-               np.asarray(points["predicted"], dtype=float))
-    ids = points.get("run_id")
+    from .calibration import residual_scatter
+
     p = len(result.params) if n_params is None else n_params
-    if ids is not None and len(set(ids)) < len(ids):
-        labels, index = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
-        means = np.bincount(index, r) / np.bincount(index)
-        within = np.bincount(index, (r - means[index]) ** 2) / np.bincount(index)
-        dof = max(labels.size - p, 1)
-        return float(np.sqrt(np.sum(means ** 2) / dof + within.mean()))
-    dof = max(r.size - p, 1)
-    return float(np.sqrt(np.sum(r ** 2) / dof))
+    return residual_scatter(result.data.get("points") or {}, p)
 
 
 def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, ci_var=0.0):

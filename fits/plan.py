@@ -15,6 +15,7 @@ from .bootstrap import BootstrapResult, bootstrap, with_bootstrap
 from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
+from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
@@ -216,6 +217,10 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                          f"frontier ({', '.join(frontier_laws())}); got law {law.name!r}")
     given = {v: value for v, value in (("U", unique_tokens),) if v in law.frontier_given}
     law.frontier(1e20, {p: 1.0 for p in law.params}, k=k, **given)  # raises if U is missing
+    full_table = table
+    single_note = None
+    if "U" not in law.variables:  # a law without U counts repeated tokens as fresh
+        table, single_note = single_epoch_runs(table)
     fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
@@ -230,9 +235,11 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
         return _frontier(law, compute, q, k, given)
 
     n_opt, d_opt, l_opt = optimum(**p)
+    if "U" in given:
+        refuse_constrained(compute, given["U"], p, k)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
-    plan_warnings = list(fit.warnings)
+    plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
     reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
@@ -274,8 +281,10 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if unique_tokens is not None and not given:  # a law without U: a second, constrained plan
         from .plan_data import data_constrained_plan
 
-        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
-        plan.warnings.extend(plan.data_constrained["warnings"])
+        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=full_table,
+                                                      k=k)
+        plan.warnings.extend(w for w in plan.data_constrained["warnings"]
+                             if not w.startswith("FRAGILE: "))  # _judge_fragility adds them
     from .hparams import hparam_plan_section
 
     plan.hparams = hparam_plan_section(table, compute, seed=seed)
@@ -305,6 +314,7 @@ def _judge_fragility(plan: Plan) -> None:
     ci = plan.tokens_per_param.ci
     if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
         reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
+    reasons += implausible_reasons(plan)
     plan.fragile = bool(reasons)
     plan.fragile_reasons = reasons
     plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)

@@ -11,7 +11,8 @@ from .fit import (METHODS, SELECTIONS, fit_curve_law, fit_curves, fit_curves_by_
 from .joint import JointCurveProblem, fit_curve_law_joint, fit_curves_joint
 from .laws import CURVE_LAWS, CurveLaw, get_curve_law
 from .luo import LUO2025, fit_luo2025, instant_drop_start
-from .mpl import MPL_PARAMS, MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, multi_power
+from .mpl import (MPL_PARAMS, MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, multi_power,
+                  published_for_schedule)
 from .predict import (candidate_schedules, compare_schedules, parse_candidates, plot_schedules,
                       predict_curve, predict_final_loss, predict_schedules)
 from .problem import CurveProblem
@@ -21,7 +22,7 @@ from .tissue import (DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissueP
 __all__ = [
     "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "EarlyCurve", "EarlyDetail", "predict_early", "predict_schedules", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
     "parse_candidates", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
-    "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED",
+    "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED", "published_for_schedule",
     "MPL_SHAPE_PRIOR", "SELECTIONS",
     "TISSUE_PARAMS", "TISSUE_SIZED_PARAMS", "TissuePlan", "candidate_schedules",
     "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curve_law_joint",

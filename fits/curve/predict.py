@@ -57,10 +57,16 @@ def predict_curve(fit, schedule, steps=None, *, law=None, decay=None, N=None):
     law, params, fit_decay = _law_params(fit, law)
     decay = decay if decay is not None else fit_decay
     if isinstance(schedule, np.ndarray) or isinstance(schedule, (list, tuple)):
-        lr, warm = np.asarray(schedule, dtype=float), 0
+        from .mpl import warmup_end
+
+        lr = np.asarray(schedule, dtype=float)
+        warm = warmup_end(lr)  # a per-step LR array: its rise to the peak is the warmup
     else:
+        from .curves import warmup_of
+
         spec = as_schedule(schedule)
-        lr, warm = lr_schedule(spec), spec.warmup_steps if spec.kind != "rewarm" else 0
+        lr = lr_schedule(spec)
+        warm = warmup_of(spec, lr)
     steps = np.arange(max(warm, 1), lr.size) if steps is None else np.asarray(steps)
     plan = law.make_plan(lr, steps, N=N, warmup_steps=warm,
                          decay=decay if decay is not None else 0.999)

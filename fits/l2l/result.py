@@ -106,7 +106,10 @@ class L2LResult(ReportDisplay):
 
     def summary(self) -> dict[str, Any]:
         """Held-out errors averaged over groups and coverage pooled over held-out points."""
-        held = [g.heldout for g in self.groups.values() if "mean_rel_error" in g.heldout]
+        # a fit saved with --holdout-lowest 0 has held-out errors of None (NaN in JSON)
+        held = [g.heldout for g in self.groups.values()
+                if isinstance(g.heldout.get("mean_rel_error"), (int, float))
+                and math.isfinite(g.heldout["mean_rel_error"])]
         if not held:
             return {"n_groups": len(self.groups)}
         inside = sum(h["coverage"] * h["n"] for h in held if h.get("coverage") is not None)
