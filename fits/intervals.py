@@ -39,6 +39,7 @@ from scaling.data.select import expand_run_ids
 
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
+from .refits import bootstrap_subsets, fit_data, refit_subsets
 from .result import FitResult, FitWarning
 from .selection import SELECTION_OPTIONS, select_points
 
@@ -139,7 +140,10 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     fractions : sequence of float
         Parts of the runs held out, one refit each.
     n_random : int
-        Random starts added to the warm start of each refit.
+        Seeded random starts added to the warm start of each refit, for a law without
+        linear parameters (a law with them adds the default fit's variable-projection
+        starts instead). All cuts are refitted, and bootstrapped, in one batch each
+        (:mod:`fits.refits`).
     n_boot : int
         Bootstrap resamples of each refit: its own parameter uncertainty at the held-out
         runs is known and taken out of the errors, so that ``s0`` and ``r`` measure only
@@ -165,37 +169,15 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
                                    scatter)
     size = _size(estimator, kept, law)
     order = np.argsort(-size, kind="stable")
-    points, seen, refits = [], set(), []
+    cuts = []
     for frac in fractions:
         n_held = int(np.clip(round(frac * len(kept)), 1, len(kept) - n_min))
-        if n_held in seen:
-            continue
-        seen.add(n_held)
-        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
-        if len(train) < n_min:
-            continue
-        try:
-            members = result.data.get("selection") or {}
-            fit = warm_refit(estimator, table.subset(expand_run_ids(train["run_id"], members)),
-                             result, drop_highest=0, n_random=n_random)
-        except ValueError:
-            continue
-        at = _variables(estimator, held, law)
-        refits.append({"cut": float(frac), "n_fit": int(len(train)), "params": fit.values})
-        pred = law.predict(fit.values, **at)
-        err = np.log(held["loss"].to_numpy(dtype=float) / pred)
-        ci_sd = np.zeros_like(err)
-        if n_boot:
-            boot = bootstrap(fit, n_boot=n_boot, seed=estimator.seed)
-            ok = boot.converged
-            draws = law.function(*[np.asarray(v)[None, :] for v in at.values()],
-                                 **{k: v[ok, None] for k, v in boot.samples.items()})
-            ci_sd = np.nanstd(np.log(draws), axis=0)
-        dist = extrapolation(_variables(estimator, train, law),
-                             _variables(estimator, held, law))["decades"]
-        points += [{"cut": float(frac), "distance": float(d), "log_error": float(e),
-                    "ci_sd": float(v)}
-                   for d, e, v in zip(np.atleast_1d(dist), np.atleast_1d(err), ci_sd)]
+        if n_held not in {c[1] for c in cuts} and len(kept) - n_held >= n_min:
+            cuts.append((float(frac), n_held))
+    fitted = fit_data(result)
+    backtests = _batched_cuts if fitted is not None else _looped_cuts
+    points, refits = backtests(estimator, table, result, kept, order, cuts, law,
+                               data=fitted, n_random=n_random, n_boot=n_boot)
     if len(points) < min_heldout:
         return default_calibration(f"only {len(points)} held-out predictions from the "
                                    "backtests", scatter)
@@ -210,6 +192,67 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
         cal.notes.append(f"the backtests show no growth of the error with distance; the "
                          f"growth rate is held at its floor {MIN_RATE:.1%} per decade")
     return cal
+
+
+def _cut_points(estimator, law, train, held, frac, values, samples) -> list:
+    """Held-out log errors of one cut, with distance and the refit's own bootstrap sd."""
+    at = _variables(estimator, held, law)
+    err = np.log(held["loss"].to_numpy(dtype=float) / law.predict(values, **at))
+    ci_sd = np.zeros_like(err)
+    if samples is not None:
+        draws = law.function(*[np.asarray(v)[None, :] for v in at.values()],
+                             **{k: v[:, None] for k, v in samples.items()})
+        ci_sd = np.nanstd(np.log(draws), axis=0)
+    dist = extrapolation(_variables(estimator, train, law), at)["decades"]
+    return [{"cut": frac, "distance": float(d), "log_error": float(e), "ci_sd": float(v)}
+            for d, e, v in zip(np.atleast_1d(dist), np.atleast_1d(err), ci_sd)]
+
+
+def _batched_cuts(estimator, table, result, kept, order, cuts, law, *, data, n_random,
+                  n_boot):
+    """Every cut's refit (warm start + the default fit's starts) in one batch, and every
+    refit's bootstrap in another (:mod:`fits.refits`)."""
+    masks, splits = [], []
+    for frac, n_held in cuts:
+        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
+        mask = np.isin(data.run_ids, train["run_id"].to_numpy())
+        n_free = data.model.n_free
+        if mask.sum() < max(n_free, 1) or any(np.unique(v[mask]).size < 2
+                                               for v in data.variables):
+            continue  # as a refit on these runs would refuse (see fits.fit._check_arrays)
+        masks.append(mask)
+        splits.append((frac, held, train))
+    if not masks:
+        return [], []
+    theta, _, _ = refit_subsets(data, masks, n_random=n_random)
+    samples = (bootstrap_subsets(data, masks, theta, n_boot=n_boot, seed=estimator.seed)
+               if n_boot else [None] * len(masks))
+    points, refits = [], []
+    for (frac, held, train), values, draws in zip(splits, data.natural(theta), samples):
+        refits.append({"cut": frac, "n_fit": int(len(train)), "params": values})
+        points += _cut_points(estimator, law, train, held, frac, values, draws)
+    return points, refits
+
+
+def _looped_cuts(estimator, table, result, kept, order, cuts, law, *, data, n_random,
+                 n_boot):
+    """One warm refit per cut (a fit that does not store its points by run)."""
+    points, refits = [], []
+    for frac, n_held in cuts:
+        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
+        try:
+            members = result.data.get("selection") or {}
+            fit = warm_refit(estimator, table.subset(expand_run_ids(train["run_id"], members)),
+                             result, drop_highest=0, n_random=n_random)
+        except ValueError:
+            continue
+        refits.append({"cut": frac, "n_fit": int(len(train)), "params": fit.values})
+        samples = None
+        if n_boot:
+            boot = bootstrap(fit, n_boot=n_boot, seed=estimator.seed)
+            samples = {k: v[boot.converged] for k, v in boot.samples.items()}
+        points += _cut_points(estimator, law, train, held, frac, fit.values, samples)
+    return points, refits
 
 
 def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None) -> list:

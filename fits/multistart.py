@@ -84,7 +84,8 @@ class MultistartResult:
 def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: float = 1e-10,
                xtol: float = 1e-6, merge_quantum: float | None = 1e-2,
                merge_every: int = 1, progress: bool | None = None,
-               desc: str = "multistart", damping: float = 1e-3) -> MultistartResult:
+               desc: str = "multistart", damping: float = 1e-3,
+               groups=None) -> MultistartResult:
     """Minimize ``problem`` from every row of ``theta0`` at once.
 
     Parameters
@@ -115,6 +116,10 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     damping : float
         Initial Levenberg-Marquardt damping, relative to the curvature's diagonal (smaller
         for warm starts next to an optimum, e.g. bootstrap refits).
+    groups : (S,) int array, optional
+        With per-start data weights: starts with the same label see the same data, so
+        they may be merged (starts of different labels never are). Without it, per-start
+        weights disable merging.
 
     Returns
     -------
@@ -123,8 +128,12 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     theta = np.clip(np.array(np.atleast_2d(theta0), dtype=float), lower, upper)
     n_starts, n_par = theta.shape
     weights = getattr(problem, "weights", None)
+    label = None
     if weights is not None and weights.ndim == 2:
-        merge_quantum = None  # starts see different data: equal iterates do not share a path
+        if groups is None:
+            merge_quantum = None  # starts see different data: equal iterates do not share a path
+        else:  # merged only within a group (a cell key column that rounds to the label)
+            label = np.asarray(groups, dtype=float)[:, None] * (merge_quantum or 1.0)
     values = np.full(n_starts, np.inf)
     iterations = np.zeros(n_starts, dtype=int)
     converged = np.zeros(n_starts, dtype=bool)
@@ -143,7 +152,9 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
 
     for it in range(max_iter):
         if merge_quantum and it % merge_every == merge_every - 1 and active.size > 1:
-            first, inverse = _same_cell(theta[active], merge_quantum)
+            cells = theta[active] if label is None else np.hstack([theta[active],
+                                                                  label[active]])
+            first, inverse = _same_cell(cells, merge_quantum)
             leader[active] = active[first][inverse]
             keep = np.zeros(active.size, dtype=bool)
             keep[first] = True
