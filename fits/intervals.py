@@ -105,18 +105,44 @@ def observation_scatter(result: FitResult, n_params: int | None = None) -> float
 
 def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, ci_var=0.0):
     """Maximum-likelihood ``(s0, r)`` of errors ~ N(0, v_ci + s0^2 + r^2 d^2), with floors
-    (``v_ci``: the refit's own bootstrap variance at each held-out point, known)."""
-    def nll(log_params):
-        s0, r = np.exp(log_params)
-        var = ci_var + s0 ** 2 + (r * distance) ** 2
-        return float(np.sum(np.log(var) + error ** 2 / var))
+    (``v_ci``: the refit's own bootstrap variance at each held-out point, known).
 
-    from scipy import optimize
+    Damped Newton steps on ``u = (log s0, log r)`` with the exact gradient and Hessian of
+    the negative log-likelihood (two parameters: no scipy.optimize import)."""
+    d2, e2 = np.asarray(distance, float) ** 2, np.asarray(error, float) ** 2
 
-    start = np.log([max(scatter_floor, 1e-4), max(MIN_RATE, 1e-3)])
-    best = optimize.minimize(nll, start, method="Nelder-Mead",
-                             options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 2000})
-    s0, r = np.exp(best.x)
+    def nll(u):
+        var = ci_var + np.exp(2 * u[0]) + np.exp(2 * u[1]) * d2
+        return float(np.sum(np.log(var) + e2 / var)), var
+
+    u = np.log([max(scatter_floor, 1e-4), max(MIN_RATE, 1e-3)])
+    value, var = nll(u)
+    lam = 1e-3
+    for _ in range(200):
+        dv = np.stack([2 * np.exp(2 * u[0]) * np.ones_like(d2), 2 * np.exp(2 * u[1]) * d2])
+        first, second = 1 / var - e2 / var ** 2, -1 / var ** 2 + 2 * e2 / var ** 3
+        grad = dv @ first
+        hess = (dv * second) @ dv.T + np.diag(2 * dv @ first)  # d2v/du2 = 2 dv/du
+        while lam < 1e12:
+            h = hess + lam * np.diag(np.maximum(np.abs(np.diag(hess)), 1e-12))
+            try:
+                step = -np.linalg.solve(h, grad)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            new_u = np.clip(u + step, -30.0, 5.0)
+            new_value, new_var = nll(new_u)
+            if new_value <= value:
+                break
+            lam *= 10
+        else:
+            break
+        done = abs(value - new_value) <= 1e-13 * (1 + abs(value)) and np.all(
+            np.abs(new_u - u) <= 1e-9)
+        u, value, var, lam = new_u, new_value, new_var, max(lam / 10, 1e-12)
+        if done:
+            break
+    s0, r = np.exp(u)
     return max(float(s0), scatter_floor), max(float(r), MIN_RATE)
 
 

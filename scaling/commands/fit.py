@@ -60,7 +60,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     runs and report errors on the others. --fix, --tie, --prior and --bounds constrain
     the law's parameters (its symbols: E, A, B, alpha, beta, ...).
     """
-    from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+    from scaling.fits import FitWarning
 
     given = constraints(fix, tie, prior, bounds)
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
@@ -80,6 +80,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                 grid = [float(v) for v in decays.split(",")] if decays else None
             except ValueError:
                 raise InputError(f"--decays expects comma-separated numbers, got {decays!r}")
+            from scaling.fits import fit_curves_by_size  # only curve fits pay for its imports
+
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
                                         methods=methods, min_step=min_step, every=every,
                                         decays=grid, **given)
@@ -94,6 +96,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
             result = estimator.fit(table).result_
+            from scaling.fits import backtest, bootstrap
+
             if n_boot:
                 bootstrap(result, n_boot=n_boot, seed=seed, level=level)
             if do_backtest:
