@@ -232,6 +232,8 @@ def _check_run_ids(frame: pd.DataFrame, problems: _Problems) -> None:
 
 def _split_runs(flat: pd.DataFrame, cols: list[str], problems: _Problems) -> pd.DataFrame:
     """The run-level columns ``cols`` of a flat table, checking they are constant per run."""
+    if not flat["run_id"].duplicated().any():  # one row per run: nothing can vary (O(n))
+        return flat[cols].reset_index(drop=True)
     runs = flat[cols].drop_duplicates("run_id").reset_index(drop=True)
     for col in cols:
         if col == "run_id":
