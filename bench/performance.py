@@ -4,6 +4,8 @@ imports included, in a fresh process).
 
 Each command runs in its own process; its CPU time (user + system) and peak RSS are read
 from ``os.wait4`` (that child only). CPU time, not wall time: the machine may be shared.
+The input files are written by a separate process first, so that this one stays small
+(a child's peak RSS on Linux starts from its parent's size at fork).
 
 Usage::
 
@@ -20,8 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-
-import numpy as np
 
 _PLAIN = """
 import numpy as np, pandas as pd
@@ -53,6 +53,7 @@ def run(cmd: list[str]) -> dict:
 
 def synthetic_table(path: str, n: int, seed: int = 0) -> None:
     """``n`` runs of Chinchilla's law (Epoch's fit) with 1% noise, one row each."""
+    import numpy as np
     import pandas as pd
 
     from scaling.fits.laws import chinchilla
@@ -65,14 +66,21 @@ def synthetic_table(path: str, n: int, seed: int = 0) -> None:
                   "loss": loss}).to_csv(path, index=False)
 
 
-def rows(tmp: str, big: bool, curves: bool):
-    """(label, command, note) of every measured row; the baseline first."""
+def make_inputs(tmp: str, big: bool) -> None:
+    """The input files (run in a child process: see the module docstring)."""
     from scaling.data import load_dataset
 
+    load_dataset("chinchilla_epoch").final_points().to_csv(os.path.join(tmp, "chinchilla.csv"),
+                                                            index=False)
+    for n in [100_000] + ([1_000_000] if big else []):
+        synthetic_table(os.path.join(tmp, f"runs_{n}.csv"), n)
+
+
+def rows(tmp: str, big: bool, curves: bool):
+    """(label, command, note) of every measured row; the baseline first."""
     exe = sys.executable
     cli = [os.path.join(os.path.dirname(exe), "scaling"), "--quiet"]
     chin = os.path.join(tmp, "chinchilla.csv")
-    load_dataset("chinchilla_epoch").final_points().to_csv(chin, index=False)
     plain = os.path.join(tmp, "plain.py")
     with open(plain, "w") as handle:
         handle.write(_PLAIN.format(path=chin))
@@ -93,13 +101,13 @@ def rows(tmp: str, big: bool, curves: bool):
     sizes = [100_000] + ([1_000_000] if big else [])
     for n in sizes:
         path = os.path.join(tmp, f"runs_{n}.csv")
-        synthetic_table(path, n)
-        with open(os.path.join(tmp, f"plain_{n}.py"), "w") as handle:
-            handle.write(_PLAIN.format(path=path).replace(".iloc[:-5]", ""))
         goal = "goal < 200 MB" if n == 100_000 else "goal < 1.5 GB, < 60 s CPU"
         out.append((f"scaling fit, {n:,}-row table", cli + ["fit", path], goal))
-        out.append((f"plain script, {n:,}-row table", [exe, os.path.join(tmp, f"plain_{n}.py")],
-                    "memory baseline"))
+        if n == 100_000:  # the plain script at 1M rows takes many minutes
+            with open(os.path.join(tmp, f"plain_{n}.py"), "w") as handle:
+                handle.write(_PLAIN.format(path=path).replace(".iloc[:-5]", ""))
+            out.append((f"plain script, {n:,}-row table",
+                        [exe, os.path.join(tmp, f"plain_{n}.py")], "memory baseline"))
     if curves:
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "curve_laws.py")
         for what in ("mpl", "tissue"):
@@ -112,8 +120,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="add the 1,000,000-row table")
     parser.add_argument("--curves", action="store_true", help="add the per-step curve fits")
+    parser.add_argument("--make-inputs", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make_inputs:
+        make_inputs(args.make_inputs, args.big)
+        return
     with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, __file__, "--make-inputs", tmp] +
+                       (["--big"] if args.big else []), check=True)
         measured = [(label, run(cmd), note) for label, cmd, note in rows(tmp, args.big,
                                                                           args.curves)]
     base = measured[0][1]["cpu"]
