@@ -7,38 +7,55 @@ several datasets. :func:`select_points` applies, in this order:
 1. the row filter ``where`` (pandas query syntax, see :mod:`scaling.data.where`), on
    the table's columns as given;
 2. the N convention (``n_convention``: convert N from the model shape, or declare it);
-3. ``split``: only rows labelled ``fit`` (or the label asked for) are fitted; rows with
-   another label are kept aside as held-out runs, unlabelled rows are fitted;
+3. ``split``: exactly the rows labelled ``fit`` (or the label asked for) are fitted; rows
+   with another label are kept aside as held-out runs; unlabelled rows are left out and
+   counted (``split_unlabelled_rows``);
 4. ``points``: the final point of each run (default) or every checkpoint;
-5. ``repeats``: seeds of one configuration (same N, D and run-level settings) kept as
-   separate runs or averaged into one row.
+5. ``repeats``: runs that differ only in ``seed`` (and run id and measured columns) are
+   repeats of one configuration, kept as separate runs or averaged into one row; their
+   spread is the seed scatter. Runs at the same (N, D) that differ in any other setting
+   (``lr``, ``batch_size``, ``unique_tokens``, ...) are a *sweep*: never counted as seed
+   scatter, and refused unless the user picks ``repeats="best:COL"`` (the best setting of
+   COL per configuration) or ``repeats="all"`` (fit every run).
+
+Rows are put in a canonical order (N, D, loss, run id), so permuting a file's rows
+changes nothing downstream.
 
 The returned :class:`Selection` holds the rows, the held-out rows and a plain-JSON record.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .checks import check_plausible
 from .nconvention import convert_n, normalize_convention
 from .schema import RunsTable
 from .where import where_mask
 
 __all__ = ["Selection", "select_points", "filter_table", "group_tables", "config_keys", "repeat_scatter",
-           "expand_run_ids", "same_value_hint", "POINTS_CHOICES", "REPEATS_CHOICES",
-           "POOLING_COLUMNS"]
+           "expand_run_ids", "same_value_hint", "setting_columns", "sweep_columns",
+           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS"]
 
 POINTS_CHOICES = ("final", "all")
-REPEATS_CHOICES = ("keep", "mean")
+#: ``repeats`` values; ``"best:COL[,COL]"`` is also accepted (best setting of COL).
+REPEATS_CHOICES = ("keep", "mean", "all")
 #: Columns that, with several values, mean the table pools different experiments.
 POOLING_COLUMNS = ("dataset", "group", "tokenizer")
-# run-level settings that make two runs at the same (N, D) different configurations
-_CONFIG_COLUMNS = ("dataset", "group", "tokenizer", "model", "schedule", "peak_lr", "end_lr",
-                   "warmup_steps", "decay_start", "total_steps", "tokens_per_step", "seq_len",
-                   "batch_size")
+# columns that never make two rows different configurations: identity, the seed, the
+# variables and the measured loss
+_NOT_SETTINGS = frozenset({"run_id", "seed", "N", "D", "C", "loss", "split", "N_convention",
+                           "n_repeats"})
+# measured columns (metrics, timings) by name: they differ between seeds by nature
+_MEASURED = re.compile(
+    r"^(val|valid|validation|eval|test|train|task|tasks|metric|metrics|perf|system|logged)[/_.]"
+    r"|(^|[/_.])(loss|ppl|perplexity|acc|accuracy|bpb|bpc|runtime|time|timestamp|throughput|"
+    r"mfu|grad_norm|gradnorm|memory|mem|flos|score|f1|_step|_runtime|_timestamp)$"
+    r"|per_second$|per_sec$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -66,18 +83,54 @@ def _choice(name, value, choices):
         raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
 
 
-def config_keys(frame: pd.DataFrame) -> pd.Series:
-    """One label per row naming its configuration: N, D, the run's final D and run-level
-    settings (not the seed or run id), so that rows with equal labels are repeats of one
-    experiment."""
-    cols = ["N", "D"] + [c for c in _CONFIG_COLUMNS if c in frame.columns]
-    parts = [frame[c].map(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v))
-             for c in cols]
+def setting_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns that describe how a run was set up (everything but the run id, the
+    seed, N, D, C, the loss, the split label and measured metrics such as ``val/loss``,
+    ``eval_runtime`` or ``train/grad_norm``)."""
+    return [c for c in frame.columns
+            if c not in _NOT_SETTINGS and not _MEASURED.search(str(c))]
+
+
+def _cell(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _labels(frame: pd.DataFrame, cols) -> pd.Series:
+    parts = [frame[c].map(_cell) for c in cols]
     if "run_id" in frame.columns:
         # a checkpoint at D of a longer run is not a repeat of a run that ends at D
         budget = frame.groupby("run_id")["D"].transform("max")
         parts.append(budget.map(lambda v: f"{v:.6g}"))
     return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
+
+
+def config_keys(frame: pd.DataFrame) -> pd.Series:
+    """One label per row naming its configuration: N, D, the run's final D and every
+    setting column (not the seed, run id or measured metrics), so that rows with equal
+    labels differ only in seed: repeats of one experiment."""
+    return _labels(frame, ["N", "D"] + setting_columns(frame))
+
+
+def sweep_columns(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Setting columns that vary among rows at the same (N, D, run budget) and pooling
+    columns: ``{column: its values}`` (empty when runs at one (N, D) differ only in seed).
+
+    Pooling columns (``dataset``, ``group``, ``tokenizer``) are left out: they mean
+    different experiments and are handled by ``--group``.
+    """
+    pooled = [c for c in POOLING_COLUMNS if c in frame.columns]
+    base = _labels(frame, ["N", "D"] + pooled)
+    multi = base.map(base.value_counts()) > 1
+    if not multi.any():
+        return {}
+    sub, keys = frame[multi], base[multi]
+    out = {}
+    for col in setting_columns(frame):
+        if col in POOLING_COLUMNS:
+            continue
+        if (sub[col].map(_cell).groupby(keys).nunique() > 1).any():
+            out[col] = sorted(map(str, sub[col].dropna().unique()))
+    return out
 
 
 def repeat_scatter(frame: pd.DataFrame) -> dict | None:
@@ -117,6 +170,85 @@ def _mean_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return first.reset_index(drop=True), merged
 
 
+def _parse_repeats(repeats: str) -> tuple[str, list[str]]:
+    """``("keep" | "mean" | "all" | "best", columns)`` from a ``repeats`` value."""
+    text = str(repeats).strip()
+    if text.startswith("best:"):
+        cols = [c.strip() for c in text[5:].split(",") if c.strip()]
+        if not cols:
+            raise ValueError("`repeats='best:COL'` needs a column, e.g. 'best:lr'")
+        return "best", cols
+    if text not in REPEATS_CHOICES:
+        raise ValueError(f"`repeats` must be one of {list(REPEATS_CHOICES)} or 'best:COL' "
+                         f"(e.g. 'best:lr'), got {repeats!r}")
+    return text, []
+
+
+def _best_of(frame: pd.DataFrame, columns: list[str]) -> tuple[list, dict]:
+    """Per configuration but ``columns``, the runs of the setting of ``columns`` with the
+    lowest mean log loss of their final points (its seeds kept): ``(run ids, record)``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"--best-of {','.join(missing)}: no such column; the setting "
+                         f"columns are {setting_columns(frame)}")
+    others = [c for c in ["N", "D"] + setting_columns(frame) if c not in columns]
+    outer = _labels(frame, others)
+    inner = outer + "#" + _labels(frame[columns], columns)
+    score = np.log(frame["loss"].astype(float)).groupby(inner).transform("mean")
+    best = score.groupby(outer).transform("min")
+    keep = np.isclose(score, best, rtol=0, atol=1e-15)
+    chosen = frame[keep]
+    winners = chosen.groupby(outer.loc[chosen.index], sort=False).head(1)
+    picks = {f"N={r['N']:.4g} D={r['D']:.4g}": {c: _cell(r[c]) for c in columns}
+             for _, r in winners.iterrows()}
+    return chosen["run_id"].tolist(), {
+        "columns": columns, "configurations": int(outer.nunique()),
+        "runs_in": int(len(frame)), "runs_kept": int(len(chosen)), "picked": picks}
+
+
+def _sweep_message(sweeps: dict, chosen: list) -> str:
+    shown = "; ".join(f"{c}: {', '.join(v[:4])}{' ...' if len(v) > 4 else ''}"
+                      for c, v in sweeps.items())
+    first = next(iter(sweeps))
+    done = f" (besides --best-of {','.join(chosen)})" if chosen else ""
+    return (f"runs at the same (N, D) differ in {', '.join(map(repr, sweeps))}{done} "
+            f"({shown}): a sweep, not seed repeats; choose one: --best-of {first} (the "
+            f"lowest loss per (N, D)), --where \"{first} == ...\" (one setting), or "
+            "--repeats all (fit every run as its own configuration); if a column is a "
+            "measurement rather than a setting, drop it from the file (or rename it "
+            "with a val/ prefix)")
+
+
+def _apply_split(frame: pd.DataFrame, split, record: dict):
+    """Exactly the rows labelled ``split`` (``None``/``"all"``: every row); other labels
+    held out (their final points returned); unlabelled rows left out and counted."""
+    heldout = frame.iloc[0:0]
+    if split in (None, "all") or "split" not in frame.columns:
+        return frame, heldout
+    labels = frame["split"]
+    labelled = labels.notna() & (labels.astype(str).str.strip() != "")
+    chosen = labelled & (labels.astype(str).str.strip() == str(split))
+    if not chosen.any():
+        found = sorted(set(labels[labelled].astype(str)))
+        unlabelled = int((~labelled).sum())
+        raise ValueError(f"column 'split' has labels {found} but none is {split!r}"
+                         + (f" ({unlabelled} rows have no label)" if unlabelled else "")
+                         + "; choose the label to fit with --split LABEL (split=...), or "
+                         "--split all to ignore the column")
+    held = frame[labelled & ~chosen]
+    heldout = held.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
+    record["split_heldout_rows"] = int(len(held))
+    record["split_heldout_runs"] = sorted(held["run_id"].unique().tolist())
+    record["split_unlabelled_rows"] = int((~labelled).sum())
+    record["split_unlabelled_runs"] = int(frame.loc[~labelled, "run_id"].nunique())
+    if record["split_unlabelled_rows"]:
+        record["notes"].append(
+            f"{record['split_unlabelled_rows']} rows ({record['split_unlabelled_runs']} runs) "
+            f"have no split label and were not fitted (--split {split} fits exactly the rows "
+            "so labelled; --split all fits every row)")
+    return frame[chosen], heldout
+
+
 def _checkpoints(frame: pd.DataFrame) -> dict:
     counts = frame.groupby("run_id").size()
     return {"runs": int(counts.size), "median_per_run": float(counts.median()),
@@ -136,15 +268,18 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         evaluated on every point joined with its run's columns (before finals are taken,
         so ``"step <= 5000"`` makes the last point up to step 5000 each run's final).
     split : str or None
-        Fit the rows whose ``split`` is this label (default ``"fit"``); rows with other
-        labels are held out, unlabelled rows are fitted. ``None`` or ``"all"`` ignores
-        the column.
+        Fit exactly the rows whose ``split`` is this label (default ``"fit"``); rows with
+        other labels are held out, unlabelled rows are left out and counted in the record
+        (``split_unlabelled_rows``). ``None`` or ``"all"`` ignores the column.
     points : {"final", "all"}
         Fit the final point of each run (default) or every checkpoint. With ``"all"``
         the runs stay the unit of resampling (bootstrap and backtests group by run).
-    repeats : {"keep", "mean"}
-        Repeats of one configuration (e.g. seeds): fit every run (default), or their
-        mean loss as one row. Either way their spread is recorded as observation scatter.
+    repeats : {"keep", "mean", "all"} or "best:COL[,COL]"
+        Repeats (runs differing only in seed): fit every run (default), or their mean loss
+        as one row; either way their spread is recorded as seed scatter. Runs at one
+        (N, D) that differ in another setting are a sweep and raise ``ValueError`` unless
+        ``"best:COL"`` keeps the setting of COL with the lowest loss per configuration or
+        ``"all"`` fits every run. A sweep never counts as seed scatter.
     n_convention : {"total", "non_embedding", "non_embedding_head"}, optional
         Count N this way (hyphens and ``+`` accepted: ``"non-embedding+head"``),
         converting from ``d_model``, ``n_layer``, ``vocab_size`` when needed.
@@ -160,7 +295,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         a selection that leaves no rows.
     """
     _choice("points", points, POINTS_CHOICES)
-    _choice("repeats", repeats, REPEATS_CHOICES)
+    how, best_cols = _parse_repeats(repeats)
     frame = table.merged()
     record: dict = {"where": where, "split": split, "points": points, "repeats": repeats,
                     "n_convention": table.meta.get("n_convention"), "rows_in": int(len(frame)),
@@ -176,38 +311,24 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         if frame.empty:
             raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
 
+    # percent losses, N in millions, ...: refused, naming the fix (tokens per parameter
+    # only for final points: a step-wise fit of one short run is legitimately early)
+    check_plausible(table, frame, ratio=points == "final")
     if n_convention is not None:
         convention = normalize_convention(n_convention)
-        values, how = convert_n(frame, convention)
+        values, conv = convert_n(frame, convention)
         if not np.allclose(values, frame["N"].to_numpy(dtype=float), rtol=1e-12):
             frame["N"] = values
             if str(table.meta.get("flops_convention", "")).startswith("6ND"):
                 frame["C"] = 6.0 * frame["N"] * frame["D"]
         frame["N_convention"] = convention
-        record["n_convention"] = how
+        record["n_convention"] = conv
 
-    heldout = frame.iloc[0:0]
-    if split not in (None, "all") and "split" in frame.columns:
-        labels = frame["split"]
-        labelled = labels.notna() & (labels.astype(str).str.strip() != "")
-        if not (labels[labelled].astype(str) == split).any():
-            found = sorted(set(labels[labelled].astype(str)))
-            if found:
-                raise ValueError(f"column 'split' has labels {found} but none is {split!r}; "
-                                 "choose the label to fit with --split LABEL (split=...), or "
-                                 "--split all to ignore the column")
-        fitted = ~labelled | (labels.astype(str) == split)
-        held = frame[~fitted]
-        heldout = held.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
-        record["split_heldout_rows"] = int(len(held))
-        record["split_heldout_runs"] = sorted(held["run_id"].unique().tolist())
-        frame = frame[fitted]
-        if frame.empty:
-            raise ValueError(f"no row is labelled split={split!r}")
-
+    frame, heldout = _apply_split(frame, split, record)
     record["checkpoints"] = _checkpoints(frame)
+    finals = frame.groupby("run_id", sort=True).tail(1)
     if points == "final":
-        frame = frame.groupby("run_id", sort=True).tail(1)
+        frame = finals
         if record["checkpoints"].get("max_per_run", 1) > 1:
             record["notes"].append(
                 f"fitted the final point of each run (runs have up to "
@@ -219,11 +340,29 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 "rate had not finished decaying sit above the loss of a run trained to that "
                 "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
                 "backtests resample whole runs")
-    frame = frame.reset_index(drop=True)
+    # canonical order: the same rows in any order give the same fit
+    frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
 
+    # seed scatter only among runs that differ in nothing but the seed (never a sweep)
     scatter = repeat_scatter(frame)
     record["repeat_scatter"] = scatter
-    if repeats == "mean" and scatter is not None:
+    sweeps = sweep_columns(finals)
+    record["sweep"] = sweeps
+    if how == "best":
+        runs, record["best_of"] = _best_of(finals, best_cols)
+        frame = frame[frame["run_id"].isin(set(runs))].reset_index(drop=True)
+        left = {c: v for c, v in sweeps.items() if c not in best_cols}
+        if left:
+            raise ValueError(_sweep_message(left, best_cols))
+        record["notes"].append(f"kept the best {'/'.join(best_cols)} of each configuration: "
+                               f"{record['best_of']['runs_kept']} of "
+                               f"{record['best_of']['runs_in']} runs")
+    elif sweeps and how != "all":
+        raise ValueError(_sweep_message(sweeps, []))
+    elif sweeps:
+        record["notes"].append("fitted every run of the sweep over "
+                               + ", ".join(sweeps) + " as its own configuration")
+    if how == "mean" and scatter is not None:
         frame, members = _mean_repeats(frame)
         record["repeat_members"] = members
         record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "

@@ -241,6 +241,11 @@ def polish(problem, theta, lower, upper, *, max_iter: int = 2000, row: int | Non
         ``success``, ``message``, ``iterations``, ``projected_gradient`` and ``method``.
     """
     theta = np.asarray(theta, dtype=float)
+    if np.size(theta) == 0:  # every parameter fixed (a published law): evaluate it
+        value = problem.evaluate(theta.reshape(1, 0), None if row is None else [row])[0]
+        return theta, float(value[0]), {
+            "success": True, "message": "every parameter fixed: evaluated, not fitted",
+            "iterations": 0, "projected_gradient": 0.0}
     if row is None:
         newton = multistart(problem, theta[None, :], lower, upper, max_iter=_NEWTON_ITER,
                             ftol=1e-15, xtol=1e-12, merge_quantum=None, progress=False,

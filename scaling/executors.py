@@ -6,6 +6,8 @@ The ladder never schedules runs across machines itself: it hands each job (one
 - ``local``: ``workers=1`` trains in this process (today's behaviour); ``workers=K`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (spawn). With CUDA each worker sees one GPU
   (``CUDA_VISIBLE_DEVICES``); on CPU the threads of a run are capped at ``cores // K``.
+  Workers die with the ladder process (a parent-death signal on Linux and a watch thread
+  everywhere), so killing the ladder, even with SIGKILL, leaves no run training.
 - ``ray``: each job is a Ray task (``num_gpus=1`` on CUDA) on the cluster at ``address``
   (``"auto"``: an existing one) or on a local one that :func:`ray.init` starts.
 - ``slurm``: each job is one task of a SLURM array job submitted with ``submitit``
@@ -27,6 +29,8 @@ import logging
 import os
 import signal
 import socket
+import sys
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -284,7 +288,37 @@ class _InProcess:
         pass
 
 
-def _init_worker(gpu_queue) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker die when the ladder process ``parent`` does, even by SIGKILL.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so the kernel kills the worker the moment
+    its parent goes. Everywhere (and as a backstop): a daemon thread polls ``os.getppid()``
+    every second and kills the worker once it has been re-parented. A run killed this way
+    resumes from its checkpoint when the ladder is rerun (its lock names a dead pid).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no libc prctl: the watch thread still works
+            pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(gpu_queue, parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with_parent(parent)
     if gpu_queue is not None:  # one GPU per worker process, fixed before CUDA starts
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
 
@@ -304,7 +338,7 @@ class _Pool:
             for i in range(workers):
                 queue.put(gpus[i % len(gpus)])
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(queue,))
+                                        initargs=(queue, os.getpid()))
 
     def submit(self, fn, *args, **kwargs):
         return self.pool.submit(fn, *args, **kwargs)

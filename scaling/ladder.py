@@ -148,10 +148,24 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
                                  + ('{"n_layer": 2, "d_model": 64}' if where == "sizes"
                                     else '{"kind": "cosine", "peak_lr": 3e-3}')
                                  + f"), got {entry!r}")
-    for i, size in enumerate(spec.sizes):
-        unknown = sorted(set(size) - known)
+    for where, entry in [("base", spec.base)] + [(f"sizes[{i}]", s) for i, s in
+                                                 enumerate(spec.sizes)]:
+        unknown = sorted(set(entry) - (known - {"peak_lr"} if where == "base" else known))
         if unknown:
-            raise ValueError(f"ladder `sizes[{i}]`: unknown field(s) {unknown}")
+            raise ValueError(f"ladder `{where}`: unknown field(s) {unknown}")
+        taken = sorted(set(entry) & _SET_BY_LADDER)
+        if taken:
+            raise ValueError(f"ladder `{where}.{taken[0]}`: the ladder sets {taken} for every "
+                             "run itself (ids from the shape, steps from `tokens`, the schedule "
+                             "from `schedules`, seeds from `seeds`); remove it")
+    for where, entry in [(f"sizes[{i}]", s) for i, s in enumerate(spec.sizes)] + \
+            [(f"schedules[{i}]", s) for i, s in enumerate(spec.schedules)]:
+        peak = entry.get("peak_lr")
+        if "peak_lr" in entry and (isinstance(peak, bool) or not isinstance(peak, (int, float))
+                                   or not 0 < peak < float("inf")):
+            raise ValueError(f"ladder `{where}.peak_lr` must be a positive finite number "
+                             f"(e.g. 3e-3), got {peak!r}")
+    for i, size in enumerate(spec.sizes):
         for key, value in size.items():
             if key != "peak_lr" and isinstance(value, str):
                 raise ValueError(f"ladder `sizes[{i}].{key}` must be a number, got {value!r}")
@@ -163,6 +177,9 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
             isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in spec.seeds):
         raise ValueError(f"ladder `seeds` must be a list of integers >= 0, got {spec.seeds!r}")
 
+
+# TrainConfig fields that the ladder fills in for each run
+_SET_BY_LADDER = {"run_id", "total_steps", "schedule", "seed", "branches"}
 
 # schedules whose shorter versions share a long constant-LR prefix with the longest one
 _BRANCHING = ("wsd", "wsd_exp", "wsd_linear", "two_stage")
@@ -247,6 +264,16 @@ def _job_flops(config: TrainConfig) -> float:
     return per_token * steps * config.tokens_per_step
 
 
+def _threads(job: TrainConfig, share: int | None) -> int | None:
+    """A worker's CPU threads: the run's own choice (``threads``, or the automatic one for a
+    spec without it) capped at its share of the cores; None when runs do not share."""
+    if share is None:
+        return None
+    from .trainer import auto_threads
+
+    return max(1, min(auto_threads(job), share))
+
+
 def _uses_cuda(job: TrainConfig) -> bool:
     if job.device == "cpu":
         return False
@@ -293,6 +320,11 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
     out_dir = Path(out_dir)
     jobs = spec.configs()
+    if backend == "local":  # refuse a run that cannot fit before any starts
+        from .config import check_memory
+
+        for job in jobs:
+            check_memory(job)
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
         raise ValueError("under torchrun every rank trains each run together: use "
@@ -302,11 +334,11 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
         atomic_write_text(out_dir / "ladder.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     gpu = _uses_cuda(jobs[0])
-    threads = None
+    share = None
     if backend == "local" and workers > 1 and not gpu:  # split the cores between workers
-        threads = max(1, min(jobs[0].threads, (os.cpu_count() or 1) // workers))
+        share = max(1, (os.cpu_count() or 1) // workers)
     executor = make_executor(backend, workers=workers, gpu=gpu,
-                             cpus_per_run=threads or jobs[0].threads, address=address,
+                             cpus_per_run=share or jobs[0].threads or 1, address=address,
                              folder=out_dir / "submitit", slurm=slurm)
     if not executor.parallel and corpus is None:
         corpus = _runio.load_corpus_spec(jobs[0].corpus, jobs[0].val_corpus,
@@ -318,7 +350,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         pending = jobs
         for wait in (False, True):  # first pass skips jobs another ladder holds; then wait
             calls = [((job.to_dict(), str(out_dir)),
-                      {"wait": wait, "stale_after_s": stale_after_s, "threads": threads,
+                      {"wait": wait, "stale_after_s": stale_after_s,
+                       "threads": _threads(job, share),
                        **({} if executor.parallel else
                           {"corpus": corpus, "progress": progress.step(job)})})
                      for job in pending]
@@ -335,7 +368,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         executor.shutdown()
         progress.close()
     runs = [r for job in jobs for r in outcomes.get(job.run_id, {}).get("runs", [])]
-    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"]} for job in jobs
+    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"],
+               "remedy": outcomes[job.run_id].get("remedy")} for job in jobs
               if outcomes.get(job.run_id, {}).get("status") == "failed"]
     if rank == 0 and executor.parallel:
         _runio.combine(out_dir)
@@ -347,7 +381,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
                                                ("status", "trained", "host", "pid", "error")}}
                         for job in jobs]}
     if rank == 0:
-        summary["checks"] = ladder_check(out_dir) if runs else {}
+        finished = any(r.get("status") == "done" for r in runs)
+        summary["checks"] = ladder_check(out_dir) if finished else {}
         summary["report"] = _report(summary)
     return summary
 
@@ -398,8 +433,12 @@ class _Progress:
                     outcome = handle.result()
                 except Exception as err:  # a worker died or the run raised: report, go on
                     logger.error("run %s failed: %s", job.run_id, err)
-                    outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-                               "runs": []}
+                    # our refusals (ValueError) name their own remedy; a crash resumes
+                    known = isinstance(err, ValueError)
+                    outcome = {"status": "failed", "runs": [],
+                               "error": str(err) if known else f"{type(err).__name__}: {err}",
+                               "remedy": None if known else "rerun the same command to "
+                                                            "resume it"}
                 outcomes[job.run_id] = outcome
                 if outcome["status"] in ("done", "failed"):
                     self.counts[outcome["status"]] += 1

@@ -196,6 +196,11 @@ def plan_names(logged: list[str], *, source, label: str, opts: Options) -> dict[
         raw_tokens = _choose(opts.tokens, logged, TOKEN_NAMES, "token counter", "", err)
         if raw_tokens is not None and raw_tokens not in names:
             names[raw_tokens] = "D"
+    elif "D" not in columns:
+        # kept to be checked against D = step x tokens_per_step (data.checks)
+        raw_tokens = _choose(None, logged, TOKEN_NAMES, "token counter", "", err)
+        if raw_tokens is not None and raw_tokens not in names:
+            names[raw_tokens] = "logged/tokens"
     explicit = set(names.values())
     for raw in logged:
         new = metric_name(raw) if raw not in names else None
@@ -276,7 +281,7 @@ def to_table(records: pd.DataFrame, *, source, label: str, opts: Options,
                  for c in wide.columns if c not in ("run_id", "step", "loss")}
     unmatched = {c: n for c, n in unmatched.items() if n}
     # the lr and token counter logged at other steps are no loss; evaluations are
-    metrics_lost = {c: n for c, n in unmatched.items() if c not in ("lr", "D")}
+    metrics_lost = {c: n for c, n in unmatched.items() if c not in ("lr", "D", "logged/tokens")}
     if metrics_lost:
         logger.warning("%s: %s logged at steps without a training loss left out", source,
                        ", ".join(f"{n} value(s) of {c!r}" for c, n in metrics_lost.items()))
