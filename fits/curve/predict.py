@@ -141,13 +141,17 @@ def parse_candidates(text, total_steps, peak_lr, warmup_steps=0) -> dict:
 
 
 def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,
-                      law=None, N=None) -> list[dict]:
+                      law=None, N=None, level: float = 0.9) -> list[dict]:
     """Predicted final loss of candidate schedules for a step budget, best first.
 
     Returns
     -------
     list of dict
-        ``{"name", "schedule", "final_loss"}`` sorted by predicted final loss.
+        ``{"name", "schedule", "final_loss"}`` sorted by predicted final loss; for a
+        calibrated :class:`FitResult` also ``"pi"``, ``"ci"``, ``"level"`` and, for every
+        candidate after the first, ``"vs_best"``: ``{"value", "interval", "sure"}``, the
+        difference to the best candidate with its interval (same jackknife refits:
+        :func:`fits.curve.uncertainty.difference_interval`).
     """
     schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
     rows = []
@@ -156,7 +160,29 @@ def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
         value = predict_final_loss(fit, spec, steps=np.array([lr.size - 1]), law=law, N=N)
         rows.append({"name": name, "schedule": as_schedule(spec).to_dict(),
                      "final_loss": value})
-    return sorted(rows, key=lambda r: r["final_loss"])
+    rows = sorted(rows, key=lambda r: r["final_loss"])
+    if isinstance(fit, FitResult) and fit.data.get("calibration"):
+        _add_intervals(fit, rows, schedules, N, level)
+    return rows
+
+
+def _add_intervals(fit, rows, schedules, N, level):
+    from .uncertainty import difference_interval, predict_finals
+
+    def target(name):
+        spec = as_schedule(schedules[name])
+        return lr_schedule(spec), spec.warmup_steps if spec.kind != "rewarm" else 0
+
+    targets = [target(r["name"]) for r in rows]
+    pred = predict_finals(fit, targets, index=[r["name"] for r in rows], N=N, level=level)
+    for i, row in enumerate(rows):
+        row.update({"pi": [float(v) for v in pred.pi[i]],
+                    "ci": [float(v) for v in pred.ci[i]], "level": level})
+        if i:
+            row["vs_best"] = difference_interval(fit, targets[i], targets[0], N=N,
+                                                 level=level)
+    if pred.warnings:
+        rows[0]["warnings"] = list(pred.warnings)
 
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,
