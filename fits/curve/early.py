@@ -277,7 +277,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
                                   fallback_s0=_discrepancy(reference, "reference")[0])
         far = mismatch(curve, ref_lr, ref_N)
         half = growth.quantile(level) * float(growth.sd(steps=steps_past, **far))
-        lo, hi = value * np.exp(-half), value * np.exp(half)
+        # a new run is never surer than the law's mean: pi contains ci
+        lo, hi = min(value * np.exp(-half), ci_lo), max(value * np.exp(half), ci_hi)
         method = [f"pi: {growth.describe()}; this prediction is {steps_past:.2f} decades of "
                   f"steps past the prefix, {far['lr']:.2f} decades of peak LR and "
                   f"{far['N']:.2f} of model size from the reference; ci: "] + method

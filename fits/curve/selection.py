@@ -22,7 +22,8 @@ from .errors import heldout_errors
 from .luo import fit_luo2025
 from .problem import CurveProblem
 
-__all__ = ["loco_refits", "loco_scores", "plausible", "candidate_table", "fit_calibration"]
+__all__ = ["loco_refits", "loco_scores", "plausible", "candidate_table", "fit_calibration",
+           "diff_ratio"]
 
 
 def loco_refits(law, objective, curves, cand, lower, upper, max_iter) -> dict:
@@ -54,6 +55,7 @@ def loco_scores(law, curves, cand, refits) -> dict:
         last_rest = max(int(c.steps[-1]) for i, c in enumerate(curves) if i != j)
         out[held.run_id] = {"mean_rel_error": h["mean_rel_error"],
                             "final_error": float(np.log(h["final_pred"] / h["final_true"])),
+                            "log_pred": float(np.log(h["final_pred"])),
                             "steps": max(0.0, float(np.log10(held.steps[-1] / last_rest)))}
     return out
 
@@ -102,14 +104,26 @@ def _prefix_predictor(law, objective, decay, max_iter):
     return predict
 
 
+def diff_ratio(rows) -> float | None:
+    """Error of a predicted difference per unit of predicted (log) difference, over all
+    pairs of runs: ``sqrt(sum (e_i - e_j)**2 / sum (p_i - p_j)**2)``, ``e`` the signed log
+    errors of the final losses, ``p`` the predicted log final losses. Two schedules
+    predicted alike share their error; the part they do not share grows with how
+    differently the law sees them (0 for the same schedule)."""
+    e = np.array([r["final_error"] for r in rows])
+    p = np.array([r["log_pred"] for r in rows])
+    i, j = np.triu_indices(e.size, 1)
+    den = float(np.sum((p[i] - p[j]) ** 2))
+    return float(np.sqrt(np.sum((e[i] - e[j]) ** 2) / den)) if den > 0 else None
+
+
 def fit_calibration(law, objective, curves, cand, refits, *, max_iter=100) -> dict:
     """Error growth of the chosen fit, from its LOCO refits.
 
     ``prefix``: truncation backtests of each fitted run with the shape carried from the
     law refitted without it (early-curve predictions); ``schedule``: the LOCO final-loss
     errors for the floor, the truncation rate for growth past the data (unseen schedules);
-    ``diff_sd``: RMS over pairs of runs of the difference of their LOCO log errors (the
-    part of the law's error two schedules do not share); ``jackknife``: the LOCO refits'
+    ``diff_ratio``: :func:`diff_ratio` of the LOCO errors; ``jackknife``: the LOCO refits'
     parameters (parameter uncertainty shared by all predictions of this fit).
     """
     scores = cand.get("loco") or loco_scores(law, curves, cand, refits)
@@ -128,9 +142,7 @@ def fit_calibration(law, objective, curves, cand, refits, *, max_iter=100) -> di
     schedule = type(schedule)(schedule.s0, schedule.rates,
                               {"steps": prefix.calibrated["steps"]}, schedule.dof,
                               schedule.n_errors, schedule.source)
-    errs = np.array([v["final_error"] for v in scores.values()])
-    pairs = [(a - b) ** 2 for i, a in enumerate(errs) for b in errs[i + 1:]]
     return {"prefix": prefix.to_dict(), "schedule": schedule.to_dict(),
             "truncation": rows, "loco": scores,
-            "diff_sd": float(np.sqrt(np.mean(pairs))) if pairs else None,
+            "diff_ratio": diff_ratio(list(scores.values())),
             "jackknife": [law.from_theta(t) for t in refits.values()]}

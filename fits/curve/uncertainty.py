@@ -10,8 +10,9 @@ Everything comes from the fit's calibration (``data["calibration"]``, made at fi
 * the law's own error on an unseen schedule: the floor ``s0`` from the LOCO final-loss
   errors, growing per decade of steps past the longest fitted run at the rate measured by
   truncation backtests (:class:`fits.curve.calibrate.ErrorGrowth`);
-* for a difference of two schedules, the part of the law's error they do not share: the
-  RMS over pairs of runs of the difference of their LOCO errors;
+* for a difference of two schedules, the part of the law's error they do not share,
+  proportional to the predicted difference at the rate seen over pairs of the user's runs
+  (:func:`fits.curve.selection.diff_ratio`: 0 for the same schedule);
 * candidates LOCO could not tell apart (:func:`fits.curve.selection.plausible`): where one
   predicts outside the interval, the interval becomes the envelope of both (a mixture).
 
@@ -25,6 +26,7 @@ import numpy as np
 from ..prediction import DEFAULT_LEVEL, Prediction
 from .calibrate import ErrorGrowth, fit_growth
 from .laws import get_curve_law
+from .selection import diff_ratio
 
 __all__ = ["predict_finals", "difference_interval", "heldout_calibration"]
 
@@ -120,7 +122,8 @@ def predict_finals(fit, targets, *, index=None, N=None, level: float = DEFAULT_L
 
 def difference_interval(fit, a, b, *, N=None, level: float = DEFAULT_LEVEL) -> dict:
     """``L(a) - L(b)`` of two target schedules with its interval, from the same jackknife
-    refits (shared parameter uncertainty) plus the law's unshared error (``diff_sd``).
+    refits (shared parameter uncertainty) plus the law's unshared error (``diff_ratio``
+    times the predicted difference).
 
     Returns ``{"value", "interval": [lo, hi], "level", "sure"}``, ``sure`` whether the
     interval excludes 0 (``None`` without a calibration).
@@ -132,7 +135,7 @@ def difference_interval(fit, a, b, *, N=None, level: float = DEFAULT_LEVEL) -> d
         return {"value": diff, "interval": None, "level": level, "sure": None}
     growth = ErrorGrowth.from_dict(cal["schedule"])
     se = float(_jack_se((jack[:, 0] - jack[:, 1])[:, None])[0]) if jack.size else 0.0
-    unshared = float(cal.get("diff_sd") or 0.0) * float(np.mean(value))
+    unshared = float(cal.get("diff_ratio") or 0.0) * abs(diff)
     half = growth.quantile(level) * float(np.hypot(se, unshared))
     lo, hi = diff - half, diff + half
     return {"value": diff, "interval": [lo, hi], "level": level,
@@ -144,6 +147,7 @@ def _final_rows(fit, curves):
     law, last = get_curve_law(fit.law), float(fit.data["step_range"][1])
     pred = _finals(law, fit.values, curves, fit.choices.get("decay"))
     return [{"run_id": c.run_id, "error": float(np.log(p / c.loss[-1])),
+             "final_error": float(np.log(p / c.loss[-1])), "log_pred": float(np.log(p)),
              "steps": max(0.0, float(np.log10(c.steps[-1] / last)))}
             for c, p in zip(curves, pred)]
 
@@ -153,12 +157,13 @@ def heldout_calibration(fit, heldout, *, level: float = DEFAULT_LEVEL):
 
     Each run's floor ``s0`` is fitted on the fitted runs' LOCO errors and the *other*
     held-out runs' errors (never its own); the growth rate stays the truncation rate.
-    Returns ``(Prediction, {"schedule", "diff_sd"})``: the pooled model over all of
+    Returns ``(Prediction, {"schedule", "diff_ratio"})``: the pooled model over all of
     them, for later predictions.
     """
     cal = fit.data["calibration"]
     rate = ErrorGrowth.from_dict(cal["schedule"]).rates["steps"]
-    loco = [{"run_id": r, "error": v["final_error"], "steps": v["steps"]}
+    loco = [{"run_id": r, "error": v["final_error"], "steps": v["steps"],
+             "final_error": v["final_error"], "log_pred": v["log_pred"]}
             for r, v in cal["loco"].items()]
     held = _final_rows(fit, heldout)
     lows, highs = [], []
@@ -186,7 +191,4 @@ def heldout_calibration(fit, heldout, *, level: float = DEFAULT_LEVEL):
     pooled = fit_growth(all_rows, axes=("steps",), fixed_rates={"steps": rate},
                         source=f"{len(loco)} fitted runs left out one at a time and "
                                f"{len(held)} held-out runs")
-    errs = np.array([r["error"] for r in all_rows])
-    pairs = [(a - b) ** 2 for i, a in enumerate(errs) for b in errs[i + 1:]]
-    return pred, {"schedule": pooled.to_dict(),
-                  "diff_sd": float(np.sqrt(np.mean(pairs))) if pairs else None}
+    return pred, {"schedule": pooled.to_dict(), "diff_ratio": diff_ratio(all_rows)}
