@@ -45,7 +45,7 @@ PREFIX_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 FALLBACK_RATES = {"steps": 0.01, "lr": 0.2, "N": 0.01}
 _AXES = ("steps", "lr", "N")
 #: Finished runs backtested per early-curve calibration (each cut is a refit).
-MAX_CALIBRATION_CURVES = 8
+MAX_CALIBRATION_CURVES = 16
 
 
 @dataclass(frozen=True)
