@@ -21,7 +21,7 @@ import numpy as np
 from ..multistart import multistart
 from ..objectives import get_objective
 from ..result import FitResult
-from .calibrate import ErrorGrowth, early_growth, mismatch, reference_axes
+from .calibrate import FALLBACK_RATES, ErrorGrowth, early_growth, mismatch, reference_axes
 from .curves import Curve
 from .laws import get_curve_law
 from .luo import fit_luo2025
@@ -366,8 +366,8 @@ def reference_overlap(reference, curve: Curve, run_sizes: dict | None = None) ->
         if same:
             notes.append(f"the reference's held-out runs include {len(same)} run(s) of the "
                          f"target's size N={curve.N:.4g} ({', '.join(same[:3])}"
-                         f"{' ...' if len(same) > 3 else ''}): the interval's discrepancy term "
-                         "then measures a one-size law across sizes, not this prediction; fit "
+                         f"{' ...' if len(same) > 3 else ''}): its held-out errors (the floor of "
+                         "its schedule intervals) measure a one-size law across sizes; fit "
                          "the reference on another size only (`scaling fit ... --where "
                          "\"model == '25M'\" --fit-runs ... --save ref.json`)")
     return notes
@@ -376,6 +376,8 @@ def reference_overlap(reference, curve: Curve, run_sizes: dict | None = None) ->
 #: Model-discrepancy sd of a prefix-only prediction (no reference): a guess, wider than
 #: the 0.3-0.6% final-loss errors of the published fits across sizes, not calibrated.
 PREFIX_ONLY_SD = 0.02
+#: Peak LR of the runs behind the published Multi-Power fits (Luo et al. 2025).
+PUBLISHED_PEAK_LR = 3e-4
 
 
 def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9,
@@ -389,8 +391,12 @@ def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9
     :data:`PREFIX_ONLY_SD` (2%). The interval is wide on purpose and not calibrated: give
     a reference fit on runs like this one for a tighter one.
     """
+    # the published fits' runs peaked at 3e-4: a run at another peak LR widens the
+    # discrepancy by the documented LR-mismatch rate (fits/curve/calibrate.py)
+    lr_far = mismatch(curve, ref_lr=[PUBLISHED_PEAK_LR])["lr"]
+    sd = float(np.hypot(PREFIX_ONLY_SD, FALLBACK_RATES["lr"] * lr_far))
     outs = [predict_from_prefix(curve, params, law="mpl", upto_step=upto_step, level=level,
-                                n_boot=n_boot, seed=seed, discrepancy=PREFIX_ONLY_SD)
+                                n_boot=n_boot, seed=seed, discrepancy=sd)
             for params in MPL_PUBLISHED.values()]
     value = float(np.mean([o["final_loss"]["value"] for o in outs]))
     out = dict(outs[0])
@@ -402,7 +408,10 @@ def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9
                max(o["final_loss"]["pi"][1] for o in outs)]}
     out["interval_method"] = ("prefix only: envelope over the published 25M and 100M "
                               "Multi-Power annealing shapes, each " + outs[0]["interval_method"]
-                              + f", model discrepancy sd {PREFIX_ONLY_SD:.0%} (not calibrated)")
+                              + f", model discrepancy sd {sd:.1%} ({PREFIX_ONLY_SD:.0%}, "
+                              f"plus {FALLBACK_RATES['lr']:.0%} per decade of peak LR from the "
+                              f"published runs' {PUBLISHED_PEAK_LR:g}: {lr_far:.2f} decades; "
+                              "not calibrated)")
     out["warnings"] = ["no reference fit: the annealing shape is borrowed from published "
                        "fits and the interval is a wide, uncalibrated guess; fit a reference "
                        "on runs like this one for a calibrated prediction"]

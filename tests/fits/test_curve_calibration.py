@@ -224,3 +224,18 @@ def test_bundled_early_curve_pi_covers_at_every_fraction(law):
     # off by ~1%, so the early intervals are 3-5% wide; from 30% seen on they are <= 2.5%
     assert all(w <= 0.025 for w in widths[2:]) and widths[0] < 0.06
     assert widths == sorted(widths, reverse=True)
+
+
+def test_prefix_only_widens_for_a_run_at_another_peak_lr():
+    from scaling.fits.curve import predict_from_prefix_only
+
+    curve = synthetic("mpl", {"L0": 3.0, "A": 0.5, "alpha": 0.5, "B": 400.0, "C": 2.0,
+                              "beta": 0.6, "gamma": 0.6})[1]
+    fast = Curve("fast", curve.steps, curve.loss, curve.lr * 10 / 3,
+                 warmup_steps=curve.warmup_steps)
+    same = predict_from_prefix_only(curve, upto_step=4000, n_boot=10)
+    other = predict_from_prefix_only(fast, upto_step=4000, n_boot=10)
+    widths = [np.diff(o["final_loss"]["pi"])[0] / o["final_loss"]["value"]
+              for o in (same, other)]
+    assert widths[1] > 2 * widths[0]
+    assert "0.52 decades" in other["interval_method"]
