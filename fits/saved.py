@@ -173,7 +173,7 @@ def _cell(targets, column, i):
                          f"({value!r})") from None
 
 
-def _curve_targets(result, targets):
+def _curve_targets(result, targets, level=0.9):
     if "kind" not in targets or "total_steps" not in targets:
         raise ValueError("a curve law predicts under a schedule: the targets need columns "
                          "'kind' and 'total_steps' (and peak_lr, end_lr, warmup_steps, ... "
@@ -194,7 +194,27 @@ def _curve_targets(result, targets):
     if fitted:
         out["extrapolation_decades"] = extrapolation_decades(
             {"step": np.asarray(fitted, dtype=float)}, {"step": np.maximum(steps, 1)})
+    if result.data.get("calibration"):
+        out.update(_curve_intervals(result, targets, steps, level))
     return out
+
+
+def _curve_intervals(result, targets, steps, level):
+    """ci/pi of a calibrated curve-law fit at each target row (fits/curve/uncertainty.py):
+    the loss at a step depends on the LR up to it, so each row is its schedule cut there."""
+    from scaling.data.schedules import as_schedule, lr_schedule
+
+    from .curve.uncertainty import predict_finals
+
+    rows = []
+    for (i, spec), step in zip(_schedule_rows(targets), steps):
+        sched = as_schedule(spec)
+        warm = sched.warmup_steps if sched.kind != "rewarm" else 0
+        rows.append((lr_schedule(sched)[:int(step) + 1], warm))
+    N = _cell(targets, "N", 0)
+    pred = predict_finals(result, rows, N=N, level=level)
+    return {"ci_lower": pred.ci[:, 0], "ci_upper": pred.ci[:, 1],
+            "pi_lower": pred.pi[:, 0], "pi_upper": pred.pi[:, 1]}
 
 
 def predict_targets(result, targets: Mapping, *, level: float | None = None,
@@ -237,10 +257,10 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
     if kind == "l2l":
         out = _l2l_targets(result, targets, level, group)
     elif kind == "curve":
-        out = _curve_targets(result, targets)
-        notes.append("curve-law fits carry no bootstrap draws: no interval (use "
-                     "`scaling predict DATA --law ... --run ... --reference FIT.json` for an "
-                     "early-curve prediction with one)")
+        out = _curve_targets(result, targets, level)
+        if "pi_lower" not in out:
+            notes.append("the curve-law fit has no calibration (it needs >= 2 fitted runs; "
+                         "refit with this version): no interval")
     else:
         out = _point_targets(result, get_any_law(result.law), targets, level)
         notes.extend(out.pop("_notes"))

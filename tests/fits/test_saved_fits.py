@@ -87,6 +87,11 @@ def test_curve_fit_round_trips_with_heldout():
     last = res.data["step_range"][1]
     np.testing.assert_allclose(preds["extrapolation_decades"],
                                np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
+    # a calibrated curve fit gives each row a pi (issue 25), wider further out
+    assert np.all(preds["pi_lower"] < preds["value"]) and np.all(preds["value"] < preds["pi_upper"])
+    assert np.all(preds["pi_lower"] <= preds["ci_lower"])
+    width = (preds["pi_upper"] - preds["pi_lower"]) / preds["value"]
+    assert width[1] > width[0] and not preds["notes"]
 
 
 def test_l2l_fit_round_trips():
