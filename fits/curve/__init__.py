@@ -1,6 +1,7 @@
 """Loss-curve laws that take the LR schedule: multi-power law (Luo et al. 2025) and the
 LR-annealing law (Tissue et al. 2024); fitting, held-out evaluation and predictions."""
 
+from .calibrate import FALLBACK_RATES, ErrorGrowth, fit_growth
 from .curves import Curve, curves_from_table, schedule_of_run
 from .early import (AMPLITUDE_MODES, PREFIX_ONLY_SD, predict_from_prefix,
                     predict_from_prefix_only, prefix_report, reference_mismatch,
@@ -14,10 +15,12 @@ from .mpl import MPL_PARAMS, MPL_PUBLISHED, MPL_SHAPE_PRIOR, MPLPlan, multi_powe
 from .predict import (candidate_schedules, compare_schedules, parse_candidates, plot_schedules,
                       predict_curve, predict_final_loss)
 from .problem import CurveProblem
+from .uncertainty import difference_interval, predict_finals
 from .tissue import (DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissuePlan,
                      lr_annealing, lr_annealing_sized)
 
 __all__ = [
+    "ErrorGrowth", "FALLBACK_RATES", "fit_growth", "difference_interval", "predict_finals",
     "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
     "parse_candidates", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
     "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED",

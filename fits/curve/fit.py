@@ -28,12 +28,12 @@ from ..result import FitResult
 from .curves import curves_from_table
 from .errors import autocorr_time as _autocorr_time
 from .errors import heldout_errors
-from .errors import relative_errors as _relative_errors
 from .errors import summary as _summary
 from .laws import get_curve_law
 from .luo import fit_luo2025
 from .problem import CurveProblem
-from .selection import candidate_table, fit_calibration, loco_refits, loco_scores, plausible
+from .uncertainty import annotate_heldout
+from .selection import calibrate_choice, choose
 
 __all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
 
@@ -240,34 +240,17 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         n_starts_total += 1
     if not candidates:
         raise RuntimeError("no starting point gave a finite objective; check the data")
-    for cand in candidates:
-        if select == "loco":
-            cand["refits"] = loco_refits(law, objective, curves, cand, lower_full,
-                                         upper_full, max_iter)
-            cand["loco"] = loco_scores(law, curves, cand, cand["refits"])
-            cand["loco_mean"] = float(np.mean([v["mean_rel_error"]
-                                               for v in cand["loco"].values()]))
-    key = "loco_mean" if select == "loco" else "objective"
-    best = min(candidates, key=lambda c: c[key])
-    best["chosen"] = True
-    for cand in plausible(candidates, best):
-        cand["plausible"] = True
-    calibration = None
-    if calibrate and len(curves) >= 2:
-        refits = best.get("refits") or loco_refits(law, objective, curves, best, lower_full,
-                                                   upper_full, max_iter)
-        calibration = fit_calibration(law, objective, curves, best, refits)
-        calibration["candidates"] = candidate_table(law, candidates)
-        calibration["alternatives"] = [
-            {"method": c["method"], "decay": c["decay"],
-             "params": law.from_theta(c["theta"])} for c in candidates if c.get("plausible")]
+    bounds_full = (lower_full, upper_full)
+    best = choose(law, objective, curves, candidates, select, bounds_full, max_iter)
+    calibration = (calibrate_choice(law, objective, curves, candidates, best, bounds_full,
+                                    max_iter) if calibrate and len(curves) >= 2 else None)
     info = dict(data_info or {})
     if calibration is not None:
         info["calibration"] = calibration
     result = _result(law, objective, curves, best, candidates, select, model,
                      n_starts_total, max_iter, heldout, info)
     if heldout and calibration is not None:
-        _heldout_intervals(result, list(heldout))
+        annotate_heldout(result, list(heldout))
     if prior:
         result.choices["prior"] = {p: {"mean": float(m), "sd_fit_space": float(sd)}
                                    for p, (m, sd) in prior.items()}
@@ -276,29 +259,6 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
             " + Gaussian prior penalty s2 * sum((theta - mean) / sd)**2 / 2 (posterior "
             "mode; s2 = residual variance of the unpenalized fit)")
     return result
-
-
-def _heldout_intervals(result, heldout):
-    """Each held-out run's final-loss ``pi`` and whether it covered the observed loss.
-
-    The run's own error never enters its interval: its floor is refitted from the LOCO
-    errors of the fitted runs and the errors of the *other* held-out runs
-    (:func:`fits.curve.uncertainty.heldout_calibration`); the fit's calibration then
-    pools all of them for later predictions (schedules, early curves).
-    """
-    from .uncertainty import heldout_calibration
-
-    pred, pooled = heldout_calibration(result, heldout)
-    for i, c in enumerate(heldout):
-        row = result.data["heldout"][c.run_id]
-        row.update({"pi": [float(v) for v in pred.pi[i]], "level": pred.level,
-                    "covered": bool(pred.extra["covered"][i])})
-    result.data["heldout_summary"]["pi_coverage"] = float(np.mean(pred.extra["covered"]))
-    result.data["heldout_summary"]["pi_median_width"] = float(np.median(pred.width()))
-    result.data["heldout_pi_method"] = pred.interval_method
-    result.data["calibration"].update(pooled)
-    if pred.warnings:
-        result.data["heldout_pi_warnings"] = list(pred.warnings)
 
 
 def _result(law, objective, curves, best, candidates, select, model, n_starts,

@@ -23,7 +23,7 @@ from .luo import fit_luo2025
 from .problem import CurveProblem
 
 __all__ = ["loco_refits", "loco_scores", "plausible", "candidate_table", "fit_calibration",
-           "diff_ratio"]
+           "diff_ratio", "choose", "calibrate_choice"]
 
 
 def loco_refits(law, objective, curves, cand, lower, upper, max_iter) -> dict:
@@ -146,3 +146,34 @@ def fit_calibration(law, objective, curves, cand, refits, *, max_iter=100) -> di
             "truncation": rows, "loco": scores,
             "diff_ratio": diff_ratio(list(scores.values())),
             "jackknife": [law.from_theta(t) for t in refits.values()]}
+
+
+def choose(law, objective, curves, candidates, select, bounds, max_iter):
+    """The best candidate by ``select`` (``"loco"``: lowest mean LOCO relative error, each
+    candidate refitted by its own method without each curve; ``"objective"``), marked
+    ``chosen``; the ones LOCO cannot tell from it marked ``plausible``."""
+    for cand in candidates:
+        if select == "loco":
+            cand["refits"] = loco_refits(law, objective, curves, cand, *bounds, max_iter)
+            cand["loco"] = loco_scores(law, curves, cand, cand["refits"])
+            cand["loco_mean"] = float(np.mean([v["mean_rel_error"]
+                                               for v in cand["loco"].values()]))
+    key = "loco_mean" if select == "loco" else "objective"
+    best = min(candidates, key=lambda c: c[key])
+    best["chosen"] = True
+    for cand in plausible(candidates, best):
+        cand["plausible"] = True
+    return best
+
+
+def calibrate_choice(law, objective, curves, candidates, best, bounds, max_iter) -> dict:
+    """:func:`fit_calibration` of the chosen candidate, with the candidate table and the
+    plausible alternatives (their parameters, for the mixture)."""
+    refits = best.get("refits") or loco_refits(law, objective, curves, best, *bounds,
+                                               max_iter)
+    calibration = fit_calibration(law, objective, curves, best, refits)
+    calibration["candidates"] = candidate_table(law, candidates)
+    calibration["alternatives"] = [
+        {"method": c["method"], "decay": c["decay"], "params": law.from_theta(c["theta"])}
+        for c in candidates if c.get("plausible")]
+    return calibration

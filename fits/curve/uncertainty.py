@@ -28,7 +28,8 @@ from .calibrate import ErrorGrowth, fit_growth
 from .laws import get_curve_law
 from .selection import diff_ratio
 
-__all__ = ["predict_finals", "difference_interval", "heldout_calibration"]
+__all__ = ["predict_finals", "difference_interval", "heldout_calibration",
+           "annotate_heldout"]
 
 
 def _finals(law, params, targets, decay, N=None):
@@ -192,3 +193,20 @@ def heldout_calibration(fit, heldout, *, level: float = DEFAULT_LEVEL):
                         source=f"{len(loco)} fitted runs left out one at a time and "
                                f"{len(held)} held-out runs")
     return pred, {"schedule": pooled.to_dict(), "diff_ratio": diff_ratio(all_rows)}
+
+
+def annotate_heldout(result, heldout):
+    """Add each held-out run's final-loss ``pi`` and ``covered`` to ``result.data
+    ["heldout"]``, the coverage and median width to ``heldout_summary``, and pool the
+    held-out errors into the calibration (at fit time, before the result is returned)."""
+    pred, pooled = heldout_calibration(result, heldout)
+    for i, c in enumerate(heldout):
+        row = result.data["heldout"][c.run_id]
+        row.update({"pi": [float(v) for v in pred.pi[i]], "level": pred.level,
+                    "covered": bool(pred.extra["covered"][i])})
+    result.data["heldout_summary"]["pi_coverage"] = float(np.mean(pred.extra["covered"]))
+    result.data["heldout_summary"]["pi_median_width"] = float(np.median(pred.width()))
+    result.data["heldout_pi_method"] = pred.interval_method
+    result.data["calibration"].update(pooled)
+    if pred.warnings:
+        result.data["heldout_pi_warnings"] = list(pred.warnings)
