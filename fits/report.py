@@ -83,7 +83,9 @@ def _selection_lines(choices: dict, conv: dict) -> list[str]:
         if c.get("decay") is not None:
             label += f" lambda={c['decay']}"
         loco = f", LOCO {c['loco_mean']:.3e}" if "loco_mean" in c else ""
-        mark = "  <- chosen" if c.get("chosen") else ""
+        mark = ("  <- chosen" if c.get("chosen") else
+                "  (plausible: LOCO cannot tell it apart; intervals cover it)"
+                if c.get("plausible") else "")
         lines.append(f"           {label:<24} objective {c['objective']:.4e}{loco}{mark}")
     return lines
 
