@@ -113,6 +113,15 @@ def _carry(law, free, amplitude, ref_rows):
     return fixed, tied
 
 
+def _alternatives(reference, law):
+    """Natural rows (1, P) of the reference's plausible alternative fits (same momentum
+    only: the prefix problem keeps the reference's)."""
+    cal = (getattr(reference, "data", None) or {}).get("calibration") or {}
+    decay = reference.choices.get("decay") if isinstance(reference, FitResult) else None
+    return [law.natural(law.to_theta(a["params"]))[None]
+            for a in cal.get("alternatives", []) if a.get("decay") == decay]
+
+
 def prefix_point(curve, head, law, ref_row, free, amplitude, objective, decay, max_iter=100):
     """Point prediction of ``curve`` from its ``head`` with the shape (and the amplitude
     ratio) carried over from the natural reference row ``ref_row`` (1, P).
@@ -263,6 +272,7 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     ci_lo, ci_hi = np.quantile(finals[np.isfinite(finals)], [(1 - level) / 2, (1 + level) / 2])
     seen = int(head.steps[-1])
     steps_past = float(np.log10(max(curve.steps[-1], 1) / max(seen, 1)))
+    mixed = []
     if discrepancy == "reference":
         # pi from backtests on finished curves: how far the error of this very procedure
         # grows with the steps left and the LR/size mismatch (fits/curve/calibrate.py)
@@ -282,6 +292,14 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
         method = [f"pi: {growth.describe()}; this prediction is {steps_past:.2f} decades of "
                   f"steps past the prefix, {far['lr']:.2f} decades of peak LR and "
                   f"{far['N']:.2f} of model size from the reference; ci: "] + method
+        for alt in _alternatives(reference, law):  # candidates LOCO could not tell apart
+            other = float(prefix_point(curve, head, law, alt, free, amplitude, objective,
+                                       decay, max_iter)[0][-1])
+            if abs(np.log(other / value)) > half:
+                lo, hi = min(lo, other * np.exp(-half)), max(hi, other * np.exp(half))
+                mixed.append("the reference's fitting candidates that leave-one-run-out "
+                             "cannot tell apart disagree here by more than the interval: it "
+                             "is widened to cover both (a mixture)")
     else:
         sd, note = _discrepancy(reference, discrepancy)
         if sd > 0:
@@ -305,7 +323,7 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
             "interval_method": "; ".join(method) + f"; {n_boot} resamples, refitted "
                                "together",
             "growth": None if growth is None else growth.to_dict(),
-            "warnings": reference_mismatch(reference, curve)
+            "warnings": mixed[:1] + reference_mismatch(reference, curve)
                         + reference_overlap(reference, curve, run_sizes),
             "curve": {"steps": curve.steps.tolist(), "loss": L.tolist()}}
 

@@ -240,3 +240,18 @@ def test_prefix_only_widens_for_a_run_at_another_peak_lr():
               for o in (same, other)]
     assert widths[1] > 2 * widths[0]
     assert "0.52 decades" in other["interval_method"]
+
+
+def test_early_curve_mixture_with_a_disagreeing_alternative(tissue_fit):
+    fit, _, held = tissue_fit
+    payload = fit.to_dict()
+    far = {**fit.values, "C": fit.values["C"] * 2}
+    payload["data"]["calibration"]["alternatives"] = [
+        {"method": "converged", "decay": fit.choices["decay"], "params": far}]
+    target = held[1]
+    plain = predict_from_prefix(target, fit, upto_step=3000, n_boot=10)
+    mixed = predict_from_prefix(target, FitResult.from_dict(payload), upto_step=3000,
+                                n_boot=10, growth=ErrorGrowth.from_dict(plain["growth"]))
+    assert mixed["final_loss"]["value"] == pytest.approx(plain["final_loss"]["value"])
+    assert np.diff(mixed["final_loss"]["pi"])[0] > np.diff(plain["final_loss"]["pi"])[0]
+    assert "mixture" in mixed["warnings"][0]
