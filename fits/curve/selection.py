@@ -33,7 +33,11 @@ def loco_refits(law, objective, curves, cand, lower, upper, max_iter) -> dict:
     for j, held in enumerate(curves):
         rest = [c for i, c in enumerate(curves) if i != j]
         base = cand.get("problem")
-        keep = {} if base is None else {"fixed": base.fixed, "tied": base.tied}
+        model = getattr(base, "model", None)
+        keep = {} if model is None else {
+            "fixed": dict(model.fixed),
+            "tied": {n: (src, model.ratio[n]) if n in getattr(model, "ratio", {}) else src
+                     for n, src in model.tied.items()}}
         problem = CurveProblem(law, rest, objective, decay=cand["decay"], **keep)
         if cand["method"] == "luo2025":
             theta = fit_luo2025(problem)[0]
