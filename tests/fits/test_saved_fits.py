@@ -88,10 +88,10 @@ def test_curve_fit_round_trips_with_heldout():
     np.testing.assert_allclose(preds.extrapolation,
                                np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
     # a calibrated curve fit gives each row a pi (issue 25), wider further out
-    assert np.all(preds["pi_lower"] < preds["value"]) and np.all(preds["value"] < preds["pi_upper"])
-    assert np.all(preds["pi_lower"] <= preds["ci_lower"])
-    width = (preds["pi_upper"] - preds["pi_lower"]) / preds["value"]
-    assert width[1] > width[0] and not preds["notes"]
+    assert np.all(preds.pi[:, 0] < preds.value) and np.all(preds.value < preds.pi[:, 1])
+    assert np.all(preds.pi[:, 0] <= preds.ci[:, 0])
+    width = preds.width()
+    assert width[1] > width[0] and "jackknife" in preds.interval_method
 
 
 def test_l2l_fit_round_trips():
