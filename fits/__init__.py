@@ -11,7 +11,7 @@ import types
 # The one export table: add a public name here (``__all__`` is read from it).
 _EXPORTS = {
     ".backtest": ("backtest",),
-    ".bootstrap": ("BootstrapResult", "bootstrap",),
+    ".bootstrap": ("BootstrapResult", "bootstrap", "with_bootstrap",),
     ".compute_optimal": ("approach1_envelope", "approach2_isoflop", "chinchilla_compute_for_loss", "chinchilla_optimum", "isoflop_penalty",),
     ".curve": ("CURVE_LAWS", "Curve", "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curves", "fit_curves_by_size", "get_curve_law", "heldout_errors", "lr_annealing", "lr_annealing_sized", "multi_power", "predict_curve", "predict_final_loss", "predict_from_prefix", "predict_early",),
     ".estimator": ("clone",),
@@ -61,4 +61,3 @@ class _Package(types.ModuleType):
 
 
 __import__("sys").modules[__name__].__class__ = _Package
-

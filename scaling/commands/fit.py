@@ -34,9 +34,10 @@ from ._common import (CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, LAW_HELP, LawChoice, 
 @click.option("--method", "curve_method",
               type=click.Choice(["auto", "converged", "luo2025", "all"]),
               default="auto", show_default=True,
-              help="MPL: 'luo2025' (the authors' AdamW procedure, which gives the published "
-                   "parameters; what 'auto' picks), 'converged' (optimum of the objective) "
-                   "or 'all' (both, the candidate table, chosen by leave-one-curve-out).")
+              help="MPL: 'auto' (every method, chosen by leave-one-run-out error on your "
+                   "table, with the candidate table), 'luo2025' (the authors' AdamW "
+                   "procedure, which gives the published parameters), 'converged' (optimum "
+                   "of the objective) or 'all' (both, like 'auto').")
 @click.option("--min-step", type=click.IntRange(min=0), default=0, show_default=True,
               help="Curve laws: leave out points before this step (their LRs still count).")
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
@@ -59,7 +60,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     runs and report errors on the others. --fix, --tie, --prior and --bounds constrain
     the law's parameters (its symbols: E, A, B, alpha, beta, ...).
     """
-    from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+    from scaling.fits import FitWarning
     from scaling.fits.laws import get_any_law, law_kind, law_names
 
     given = constraints(fix, tie, prior, bounds)
@@ -81,6 +82,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             except ValueError:
                 raise InputError(f"--decays expects comma-separated numbers, got {decays!r}") \
                     from None
+            from scaling.fits import fit_curves_by_size  # only curve fits pay for its imports
+
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
                                         methods=methods, min_step=min_step, every=every,
                                         decays=grid, **given)
@@ -94,11 +97,14 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                                  f"{', '.join(CURVE_LAW_NAMES)}) only")
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
-            result = estimator.fit(table).result_
+            result = estimator.fit(table, warn=False).result_
+            from scaling.fits import backtest, bootstrap, with_bootstrap
+
             if n_boot:
-                bootstrap(result, n_boot=n_boot, seed=seed, level=level)
+                result = with_bootstrap(result, bootstrap(result, n_boot=n_boot, seed=seed,
+                                                          level=level))
             if do_backtest:
-                result.data["backtest"] = backtest(estimator, table, result, level=level,
-                                                   seed=seed)
+                result = result.with_data(backtest=backtest(estimator, table, result,
+                                                            level=level, seed=seed))
     emit(result, as_json, save)
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from scaling.commands import main
-from scaling.fits import FitResult, FitWarning, ScalingLawFit, backtest, bootstrap, chinchilla
+from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap, chinchilla,
+                          with_bootstrap)
 from scaling.fits.saved import load_saved, predict_targets
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
@@ -34,8 +35,8 @@ def point_fit():
         est = ScalingLawFit(starts=64, seed=0)
         table = _ladder()
         result = est.fit(table).result_
-        bootstrap(result, n_boot=200, seed=0)
-        result.data["backtest"] = backtest(est, table, result)
+        result = with_bootstrap(result, bootstrap(result, n_boot=200, seed=0))
+        result = result.with_data(backtest=backtest(est, table, result))
     return result
 
 
@@ -87,6 +88,11 @@ def test_curve_fit_round_trips_with_heldout():
     last = res.data["step_range"][1]
     np.testing.assert_allclose(preds.extrapolation,
                                np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
+    # a calibrated curve fit gives each row a pi (issue 25), wider further out
+    assert np.all(preds.pi[:, 0] < preds.value) and np.all(preds.value < preds.pi[:, 1])
+    assert np.all(preds.pi[:, 0] <= preds.ci[:, 0])
+    width = preds.width()
+    assert width[1] > width[0] and "jackknife" in preds.interval_method
 
 
 def test_l2l_fit_round_trips():
