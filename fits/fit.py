@@ -6,6 +6,7 @@ runs table (final point per run), trims it and records what it used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
 import numpy as np
@@ -28,7 +29,7 @@ from .selection import finish_selection, select_points, selection_info
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult
 
-__all__ = ["fit_law", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
+__all__ = ["fit_law", "FitLawOptions", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
 
 #: Columns a one-variable law can use as x.
 POINT_VARIABLES = ("N", "D", "C", "step")
@@ -93,22 +94,12 @@ def _design_warnings(names, arrays) -> list[str]:
     return notes
 
 
-def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str = "huber",
-            delta: float = 1e-3, k: float = 4.0, starts="auto", seed: int = 0,
-            bounds: Mapping[str, tuple[float, float]] | None = None, fixed=None, tied=None,
-            prior=None, max_iter: int = 200, screen_rows: int | None = 2000, run_ids=None,
-            data_info: dict | None = None, warn: bool = True) -> FitResult:
-    """Fit ``law`` to observed values by vectorized multistart + quasi-Newton polish.
+@dataclass(frozen=True)
+class FitLawOptions:
+    """How :func:`fit_law` fits: objective, starts, constraints and provenance.
 
-    Parameters
+    Attributes
     ----------
-    law : str or Law
-        ``"chinchilla"``, ``"kaplan"``, ``"power-law"`` (see ``fits.laws.LAWS``).
-    variables : mapping
-        The law's variables by name (``{"N": ..., "D": ...}``; ``{"x": ...}`` for the
-        one-variable power law).
-    loss_values : array
-        Observed values (a loss, or any positive quantity such as an optimal LR), > 0.
     loss : {"huber", "log-mse", "mse", "asymmetric"}
         Objective (summed over points); see :mod:`fits.objectives`.
     delta : float
@@ -147,11 +138,126 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         every start on every point.
     run_ids, data_info : optional
         Provenance stored in the result.
+    warn : bool
+        Emit the result's warnings as :class:`FitWarning` (else they stay on the result).
+    """
+
+    loss: str = "huber"
+    delta: float = 1e-3
+    k: float = 4.0
+    starts: object = "auto"
+    seed: int = 0
+    bounds: Mapping[str, tuple[float, float]] | None = None
+    fixed: object = None
+    tied: Mapping[str, str] | None = None
+    prior: Mapping[str, tuple[float, float]] | None = None
+    max_iter: int = 200
+    screen_rows: int | None = 2000
+    run_ids: object = None
+    data_info: dict | None = None
+    warn: bool = True
+
+    @classmethod
+    def build(cls, options: FitLawOptions | None = None, **changes) -> FitLawOptions:
+        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise TypeError(f"fit_law() got unexpected keyword argument(s) {unknown}; it "
+                            f"takes {names} (see FitLawOptions)")
+        return replace(options or cls(), **changes)
+
+
+def _param_model(law: Law, opts: FitLawOptions) -> ParamModel:
+    """The parameter model: the law's bounds, with the options' fixed, tied, prior and
+    bounds (an ``lmfit.Parameters`` as ``fixed`` gives vary, expr and min/max)."""
+    fixed, tied, bounds = opts.fixed, opts.tied, opts.bounds
+    if type(fixed).__name__ == "Parameters":  # an lmfit.Parameters: vary, expr, min/max
+        lm = ParamModel.from_lmfit(law, fixed)
+        fixed, tied, bounds = lm.fixed, lm.tied, {**lm_bounds(lm, law), **(bounds or {})}
+    return ParamModel.for_law(law, fixed=fixed, tied=tied, prior=opts.prior, bounds=bounds)
+
+
+def _search(law, problem, arrays, y, objective, model, theta0, opts: FitLawOptions,
+            choices: dict):
+    """Every start run by the batched optimizer (on a subsample first when there are more
+    than ``screen_rows`` points); the batch, and how many starts reached the best when it
+    was counted on the subsample."""
+    lower, upper = model.free_bounds()
+    screen_rows, seed, max_iter = opts.screen_rows, opts.seed, opts.max_iter
+    if not (screen_rows and y.size > screen_rows):
+        return multistart(problem, theta0, lower, upper, max_iter=max_iter), None
+    rows = np.sort(np.random.default_rng(seed).choice(y.size, int(screen_rows), False))
+    small = ConstrainedProblem(Problem(law, [a[rows] for a in arrays], y[rows], objective),
+                               model)
+    screen = multistart(small, theta0, lower, upper, max_iter=max_iter)
+    n_at_best = count_at_best(screen.values)
+    ends = _distinct_ends(screen)
+    batch = multistart(problem, ends, lower, upper, max_iter=max_iter)
+    choices["screen"] = {"rows": int(screen_rows), "seed": seed, "refined": len(ends),
+                         "note": f"every start ran on {int(screen_rows)} of {y.size} "
+                                 f"points; the {len(ends)} distinct optima were refined "
+                                 "on all points"}
+    return batch, n_at_best
+
+
+def _posterior_mode(base, model, objective, theta, y, choices: dict):
+    """With a prior: the prior weighted by the residual variance of the plain fit, and
+    the optimum polished again (the posterior mode)."""
+    lower, upper = model.free_bounds()
+    r = base.residuals(model.expand(theta))[0][0]
+    w0 = float(objective(np.zeros(1))[2][0])
+    scale = w0 * float(r @ r) / max(y.size - model.n_free, 1)
+    problem = ConstrainedProblem(base, model, prior_scale=scale)
+    theta, value, info = polish(problem, theta, lower, upper)
+    choices["prior_scale"] = scale
+    choices["objective_description"] += (" + Gaussian prior penalty s2 * sum((theta - "
+                                         "mean) / sd)**2 / 2 (posterior mode)")
+    return problem, theta, value, info
+
+
+def _result_data(law, names, arrays, y, natural, opts: FitLawOptions) -> dict:
+    """The result's ``data``: provenance, ranges and every point with its prediction."""
+    pred = law.function(*arrays, **natural)
+    run_ids = opts.run_ids
+    data = dict(opts.data_info or {})
+    data.update({"ranges": {n: [float(a.min()), float(a.max())] for n, a in zip(names, arrays)},
+                 "points": {"run_id": list(run_ids) if run_ids is not None else None,
+                            **{n: a.tolist() for n, a in zip(names, arrays)},
+                            "loss": y.tolist(), "predicted": pred.tolist()}})
+    return data
+
+
+def _equation(law, names, y_name: str) -> str:
+    equation = law.equation
+    if law.takes_x:
+        equation = equation.replace("x", names[0])
+    if y_name != "loss":
+        equation = equation.replace("L(", f"{y_name}(", 1)
+    return equation
+
+
+def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *,
+            options: FitLawOptions | None = None, **kwargs) -> FitResult:
+    """Fit ``law`` to observed values by vectorized multistart + quasi-Newton polish.
+
+    Parameters
+    ----------
+    law : str or Law
+        ``"chinchilla"``, ``"kaplan"``, ``"power-law"`` (see ``fits.laws.LAWS``).
+    variables : mapping
+        The law's variables by name (``{"N": ..., "D": ...}``; ``{"x": ...}`` for the
+        one-variable power law).
+    loss_values : array
+        Observed values (a loss, or any positive quantity such as an optimal LR), > 0.
+    options : FitLawOptions, optional
+        Objective, starts, constraints and provenance (see :class:`FitLawOptions`); its
+        fields may be given as keywords instead (``loss="huber", fixed={"E": 1.69}``).
 
     Returns
     -------
     FitResult
-        Also emits each of its warnings as a :class:`FitWarning`.
+        Also emits each of its warnings as a :class:`FitWarning` (unless ``warn=False``).
 
     Raises
     ------
@@ -160,47 +266,27 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
         parameters or a single scale. As many points as free parameters fits and warns
         (under-identified).
     """
+    opts = FitLawOptions.build(options, **kwargs)
     law = get_law(law)
-    objective = get_objective(loss, delta=delta, k=k)
-    if type(fixed).__name__ == "Parameters":  # an lmfit.Parameters: vary, expr, min/max
-        lm = ParamModel.from_lmfit(law, fixed)
-        fixed, tied, bounds = lm.fixed, lm.tied, {**lm_bounds(lm, law), **(bounds or {})}
-    model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
-    y_name = (data_info or {}).get("y", "loss")
+    objective = get_objective(opts.loss, delta=opts.delta, k=opts.k)
+    model = _param_model(law, opts)
+    data_info = opts.data_info or {}
+    y_name = data_info.get("y", "loss")
     arrays, y = _check_arrays(law, variables, loss_values, model.n_free, y_name)
     base = Problem(law, arrays, y, objective)
     problem = ConstrainedProblem(base, model)
     lower, upper = model.free_bounds()
-    theta0, starts_label = _starts(law, model, base.log_vars, base.log_y, starts, seed)
+    theta0, starts_label = _starts(law, model, base.log_vars, base.log_y, opts.starts,
+                                   opts.seed)
     choices = {"law": law.name, "loss": objective.name, **objective.settings,
                "objective_description": objective.describe(), "starts": starts_label,
-               "seed": seed, "max_iter": max_iter}
-    if screen_rows and y.size > screen_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(y.size, int(screen_rows), False))
-        small = ConstrainedProblem(Problem(law, [a[rows] for a in arrays], y[rows], objective),
-                                   model)
-        screen = multistart(small, theta0, lower, upper, max_iter=max_iter)
-        n_at_best = count_at_best(screen.values)
-        ends = _distinct_ends(screen)
-        batch = multistart(problem, ends, lower, upper, max_iter=max_iter)
-        choices["screen"] = {"rows": int(screen_rows), "seed": seed, "refined": len(ends),
-                             "note": f"every start ran on {int(screen_rows)} of {y.size} "
-                                     f"points; the {len(ends)} distinct optima were refined "
-                                     "on all points"}
-    else:
-        batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
-        n_at_best = None
+               "seed": opts.seed, "max_iter": opts.max_iter}
+    batch, n_at_best = _search(law, problem, arrays, y, objective, model, theta0, opts,
+                               choices)
     theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
     if model.prior:
-        # posterior mode: the prior is weighted by the residual variance of the plain fit
-        r = base.residuals(model.expand(theta))[0][0]
-        w0 = float(objective(np.zeros(1))[2][0])
-        scale = w0 * float(r @ r) / max(y.size - model.n_free, 1)
-        problem = ConstrainedProblem(base, model, prior_scale=scale)
-        theta, value, info = polish(problem, theta, lower, upper)
-        choices["prior_scale"] = scale
-        choices["objective_description"] += (" + Gaussian prior penalty s2 * sum((theta - "
-                                             "mean) / sd)**2 / 2 (posterior mode)")
+        problem, theta, value, info = _posterior_mode(base, model, objective, theta, y,
+                                                      choices)
 
     natural = law.from_theta(model.expand(theta)[0])
     notes = []
@@ -209,24 +295,14 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
     if n_at_best == 1 and len(theta0) >= 20:
         notes.append(f"only 1 of {len(theta0)} starts reached the best optimum: the objective "
                      "is rugged here; confirm with more starts (--starts)")
-    names = [v if v != "x" else (data_info or {}).get("x", "x") for v in law.variables]
+    names = [v if v != "x" else data_info.get("x", "x") for v in law.variables]
     notes.extend(_design_warnings(names, arrays))
-
-    pred = law.function(*arrays, **natural)
-    data = dict(data_info or {})
-    data.update({"ranges": {n: [float(a.min()), float(a.max())] for n, a in zip(names, arrays)},
-                 "points": {"run_id": list(run_ids) if run_ids is not None else None,
-                            **{n: a.tolist() for n, a in zip(names, arrays)},
-                            "loss": y.tolist(), "predicted": pred.tolist()}})
-    equation = law.equation
-    if law.takes_x:
-        equation = equation.replace("x", names[0])
-    if y_name != "loss":
-        equation = equation.replace("L(", f"{y_name}(", 1)
+    run_ids = opts.run_ids
     return finish(problem, model, theta, value, info, law=law, n_points=y.size,
                   n_runs=len(set(run_ids)) if run_ids is not None else y.size,
-                  n_starts=len(theta0), equation=equation, data=data, choices=choices,
-                  notes=notes, warn=warn,
+                  n_starts=len(theta0), equation=_equation(law, names, y_name),
+                  data=_result_data(law, names, arrays, y, natural, opts), choices=choices,
+                  notes=notes, warn=opts.warn,
                   convergence={"n_at_best": int(n_at_best),
                                "starts_converged": int(batch.converged.sum()),
                                "multistart_best": float(batch.values[batch.best])},

@@ -71,10 +71,6 @@ def test_top1_error_link_recovers_parameters():
 def test_tied_chinchilla_is_the_same_fit():
     # Gadre et al.'s form is Chinchilla with alpha tied to beta: the tie machinery
     # (fit_law(..., tied={"alpha": "beta"})) must land on the same optimum, alpha = 2 eta
-    import inspect
-
-    if "tied" not in inspect.signature(fit_law).parameters:
-        pytest.skip("fit_law has no `tied=` yet (fixed/tied parameters, issue 12)")
     N, D, L = five_point_ladder(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
