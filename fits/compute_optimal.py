@@ -20,26 +20,25 @@ import numpy as np
 # Approach 3 is the Chinchilla law's own knowledge: its closed forms live with the law
 from .laws.chinchilla import chinchilla_compute_for_loss, chinchilla_optimum, isoflop_penalty
 from .loglog import PowerLawFit, isoflop_groups, loglog_fit
-from .prediction import DEFAULT_LEVEL
 
 __all__ = ["chinchilla_optimum", "chinchilla_compute_for_loss", "isoflop_penalty",
            "PowerLawFit", "approach1_envelope", "approach2_isoflop", "isoflop_groups"]
 
 
-def approach2_isoflop(N, C, loss, *, width: float = 0.1, min_points: int = 3,
-                      k: float = 6.0, n_boot: int = 200, seed: int = 0,
-                      level: float = DEFAULT_LEVEL, method: str = "auto",
-                      window: float | None = None) -> dict:
+def approach2_isoflop(N, C, loss, *, options=None, **kwargs) -> dict:
     """Approach 2: per-budget isoFLOP minima, then ``N*(C) = G C^a``.
 
     A thin wrapper of :func:`fits.isoflop.isoflop_fit` (windowed parabola of log loss vs
     log N, edge budgets kept and flagged, bootstrap interval on a) returning the plan's
     dictionary: ``{"budgets", "skipped", "N_opt", "D_opt", "a", "b", "a_ci", "result"}``.
+    ``options`` (an :class:`fits.isoflop.IsoflopOptions`) or its fields as keywords; the
+    bootstrap defaults to 200 resamples here.
     """
     from .isoflop import isoflop_fit
 
-    result = isoflop_fit(N, C, loss, width=width, min_points=min_points, k=k, n_boot=n_boot,
-                         seed=seed, level=level, method=method, window=window)
+    if options is None:
+        kwargs = {"n_boot": 200, **kwargs}
+    result = isoflop_fit(N, C, loss, options=options, **kwargs)
     return {"budgets": result.budgets, "skipped": result.skipped, "N_opt": result.N_opt,
             "D_opt": result.D_opt, "a": result.a, "b": result.b, "a_ci": result.a_ci,
             "result": result}

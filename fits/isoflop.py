@@ -21,7 +21,7 @@ much the choices matter and what makes the estimate stable; we follow them:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .prediction import DEFAULT_LEVEL
 from .loglog import PowerLawFit, isoflop_groups
 from .result import to_jsonable
 
-__all__ = ["IsoflopResult", "isoflop_fit", "isoflop_from_table", "ISOFLOP_METHODS"]
+__all__ = ["IsoflopResult", "IsoflopOptions", "isoflop_fit", "isoflop_from_table", "ISOFLOP_METHODS"]
 
 ISOFLOP_METHODS = ("parabola", "interp")
 _LN10 = float(np.log(10.0))
@@ -402,16 +402,12 @@ def _interval(a, a_samples, se_ols, level, others):
     return (float(lo), float(hi)), widened
 
 
-def isoflop_fit(N, C, loss, *, method: str = "auto", window: float | None = None,
-                min_points: int = 3, width: float = 0.1, n_boot: int = 1000,
-                level: float = DEFAULT_LEVEL, seed: int = 0, k: float = 6.0,
-                drop_edge: bool = False) -> IsoflopResult:
-    """Approach 2: per-budget minima of log loss vs log N, then ``N*(C) = G C^a``.
+@dataclass(frozen=True)
+class IsoflopOptions:
+    """How :func:`isoflop_fit` finds each budget's minimum and the power law through them.
 
-    Parameters
+    Attributes
     ----------
-    N, C, loss : arrays
-        Parameters, training FLOPs and final loss of each run.
     method : {"auto", "parabola", "interp"}
         Per-budget estimator. ``auto`` (default) tries a windowed parabola (windows 0.5, 1
         and 2 decades; Hoffmann et al. 2022, Porian et al. 2024) and an Akima interpolant,
@@ -434,6 +430,55 @@ def isoflop_fit(N, C, loss, *, method: str = "auto", window: float | None = None
     drop_edge : bool
         Leave budgets whose lowest point is an end size out of the power law (default:
         keep and flag them).
+    """
+
+    method: str = "auto"
+    window: float | None = None
+    min_points: int = 3
+    width: float = 0.1
+    n_boot: int = 1000
+    level: float = DEFAULT_LEVEL
+    seed: int = 0
+    k: float = 6.0
+    drop_edge: bool = False
+
+    @classmethod
+    def build(cls, options: IsoflopOptions | None = None, **changes) -> IsoflopOptions:
+        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {unknown}; an isoFLOP fit takes "
+                            f"{names} (see IsoflopOptions)")
+        return replace(options or cls(), **changes)
+
+
+def _power_law(budgets: list[dict]):
+    """``log N* = a log C + intercept`` by least squares over the budgets, with R^2 and
+    the regression's standard error of ``a``."""
+    log_c = np.log([b["C"] for b in budgets])
+    log_n = np.log([b["N_opt"] for b in budgets])
+    a, intercept = _slope(log_c, log_n)
+    resid = log_n - (a * log_c + intercept)
+    total = np.sum((log_n - log_n.mean()) ** 2)
+    r2 = float(1 - np.sum(resid ** 2) / total) if total > 0 else float("nan")
+    sxx = float(np.sum((log_c - log_c.mean()) ** 2))
+    dof = len(budgets) - 2
+    se_ols = float(np.sqrt(np.sum(resid ** 2) / dof / sxx)) if dof > 0 else 0.0
+    return a, intercept, r2, se_ols, log_c
+
+
+def isoflop_fit(N, C, loss, *, options: IsoflopOptions | None = None,
+                **kwargs) -> IsoflopResult:
+    """Approach 2: per-budget minima of log loss vs log N, then ``N*(C) = G C^a``.
+
+    Parameters
+    ----------
+    N, C, loss : arrays
+        Parameters, training FLOPs and final loss of each run.
+    options : IsoflopOptions, optional
+        Estimator, windows, budgets, bootstrap and FLOPs convention (see
+        :class:`IsoflopOptions`); its fields may be given as keywords instead.
 
     Returns
     -------
@@ -444,32 +489,26 @@ def isoflop_fit(N, C, loss, *, method: str = "auto", window: float | None = None
     ValueError
         Bad arguments, or fewer than 2 usable budgets.
     """
-    N, C, loss = _check(N, C, loss, method, window, level, min_points, n_boot)
-    labels, usable, skipped = _budget_sets(N, C, width, min_points)
-    method, window, budgets, dropped, selection = _select(N, loss, usable, method, window,
-                                                          min_points, drop_edge, k)
+    o = IsoflopOptions.build(options, **kwargs)
+    min_points, n_boot, level, k = o.min_points, o.n_boot, o.level, o.k
+    N, C, loss = _check(N, C, loss, o.method, o.window, level, min_points, n_boot)
+    labels, usable, skipped = _budget_sets(N, C, o.width, min_points)
+    method, window, budgets, dropped, selection = _select(N, loss, usable, o.method, o.window,
+                                                          min_points, o.drop_edge, k)
     skipped = skipped + dropped
     if len(budgets) < 2:
         raise ValueError(f"Approach 2 needs at least 2 compute budgets with {min_points}+ model "
                          f"sizes; found {len(budgets)} (budgets: {len(budgets) + len(skipped)})")
-    log_c = np.log([b["C"] for b in budgets])
-    log_n = np.log([b["N_opt"] for b in budgets])
-    a, intercept = _slope(log_c, log_n)
-    resid = log_n - (a * log_c + intercept)
-    total = np.sum((log_n - log_n.mean()) ** 2)
-    r2 = float(1 - np.sum(resid ** 2) / total) if total > 0 else float("nan")
-    sxx = float(np.sum((log_c - log_c.mean()) ** 2))
-    dof = len(budgets) - 2
-    se_ols = float(np.sqrt(np.sum(resid ** 2) / dof / sxx)) if dof > 0 else 0.0
+    a, intercept, r2, se_ols, log_c = _power_law(budgets)
     samples = icpt = None
     if n_boot:
         samples, icpt = _bootstrap(N, loss, budgets, usable, n_boot,
-                                   np.random.default_rng(seed), method, window, min_points)
+                                   np.random.default_rng(o.seed), method, window, min_points)
     good = [t["a"] for t in selection if t["loo_decades"] <= AS_GOOD * min(
         s["loo_decades"] for s in selection)] if selection else []
     a_ci, widened = _interval(float(a), np.zeros(1) if samples is None else samples, se_ols,
                               level, good)
-    notes = _notes(labels, width, budgets, widened, selection)
+    notes = _notes(labels, o.width, budgets, widened, selection)
     for row in budgets:
         row.pop("label")
     return IsoflopResult(budgets=budgets, skipped=skipped, a=float(a), b=float(1 - a),
