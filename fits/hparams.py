@@ -105,6 +105,65 @@ def _loglog(x, y, w):
     return slope, my - slope * mx
 
 
+def _budget_bands(C, loss, values, names, labels, tolerance, n_boot, rng):
+    """Per budget: the near-optimal band of each hyperparameter (a row), and the band's
+    weights over bootstrap resamples of the budget's runs; notes for budgets left out
+    and bands at the end of the sweep."""
+    rows, notes, blocks = [], [], []
+    for label in np.unique(labels[labels >= 0]):
+        sel = np.flatnonzero(labels == label)
+        swept = [n for n in names if np.unique(values[n][sel]).size >= 3]
+        if len(swept) < len(names) or sel.size < 3:
+            notes.append(f"budget C = {np.exp(np.mean(np.log(C[sel]))):.3g}: fewer than 3 values "
+                         f"of {', '.join(n for n in names if n not in swept) or 'runs'}; left out")
+            continue
+        band = _band(loss[sel], np.ones((1, sel.size)), tolerance)[0]
+        row = {"C": float(np.exp(np.mean(np.log(C[sel])))), "n_runs": int(sel.size),
+               "n_band": int(band.sum()), "best_loss": float(loss[sel].min())}
+        for n in names:
+            v = values[n][sel][band]
+            row[f"{n}_band"] = [float(v.min()), float(v.max())]
+            row[f"{n}_best"] = float(values[n][sel][np.argmin(loss[sel])])
+            edge = (v.min() <= values[n][sel].min()) or (v.max() >= values[n][sel].max())
+            if edge:
+                notes.append(f"budget C = {row['C']:.3g}: the near-optimal {n} band reaches the "
+                             f"end of the sweep; extend the {n} grid")
+        rows.append(row)
+        counts = np.ones((1, sel.size))
+        if n_boot:
+            counts = np.vstack([counts, rng.multinomial(sel.size, np.full(sel.size, 1 / sel.size),
+                                                        size=n_boot)])
+        blocks.append((sel, _band(loss[sel], counts, tolerance) * counts))
+    return rows, notes, blocks
+
+
+def _fit_laws(C, values, names, index, weights, n_boot, level, target_compute):
+    """``h*(C) = coef C^exponent`` per hyperparameter through the bands (bootstrap
+    intervals from the resampled weights), and the prediction at ``target_compute``."""
+    laws, target = {}, None
+    if target_compute is not None:
+        target = {"C": float(target_compute), "values": {}}
+    tail = 100 * (1 - level) / 2
+    for n in names:
+        slope, intercept = _loglog(C[index], values[n][index], weights)
+        law = {"coef": float(np.exp(intercept[0])), "exponent": float(slope[0]),
+               "n_points": int(np.sum(weights[0] > 0))}
+        if n_boot:
+            law["exponent_ci"] = [float(v) for v in np.nanpercentile(slope[1:], [tail, 100 - tail])]
+            law["coef_ci"] = [float(v) for v in
+                              np.nanpercentile(np.exp(intercept[1:]), [tail, 100 - tail])]
+        if n in DEEPSEEK_2024:
+            law["deepseek_2024"] = {"coef": DEEPSEEK_2024[n][0], "exponent": DEEPSEEK_2024[n][1]}
+        laws[n] = law
+        if target is not None:
+            pred = np.exp(intercept + slope * np.log(target_compute))
+            est = {"value": float(pred[0])}
+            if n_boot:
+                est["ci"] = [float(v) for v in np.nanpercentile(pred[1:], [tail, 100 - tail])]
+            target["values"][n] = est
+    return laws, target
+
+
 def hparam_laws(C, loss, hparams: dict, *, tolerance: float = 0.0025, width: float = 0.1,
                 n_boot: int = 1000, level: float = DEFAULT_LEVEL, seed: int = 0,
                 target_compute: float | None = None) -> HparamLaws:
@@ -143,58 +202,15 @@ def hparam_laws(C, loss, hparams: dict, *, tolerance: float = 0.0025, width: flo
         raise ValueError(f"`tolerance` must be > 0, got {tolerance}")
     names = list(hparams)
     labels = isoflop_groups(C, width)
-    rng = np.random.default_rng(seed)
-    rows, notes, blocks = [], [], []
-    for label in np.unique(labels[labels >= 0]):
-        sel = np.flatnonzero(labels == label)
-        swept = [n for n in names if np.unique(values[n][sel]).size >= 3]
-        if len(swept) < len(names) or sel.size < 3:
-            notes.append(f"budget C = {np.exp(np.mean(np.log(C[sel]))):.3g}: fewer than 3 values "
-                         f"of {', '.join(n for n in names if n not in swept) or 'runs'}; left out")
-            continue
-        band = _band(loss[sel], np.ones((1, sel.size)), tolerance)[0]
-        row = {"C": float(np.exp(np.mean(np.log(C[sel])))), "n_runs": int(sel.size),
-               "n_band": int(band.sum()), "best_loss": float(loss[sel].min())}
-        for n in names:
-            v = values[n][sel][band]
-            row[f"{n}_band"] = [float(v.min()), float(v.max())]
-            row[f"{n}_best"] = float(values[n][sel][np.argmin(loss[sel])])
-            edge = (v.min() <= values[n][sel].min()) or (v.max() >= values[n][sel].max())
-            if edge:
-                notes.append(f"budget C = {row['C']:.3g}: the near-optimal {n} band reaches the "
-                             f"end of the sweep; extend the {n} grid")
-        rows.append(row)
-        counts = np.ones((1, sel.size))
-        if n_boot:
-            counts = np.vstack([counts, rng.multinomial(sel.size, np.full(sel.size, 1 / sel.size),
-                                                        size=n_boot)])
-        blocks.append((sel, _band(loss[sel], counts, tolerance) * counts))
+    rows, notes, blocks = _budget_bands(C, loss, values, names, labels, tolerance, n_boot,
+                                        np.random.default_rng(seed))
     if len(rows) < 2:
         raise ValueError(f"hyperparameter laws need sweeps at >= 2 compute budgets (>= 3 values "
                          f"of each of {names} per budget); found {len(rows)}")
     index = np.concatenate([sel for sel, _ in blocks])
     weights = np.hstack([w for _, w in blocks])  # (1 + n_boot, runs used)
-    laws, target = {}, None
-    if target_compute is not None:
-        target = {"C": float(target_compute), "values": {}}
-    tail = 100 * (1 - level) / 2
-    for n in names:
-        slope, intercept = _loglog(C[index], values[n][index], weights)
-        law = {"coef": float(np.exp(intercept[0])), "exponent": float(slope[0]),
-               "n_points": int(np.sum(weights[0] > 0))}
-        if n_boot:
-            law["exponent_ci"] = [float(v) for v in np.nanpercentile(slope[1:], [tail, 100 - tail])]
-            law["coef_ci"] = [float(v) for v in
-                              np.nanpercentile(np.exp(intercept[1:]), [tail, 100 - tail])]
-        if n in DEEPSEEK_2024:
-            law["deepseek_2024"] = {"coef": DEEPSEEK_2024[n][0], "exponent": DEEPSEEK_2024[n][1]}
-        laws[n] = law
-        if target is not None:
-            pred = np.exp(intercept + slope * np.log(target_compute))
-            est = {"value": float(pred[0])}
-            if n_boot:
-                est["ci"] = [float(v) for v in np.nanpercentile(pred[1:], [tail, 100 - tail])]
-            target["values"][n] = est
+    laws, target = _fit_laws(C, values, names, index, weights, n_boot, level,
+                             target_compute)
     if target is not None:
         decades = float(np.log10(target_compute / max(r["C"] for r in rows)))
         target["extrapolation_decades"] = decades
