@@ -55,29 +55,8 @@ def _inside(value: float, lower, upper) -> bool:
     return (lower is None or value >= lower - tol) and (upper is None or value <= upper + tol)
 
 
-def check_saved_fit(payload) -> dict:
-    """Check a saved fit's structure and values; return it unchanged.
-
-    Parameters
-    ----------
-    payload : object
-        The parsed JSON of a saved fit (``FitResult.to_dict()``).
-
-    Returns
-    -------
-    dict
-        ``payload``.
-
-    Raises
-    ------
-    ValueError
-        Naming the key at fault: not an object; a file of several fits (``groups``); a
-        missing or mistyped field; an unknown ``law``; ``params`` missing one of the law's
-        parameters or holding one it does not have; a value that is null, NaN, infinite or
-        outside its bounds (the bounds saved with it and the law registry's bounds; the
-        file's ``choices.bounds`` are never trusted); bootstrap ``draws`` that are not one
-        finite list per parameter of a common length, or inconsistent with the values.
-    """
+def _check_fields(payload) -> None:
+    """The saved fit is one object with every top-level field, each of its type."""
     if not isinstance(payload, dict):
         raise ValueError(f"saved fit: expected a JSON object, got {type(payload).__name__}")
     if "params" not in payload and isinstance(payload.get("groups"), dict):
@@ -106,10 +85,11 @@ def check_saved_fit(payload) -> dict:
             raise ValueError(f"saved fit: `{key}` must be a count (an integer >= 0), got "
                              f"{value!r}")
 
-    points = (payload.get("data") or {}).get("points")
-    if points is not None:
-        _check_points(points)
 
+
+def _check_param_names(payload: dict):
+    """``params`` is an object holding exactly the law's parameters; returns the law's
+    parameter names and its registry bounds."""
     params = payload["params"]
     if not isinstance(params, dict) or not params:
         raise ValueError(f"saved fit: `params` must be an object of parameters, got "
@@ -122,36 +102,73 @@ def check_saved_fit(payload) -> dict:
                 ([f"unknown {', '.join(map(repr, extra))}"] if extra else [])
         raise ValueError(f"saved fit: `params` do not match law {payload['law']!r} "
                          f"({'; '.join(parts)}; the law's parameters are {', '.join(names)})")
+    return names, defaults
+
+
+def _check_param(name: str, spec, allowed, law: str) -> None:
+    """One parameter: a finite value inside its saved bounds and inside ``allowed``, the
+    law registry's bounds (never the file's ``choices.bounds``)."""
+    where = f"params.{name}"
+    if not isinstance(spec, dict):
+        raise ValueError(f"saved fit: `{where}` must be an object with value, stderr, "
+                         f"lower, upper; got {spec!r}")
+    if "value" not in spec:
+        raise ValueError(f"saved fit: `{where}.value` is missing")
+    if spec["value"] is None:
+        raise ValueError(f"saved fit: `{where}.value` is null (a NaN or infinite value "
+                         "was saved): this fit cannot predict")
+    value = _number(spec["value"], f"{where}.value")
+    if math.isinf(value):
+        raise ValueError(f"saved fit: `{where}.value` is infinite")
+    lower = _number(spec.get("lower"), f"{where}.lower", allow_none=True)
+    upper = _number(spec.get("upper"), f"{where}.upper", allow_none=True)
+    _number(spec.get("stderr"), f"{where}.stderr", allow_none=True)
+    if not _inside(value, lower, upper):
+        raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside its bounds "
+                         f"[{lower}, {upper}]")
+    if allowed is not None and not _inside(value, *(None if b is None else float(b)
+                                                       for b in allowed)):
+        raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside law "
+                         f"{law!r}'s bounds {list(allowed)} for {name} (bounds "
+                         "come from the law, not from the file's `choices.bounds`); the "
+                         "file was edited or damaged: refit and save again")
+    interval = spec.get("interval")
+    if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
+        raise ValueError(f"saved fit: `{where}.interval` must be [low, high] or null")
+
+
+def check_saved_fit(payload) -> dict:
+    """Check a saved fit's structure and values; return it unchanged.
+
+    Parameters
+    ----------
+    payload : object
+        The parsed JSON of a saved fit (``FitResult.to_dict()``).
+
+    Returns
+    -------
+    dict
+        ``payload``.
+
+    Raises
+    ------
+    ValueError
+        Naming the key at fault: not an object; a file of several fits (``groups``); a
+        missing or mistyped field; an unknown ``law``; ``params`` missing one of the law's
+        parameters or holding one it does not have; a value that is null, NaN, infinite or
+        outside its bounds (the bounds saved with it and the law registry's bounds; the
+        file's ``choices.bounds`` are never trusted); bootstrap ``draws`` that are not one
+        finite list per parameter of a common length, or inconsistent with the values.
+    """
+    _check_fields(payload)
+    points = (payload.get("data") or {}).get("points")
+    if points is not None:
+        _check_points(points)
+
+    params = payload["params"]
+    names, defaults = _check_param_names(payload)
     for name in names:
-        spec = params[name]
-        where = f"params.{name}"
-        if not isinstance(spec, dict):
-            raise ValueError(f"saved fit: `{where}` must be an object with value, stderr, "
-                             f"lower, upper; got {spec!r}")
-        if "value" not in spec:
-            raise ValueError(f"saved fit: `{where}.value` is missing")
-        if spec["value"] is None:
-            raise ValueError(f"saved fit: `{where}.value` is null (a NaN or infinite value "
-                             "was saved): this fit cannot predict")
-        value = _number(spec["value"], f"{where}.value")
-        if math.isinf(value):
-            raise ValueError(f"saved fit: `{where}.value` is infinite")
-        lower = _number(spec.get("lower"), f"{where}.lower", allow_none=True)
-        upper = _number(spec.get("upper"), f"{where}.upper", allow_none=True)
-        _number(spec.get("stderr"), f"{where}.stderr", allow_none=True)
-        if not _inside(value, lower, upper):
-            raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside its bounds "
-                             f"[{lower}, {upper}]")
-        allowed = defaults.get(name)  # the registry's, never the file's `choices.bounds`
-        if allowed is not None and not _inside(value, *(None if b is None else float(b)
-                                                           for b in allowed)):
-            raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside law "
-                             f"{payload['law']!r}'s bounds {list(allowed)} for {name} (bounds "
-                             "come from the law, not from the file's `choices.bounds`); the "
-                             "file was edited or damaged: refit and save again")
-        interval = spec.get("interval")
-        if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
-            raise ValueError(f"saved fit: `{where}.interval` must be [low, high] or null")
+        _check_param(name, params[name], defaults.get(name), payload["law"])
     if payload.get("draws"):
         _check_draws(payload["draws"], names, {n: float(params[n]["value"]) for n in names})
     return payload
