@@ -107,53 +107,18 @@ def _isoflop_profiles(table, path):
         return None
 
 
-def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggestion=None,
-                 target_compute: float | None = None, title: str | None = None,
-                 fmt: str = "png", plot_table=None) -> ReportFiles:
-    """Write ``report.md``, ``report.html``, ``fit.json`` and plots for ``obj``.
-
-    Parameters
-    ----------
-    obj : FitResult, Plan or L2LResult
-    out_dir : path
-    table : RunsTable, optional
-        The data (for curve plots and the checklist).
-    boot : BootstrapResult, optional
-        For extrapolation bands.
-    backtest : dict, optional
-        From :func:`fits.backtest.backtest` (else taken from the fit, if it has one).
-    suggestion : dict, optional
-        From :func:`fits.design.suggest_runs`.
-    target_compute : float, optional
-        Where the extrapolation band should reach.
-    fmt : {"png", "svg", "pdf"}
-        Plot file format (print resolution); report.html embeds PNG and SVG plots and
-        links PDF ones.
-    plot_table : RunsTable, optional
-        The data before row filtering (``where``): the fit plot draws every run the fit
-        did not use as a hollow grey marker (default: ``table``).
-    """
+def _plots(fit, plan, shown, table, boot, backtest, target_compute, out: Path, fmt: str):
+    """Draw the report's plots; ``(caption, file name)`` per plot. ``shown``: the runs
+    drawn on the fit plot (those left out of the fit hollow)."""
     from . import plots
-    from .plan import Plan
 
-    fmt = _check_format(fmt)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if _kind(obj) == "l2l":
-        return _write_l2l(obj, out, title, fmt)
-    plan = obj if isinstance(obj, Plan) else None
-    fit = plan.fit if plan else obj
-    backtest = backtest or fit.data.get("backtest")
-    target_compute = target_compute or (plan.compute if plan else None)
     images: list[tuple[str, str]] = []
-    is_curve = _kind(fit) == "curve"  # the law's registry entry says what the fit is
-    if is_curve:
+    if _kind(fit) == "curve":  # the law's registry entry says what the fit is
         if table is not None:
             images.append(("Predicted (solid: fitted runs, dashed: held-out runs) vs observed "
                            "curves (thin), and LR schedules",
                            plots.plot_curve_fit(fit, table, out / f"curves.{fmt}").name))
     else:
-        shown = plot_table if plot_table is not None else table
         left = plots.left_out_points(fit, shown, list(fit.data.get("ranges") or []))
         images.append(("Data and fitted law with its prediction interval for a new run (pi) "
                        "and, darker, the law's confidence interval (ci)"
@@ -179,8 +144,13 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
         if profiles is not None:
             images.append(("isoFLOP profiles of the runs (Approach 2: windowed parabola per "
                            "budget, N*(C) line)", profiles.name))
-    files: list[Path] = [out / name for _, name in images]
+    return images
 
+
+def _markdown(fit, plan, title, images, backtest, target_compute, table,
+              suggestion) -> list[str]:
+    """The lines of ``report.md``."""
+    is_curve = _kind(fit) == "curve"
     md = [f"# {title or 'Scaling-law report'}",
           f"_scaling {package_version()}, {_dt.date.today().isoformat()}_", "", "## Summary", ""]
     md += plan_section(plan) + _plan_extras(plan) if plan else fit_summary(fit) + [""]
@@ -220,6 +190,50 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
                                             format_number(r["C"], 3)] for r in suggestion["runs"]])]
     else:
         md.append("not computed (needs a bootstrap, a target and a proxy budget)")
+    return md
+
+
+def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggestion=None,
+                 target_compute: float | None = None, title: str | None = None,
+                 fmt: str = "png", plot_table=None) -> ReportFiles:
+    """Write ``report.md``, ``report.html``, ``fit.json`` and plots for ``obj``.
+
+    Parameters
+    ----------
+    obj : FitResult, Plan or L2LResult
+    out_dir : path
+    table : RunsTable, optional
+        The data (for curve plots and the checklist).
+    boot : BootstrapResult, optional
+        For extrapolation bands.
+    backtest : dict, optional
+        From :func:`fits.backtest.backtest` (else taken from the fit, if it has one).
+    suggestion : dict, optional
+        From :func:`fits.design.suggest_runs`.
+    target_compute : float, optional
+        Where the extrapolation band should reach.
+    fmt : {"png", "svg", "pdf"}
+        Plot file format (print resolution); report.html embeds PNG and SVG plots and
+        links PDF ones.
+    plot_table : RunsTable, optional
+        The data before row filtering (``where``): the fit plot draws every run the fit
+        did not use as a hollow grey marker (default: ``table``).
+    """
+    from .plan import Plan
+
+    fmt = _check_format(fmt)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if _kind(obj) == "l2l":
+        return _write_l2l(obj, out, title, fmt)
+    plan = obj if isinstance(obj, Plan) else None
+    fit = plan.fit if plan else obj
+    backtest = backtest or fit.data.get("backtest")
+    target_compute = target_compute or (plan.compute if plan else None)
+    images = _plots(fit, plan, table if plot_table is None else plot_table, table, boot,
+                    backtest, target_compute, out, fmt)
+    files: list[Path] = [out / name for _, name in images]
+    md = _markdown(fit, plan, title, images, backtest, target_compute, table, suggestion)
     payload = plan.to_dict() if plan else fit.to_dict()
     return _write_files(out, md, images, files, payload,
                         plan_headline(plan) if plan else headline(fit))
