@@ -111,6 +111,24 @@ def _fit(ladder, estimator) -> FitResult:
     return estimator.fit(as_table(ladder), warn=False).result_
 
 
+def _interval_verdict(col, level: float, names) -> dict:
+    """The multiplier's percentile interval over resamples at one budget, how many
+    resamples never reach B's loss, and which recipe the interval shows better."""
+    never = int(np.sum(~np.isfinite(col)))
+    tail = 100 * (1 - level) / 2
+    # a resample where A never reaches B's loss is an infinite multiplier
+    col = np.where(np.isfinite(col), col, np.inf)
+    ci = np.percentile(col, [tail, 100 - tail])
+    if ci[0] > 1:
+        verdict = f"{names[1]} better"
+    elif ci[1] < 1:
+        verdict = f"{names[0]} better"
+    else:
+        verdict = "no difference shown (interval contains 1)"
+    return {"ci": [float(ci[0]), float(ci[1])], "resamples_a_never_reaches": never,
+            "verdict": verdict}
+
+
 def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
                     level: float = DEFAULT_LEVEL, seed: int = 0, estimator=None, k: float = 6.0,
                     names: tuple = ("A", "B")) -> Comparison:
@@ -173,20 +191,7 @@ def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
                "ci": None, "verdict": "no interval (n_boot = 0)",
                "extrapolated": bool(c > hi * 1.01 or c < lo / 1.01)}
         if samples is not None:
-            col = samples[:, j]
-            never = int(np.sum(~np.isfinite(col)))
-            tail = 100 * (1 - level) / 2
-            # a resample where A never reaches B's loss is an infinite multiplier
-            col = np.where(np.isfinite(col), col, np.inf)
-            ci = np.percentile(col, [tail, 100 - tail])
-            row["ci"] = [float(ci[0]), float(ci[1])]
-            row["resamples_a_never_reaches"] = never
-            if ci[0] > 1:
-                row["verdict"] = f"{names[1]} better"
-            elif ci[1] < 1:
-                row["verdict"] = f"{names[0]} better"
-            else:
-                row["verdict"] = "no difference shown (interval contains 1)"
+            row.update(_interval_verdict(samples[:, j], level, names))
         rows.append(row)
     if any(r["extrapolated"] for r in rows):
         notes.append("some budgets lie outside the compute range both ladders cover; their "
