@@ -81,9 +81,9 @@ class Comparison:
 
     def plot(self, path=None, *, ax=None):
         """Both compute-optimal frontiers L*(C) with the runs of each ladder."""
-        from .plots import _figure, _save, plain_log_ticks
+        from .figures import new_figure, plain_log_ticks, save_figure
 
-        fig, ax = _figure(path, ax, (6.5, 4.5))
+        fig, ax = new_figure(path, ax, (6.5, 4.5))
         cs = np.array([row["C"] for row in self.budgets])
         grid = np.geomspace(cs.min() / 3, cs.max() * 3, 100)
         for (name, fit), color in zip(self.fits.items(), ("C0", "C3")):
@@ -96,7 +96,7 @@ class Comparison:
                title="compute-optimal frontiers")
         ax.legend(fontsize=8)
         plain_log_ticks(ax)
-        return _save(fig, path) if path is not None else fig
+        return save_figure(fig, path) if path is not None else fig
 
 
 def _fit(ladder, estimator) -> FitResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import _figure, _save, plain_log_ticks
+from .figures import new_figure, plain_log_ticks, save_figure
 
 __all__ = ["plot_isoflop_profiles"]
 
@@ -20,7 +20,7 @@ def plot_isoflop_profiles(result, path=None, *, ax=None):
     if ax is not None:
         fig, (left, right) = ax[0].figure, ax
     else:
-        fig, axes = _figure(path, None, (11, 4.5), ncols=2)
+        fig, axes = new_figure(path, None, (11, 4.5), ncols=2)
         left, right = axes
     pts = result.points
     cmap = _colormap(len(result.budgets))
@@ -65,7 +65,7 @@ def plot_isoflop_profiles(result, path=None, *, ax=None):
     right.legend(fontsize=7)
     plain_log_ticks(right)
     if path is not None:
-        return _save(fig, path)
+        return save_figure(fig, path)
     return fig
 
 

@@ -10,73 +10,14 @@ Library code never changes matplotlib's backend. Every function takes ``ax=None`
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_point_fit", "plot_residuals", "left_out_points", "plot_isoflop", "plot_curve_fit", "plot_calibration",
+# the figure helpers live in fits/figures.py (a leaf: modules that draw import it)
+from .figures import DPI, PLOT_FORMATS, new_figure, plain_log_ticks, save_figure
+
+__all__ = ["new_figure", "save_figure", "DPI", "plot_point_fit", "plot_residuals", "left_out_points", "plot_isoflop", "plot_curve_fit", "plot_calibration",
            "PLOT_FORMATS", "plain_log_ticks"]
-
-#: File formats a plot can be written in (chosen by the file's suffix).
-PLOT_FORMATS = ("png", "svg", "pdf")
-_DPI = 200  # print resolution for PNG
-
-
-def _figure(path, ax, figsize, **subplots):
-    """(figure, axes): the caller's ``ax``; a backend-free Figure when writing a file;
-    else a pyplot figure (shown inline by notebooks)."""
-    if ax is not None:
-        return ax.figure, ax
-    if path is not None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize)
-        return fig, fig.subplots(**subplots)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=figsize, **subplots)
-
-
-def plain_log_ticks(ax, axis: str = "both") -> None:
-    """Label log axes with plain numbers (``3``, ``0.5``, ``1e+21``), never ``3x10^0``."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
-    def label(value, _pos):
-        return f"{value:g}"
-
-    for name in ("x", "y") if axis == "both" else (axis,):
-        target = ax.xaxis if name == "x" else ax.yaxis
-        if (ax.get_xscale() if name == "x" else ax.get_yscale()) != "log":
-            continue
-        lo, hi = ax.get_xlim() if name == "x" else ax.get_ylim()
-        target.set_major_formatter(FuncFormatter(label))
-        if hi / max(lo, 1e-300) < 100:  # under two decades: label the minor ticks too
-            target.set_minor_locator(LogLocator(subs=(2, 3, 5)))
-            target.set_minor_formatter(FuncFormatter(label))
-        else:
-            target.set_minor_formatter(FuncFormatter(lambda v, p: ""))
-
-
-def _save(fig, path):
-    """Write ``fig`` to ``path`` (format from the suffix) and return the path; without
-    a path, return the figure."""
-    if path is None:
-        return fig
-    import io
-
-    from scaling.data import atomic_write_bytes
-
-    fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    if fmt not in PLOT_FORMATS:
-        raise ValueError(f"plot format must be one of {list(PLOT_FORMATS)}, got {fmt!r} "
-                         f"(from {str(path)!r})")
-    for ax in fig.axes:
-        plain_log_ticks(ax)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=_DPI, bbox_inches="tight")
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
 
 def _finish(fig, ax, path, *, ylabel: str, title: str, legend_size: int):
     """Log x axis, labels, title and legend; the figure saved to ``path``."""
@@ -84,7 +25,7 @@ def _finish(fig, ax, path, *, ylabel: str, title: str, legend_size: int):
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=legend_size)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 def left_out_points(result, table, columns) -> dict | None:
     """Final points of the runs in ``table`` that the fit did not use (dropped by
@@ -165,7 +106,7 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
     law = get_law(result.law)
     pts = result.data["points"]
     y = np.asarray(pts["loss"], dtype=float)
-    fig, ax = _figure(path, ax, (6.4, 4.2))
+    fig, ax = new_figure(path, ax, (6.4, 4.2))
     if law.plot_axis() == "x":
         name = next(iter(result.data["ranges"]))
         x = np.asarray(pts[name], dtype=float)
@@ -242,7 +183,7 @@ def plot_residuals(result, path=None, *, ax=None):
         axes = np.atleast_1d(ax)
         fig = axes[0].figure
     else:
-        fig, axes = _figure(path, None, (4.2 * len(names), 3.6), ncols=len(names),
+        fig, axes = new_figure(path, None, (4.2 * len(names), 3.6), ncols=len(names),
                             squeeze=False, sharey=True)
         axes = axes[0]
     for i, (ax, name) in enumerate(zip(axes, names)):
@@ -257,7 +198,7 @@ def plot_residuals(result, path=None, *, ax=None):
         ax.tick_params(axis="x", which="both", labelsize=7, labelrotation=30)
     if ax is None:  # never title the caller's figure
         fig.suptitle("residuals vs scale", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_isoflop(plan, path=None, *, k: float = 6.0, n_budgets: int = 5, ax=None):
@@ -269,7 +210,7 @@ def plot_isoflop(plan, path=None, *, k: float = 6.0, n_budgets: int = 5, ax=None
     pts = plan.fit.data["points"]
     c_lo = k * np.min(np.asarray(pts["N"]) * np.asarray(pts["D"]))
     budgets = np.geomspace(c_lo, plan.compute, n_budgets)
-    fig, ax = _figure(path, ax, (6.4, 4.2))
+    fig, ax = new_figure(path, ax, (6.4, 4.2))
     for i, c in enumerate(budgets):
         n_opt, _, l_opt = law.frontier(c, p, k=k, **given)
         grid = n_opt * np.geomspace(1 / 8, 8, 120)
@@ -295,7 +236,7 @@ def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
         ax, ax_lr = (ax, None) if not isinstance(ax, (tuple, list, np.ndarray)) else ax
         fig = ax.figure
     else:
-        fig, (ax, ax_lr) = _figure(path, None, (7.0, 6.0), nrows=2, sharex=True,
+        fig, (ax, ax_lr) = new_figure(path, None, (7.0, 6.0), nrows=2, sharex=True,
                                    gridspec_kw={"height_ratios": [3, 1]})
     for i, curve in enumerate(curves):
         # the spec (not the bare LR array) carries the warmup length the laws need
@@ -314,7 +255,7 @@ def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
     else:
         ax.set_xlabel("step")
     ax.set_title(f"{result.law}: predicted vs observed curves", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_calibration(calibration: dict, path=None, *, ax=None):
@@ -322,7 +263,7 @@ def plot_calibration(calibration: dict, path=None, *, ax=None):
     distance, one colour per cut, with the prediction interval's half-width (its growth
     law ``m * sqrt(s0^2 + (r d)^2)``) over them (``calibration``: a
     :meth:`fits.intervals.Calibration.to_dict` with its level)."""
-    fig, ax = _figure(path, ax, (5.2, 3.6))
+    fig, ax = new_figure(path, ax, (5.2, 3.6))
     points = calibration.get("points") or []
     cuts = sorted({p["cut"] for p in points})
     for cut in cuts:
@@ -341,4 +282,10 @@ def plot_calibration(calibration: dict, path=None, *, ax=None):
     ax.set_title(f"prediction-interval calibration ({calibration.get('method', '')})",
                  fontsize=10)
     ax.legend(fontsize=6, ncol=2)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+# the old private names, still imported by fits/curve/predict.py and fits/l2l/plots.py
+# (files under change when the helpers became public); remove once those import the
+# public names
+_figure, _save, _DPI = new_figure, save_figure, DPI

@@ -35,7 +35,7 @@ PENDING_EDGES = {
     # (CurveLaw in fits/curve/laws.py, file under active change)
     ("scaling.fits.result", "scaling.fits.saved"),
     # the figure helpers (_save, _DPI, PLOT_FORMATS) are taken from plots, which plots
-    # curve fits too: import them from a figure-helper module instead (file under change)
+    # curve fits too: import them from fits/figures.py instead (file under change)
     ("scaling.fits.curve.predict", "scaling.fits.plots"),
     # intervals refits through ScalingLawFit/as_table/warm_refit; with clone() it can
     # refit the estimator it is given (file under active change)
