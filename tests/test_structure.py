@@ -41,6 +41,17 @@ PENDING_EDGES = {
     # refit the estimator it is given (file under active change)
     ("scaling.fits.intervals", "scaling.fits.fit"),
 }
+# Modules that still import another module's private (underscored) names; the fix is to
+# make the helper public where it is defined, or keep it local. Shrink, never grow.
+PENDING_PRIVATE_IMPORTS = {
+    # bootstrap's tolerances and refit objective (fits/bootstrap.py under active change)
+    "fits/refits.py",
+    # plots' old figure helpers: import the public ones from fits/figures.py (files under
+    # active change)
+    "fits/curve/predict.py", "fits/l2l/plots.py",
+    # helpers of sibling modules inside fits/curve and fits/l2l (files under active change)
+    "fits/curve/tissue.py", "fits/curve/joint.py", "fits/l2l/fit.py",
+}
 # Curve-law forms: the paper's symbols, but no registry hook names the function yet.
 CURVE_LAW_FORMS = {("fits/curve/tissue.py", "lr_annealing_sized")}
 
@@ -134,6 +145,20 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def test_fits_modules_import_no_private_names():
+    bad = []
+    for path in sorted((ROOT / "fits").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in PENDING_PRIVATE_IMPORTS:
+            continue
+        for node in _nodes(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__" and (
+                    node.level or (node.module or "").startswith("scaling.")):
+                bad += [f"{rel}:{node.lineno} imports {a.name}" for a in node.names
+                        if a.name.startswith("_")]
+    assert not bad, bad
+
+
 def _fits_graph() -> dict[str, set[str]]:
     mods = _modules("fits", "scaling.fits")
     graph = defaultdict(set)
@@ -162,7 +187,7 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_pending_lists_only_hold_what_exists():
     # an entry for a file or edge that is gone must be removed, so the lists only shrink
-    assert all((ROOT / p).is_file() for p in PENDING_REFACTOR)
+    assert all((ROOT / p).is_file() for p in PENDING_REFACTOR | PENDING_PRIVATE_IMPORTS)
     mods = _modules("fits", "scaling.fits")
     for importer, imported in PENDING_EDGES:
         assert imported in set(_imports(importer, mods[importer])), (importer, imported)
