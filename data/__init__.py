@@ -2,7 +2,7 @@
 
 from .bundled import DATASETS, export_dataset, load_chinchilla_epoch, load_dataset, load_multipower
 from .io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-from .logs import (LOG_KINDS, LogError, MissingDependencyError, load_hf_trainer_state,
+from .logs import (LOG_FORMATS, LOG_KINDS, LogError, LogOptions, MissingDependencyError, load_hf_trainer_state,
                    load_lightning_csv, load_log, load_tensorboard, load_wandb_csv,
                    load_wandb_offline, sniff_log)
 from .llm_line import LLM_LINE_LOSSES, load_llm_line
@@ -12,7 +12,7 @@ from .select import Selection, filter_table, group_tables, select_points
 
 __all__ = [
     "LLM_LINE_LOSSES", "load_llm_line",
-    "LOG_KINDS", "LogError", "MissingDependencyError", "load_hf_trainer_state",
+    "LOG_FORMATS", "LOG_KINDS", "LogError", "LogOptions", "MissingDependencyError", "load_hf_trainer_state",
     "load_lightning_csv", "load_log", "load_tensorboard", "load_wandb_csv",
     "load_wandb_offline", "sniff_log",
     "DATASETS", "RunsTable", "atomic_write_bytes", "atomic_write_csv", "atomic_write_text", "export_dataset",
