@@ -3,8 +3,9 @@
 ``import fits`` never imports torch.
 """
 
-import importlib
 import types
+
+from .exports import lazy_exports
 
 # Lazy exports (PEP 562): `import scaling.fits.laws` or a saved-fit prediction must not pay
 # for pandas/scipy/the whole package (`scaling predict FIT.json --at ...` runs in < 1 s).
@@ -32,20 +33,8 @@ _EXPORTS = {
     ".problem": ("Problem",),
     ".result": ("FitResult", "FitWarning", "ParamEstimate",),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_WHERE, __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 __all__ = list(_WHERE)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE))
 
 
 class _Package(types.ModuleType):

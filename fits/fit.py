@@ -6,13 +6,14 @@ runs table (final point per run), trims it and records what it used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from scaling.data import RunsTable, load_table, validate
+from scaling.data.options import Options
 
 from .estimator import EstimatorParams, clone
 from .laws import Law, get_law
@@ -95,7 +96,7 @@ def _design_warnings(names, arrays) -> list[str]:
 
 
 @dataclass(frozen=True)
-class FitLawOptions:
+class FitLawOptions(Options):
     """How :func:`fit_law` fits: objective, starts, constraints and provenance.
 
     Attributes
@@ -156,16 +157,6 @@ class FitLawOptions:
     run_ids: object = None
     data_info: dict | None = None
     warn: bool = True
-
-    @classmethod
-    def build(cls, options: FitLawOptions | None = None, **changes) -> FitLawOptions:
-        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(changes) - set(names))
-        if unknown:
-            raise TypeError(f"fit_law() got unexpected keyword argument(s) {unknown}; it "
-                            f"takes {names} (see FitLawOptions)")
-        return replace(options or cls(), **changes)
 
 
 def _param_model(law: Law, opts: FitLawOptions) -> ParamModel:

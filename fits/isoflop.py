@@ -21,9 +21,11 @@ much the choices matter and what makes the estimate stable; we follow them:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from scaling.data.options import Options
 
 from .prediction import DEFAULT_LEVEL
 
@@ -403,7 +405,7 @@ def _interval(a, a_samples, se_ols, level, others):
 
 
 @dataclass(frozen=True)
-class IsoflopOptions:
+class IsoflopOptions(Options):
     """How :func:`isoflop_fit` finds each budget's minimum and the power law through them.
 
     Attributes
@@ -441,16 +443,6 @@ class IsoflopOptions:
     seed: int = 0
     k: float = 6.0
     drop_edge: bool = False
-
-    @classmethod
-    def build(cls, options: IsoflopOptions | None = None, **changes) -> IsoflopOptions:
-        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(changes) - set(names))
-        if unknown:
-            raise TypeError(f"unexpected keyword argument(s) {unknown}; an isoFLOP fit takes "
-                            f"{names} (see IsoflopOptions)")
-        return replace(options or cls(), **changes)
 
 
 def _power_law(budgets: list[dict]):

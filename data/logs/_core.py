@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..options import Options
 from ..schema import RunsTable, validate
 
 __all__ = ["LOSS_NAMES", "LR_NAMES", "TOKEN_NAMES", "LogError", "MissingDependencyError",
@@ -66,7 +67,7 @@ class MissingDependencyError(ImportError, ValueError):
 
 
 @dataclass(frozen=True)
-class LogOptions:
+class LogOptions(Options):
     """The run-level facts and choices every log loader takes.
 
     Every loader is called as ``load_x(path, options=LogOptions(...))`` or with the same
@@ -107,15 +108,6 @@ class LogOptions:
     require_tokens: bool = True
     drop_nonfinite: bool = False
 
-    @classmethod
-    def build(cls, options: LogOptions | None = None, **changes) -> LogOptions:
-        """``options`` (default: the defaults) with ``changes``; unknown names raise."""
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(changes) - set(names))
-        if unknown:
-            raise TypeError(f"unexpected argument(s) {unknown} for a log loader; it takes "
-                            f"{names} (see LogOptions)")
-        return replace(options or cls(), **changes)
 
     def need_size(self, source, label: str) -> None:
         """Refuse a log whose format records no model size when ``N`` is not given."""
