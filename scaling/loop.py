@@ -87,7 +87,8 @@ class _Store:
 
 
 def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int = 1,
-             address: str | None = None, slurm: dict | None = None, echo=None) -> dict:
+             address: str | None = None, slurm: dict | None = None, echo=None,
+             report: bool = True) -> dict:
     """Run (or resume) the closed loop into ``out``; return its record.
 
     Parameters
@@ -100,6 +101,8 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
         Where runs train (:func:`scaling.executors.make_executor`); not part of the record.
     echo : callable, optional
         Receives one progress line at a time (the CLI passes ``click.echo``).
+    report : bool, default True
+        Write ``report.html`` (False: only ``loop.json``; the record is the same).
 
     Returns
     -------
@@ -133,9 +136,10 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
     _kill_point(out, "ladder")
     observations = _refine(store, options, list(rec["ladder"]), run_opts, say)
     _validate(store, options, observations, run_opts, say)
-    from .loop_report import write_report
+    if report:
+        from .loop_report import write_report
 
-    write_report(rec, out / "report.html")
+        write_report(rec, out / "report.html")
     _kill_point(out, "report")
     rec["status"] = "done"
     store.save()

@@ -29,6 +29,16 @@ __all__ = ["LoopOptions", "PRESETS", "design_ladder", "expected_width", "options
 
 TRAINERS = ("synthetic", "proxy")
 
+_PROXY_CPU = {"seq_len": 64, "batch_size": 16, "eval_every": 100, "eval_tokens": 8192,
+              "ckpt_every": 200, "device": "cpu", "threads": 1,
+              "schedule": {"kind": "cosine", "peak_lr": 3e-3, "end_lr": 3e-4,
+                           "warmup_steps": 20}}
+_PROXY_GPU = {"seq_len": 512, "batch_size": 32, "eval_every": 250, "eval_tokens": 262144,
+              "ckpt_every": 500, "device": "cuda", "dtype": "bfloat16",
+              "schedule": {"kind": "cosine", "peak_lr": 1.5e-3, "end_lr": 1.5e-4,
+                           "warmup_steps": 100}}
+
+
 
 @dataclass(frozen=True)
 class LoopOptions:
@@ -44,7 +54,7 @@ class LoopOptions:
     budget: float = 0.01
     goal_width: float = 0.1
     level: float = 0.9
-    trainer: str = "synthetic"
+    trainer: str = "proxy"
     design: str = "isoflop"
     n_budgets: int = 4
     sizes_per_budget: int = 4
@@ -58,7 +68,7 @@ class LoopOptions:
     seed: int = 0
     noise: float = 0.01
     n_boot: int = 200
-    proxy: dict = field(default_factory=dict)
+    proxy: dict = field(default_factory=lambda: json.loads(json.dumps(_PROXY_CPU)))
     preset: str | None = None
 
     def __post_init__(self):
@@ -107,21 +117,12 @@ class LoopOptions:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-_PROXY_CPU = {"seq_len": 64, "batch_size": 8, "eval_every": 50, "eval_tokens": 8192,
-              "ckpt_every": 100, "device": "cpu", "threads": 1,
-              "schedule": {"kind": "cosine", "peak_lr": 3e-3, "end_lr": 3e-4,
-                           "warmup_steps": 20}}
-_PROXY_GPU = {"seq_len": 512, "batch_size": 32, "eval_every": 250, "eval_tokens": 262144,
-              "ckpt_every": 500, "device": "cuda", "dtype": "bfloat16",
-              "schedule": {"kind": "cosine", "peak_lr": 1.5e-3, "end_lr": 1.5e-4,
-                           "warmup_steps": 100}}
-
 #: Built-in loops. ``cpu-demo``: tiny GPT proxies on 2 CPU cores (minutes);
 #: ``gpu``: a ladder up to ~1e18 FLOPs on one GPU, validation rung 4x past it;
 #: ``synthetic``: the oracle trainer (seconds; for tests and for trying the flags).
 PRESETS = {
-    "cpu-demo": {"trainer": "proxy", "target_compute": 1e15, "budget": 0.05, "n_budgets": 3,
-                 "sizes_per_budget": 3, "budget_ratio": 2.0, "span": 6.0, "goal_width": 0.1,
+    "cpu-demo": {"trainer": "proxy", "target_compute": 3.5e12, "budget": 0.05, "n_budgets": 3,
+                 "sizes_per_budget": 3, "budget_ratio": 2.0, "span": 4.0, "goal_width": 0.1,
                  "max_steps": 2, "ladder_share": 0.6, "proxy": _PROXY_CPU},
     "gpu": {"trainer": "proxy", "target_compute": 1e21, "budget": 0.01, "n_budgets": 4,
             "sizes_per_budget": 3, "budget_ratio": 4.0, "max_steps": 3,
