@@ -120,6 +120,13 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
     run_opts = {"backend": backend, "workers": workers, "address": address, "slurm": slurm}
     store = _Store(out, options)
     rec = store.record
+    if rec.get("status") == "done":  # finished before: the record stands as written
+        if report and not (out / "report.html").is_file():
+            from .loop_report import write_report
+
+            write_report(rec, out / "report.html")
+        say(rec["verdict"]["text"])
+        return rec
     if "design" not in rec:
         design = design_ladder(options)
         design["expected"] = expected_width(design, options.level)
@@ -130,7 +137,7 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
     from .loop_train import train_runs
 
     say(f"training the ladder: {len(rec['design']['runs'])} runs")
-    rec["ladder"] = train_runs(rec["design"]["runs"], options, out, **run_opts)
+    rec["ladder"] = train_runs(rec["design"]["runs"], options, out, **run_opts, echo=say)
     rec["status"] = "trained"
     store.save()
     _kill_point(out, "ladder")
@@ -201,7 +208,7 @@ def _refine(store: _Store, options: LoopOptions, obs: list, run_opts: dict, say)
         _kill_point(store.out, f"refine{k + 1}")
         say(f"  training refine run {k + 1}: N={run['N']:.3g} D={run['D']:.3g} "
             f"(predicted {_fmt_pi(run['predicted'])})")
-        ob = train_runs([run], options, store.out, **run_opts)[0]
+        ob = train_runs([run], options, store.out, **run_opts, echo=say)[0]
         steps[k + 1]["observed"] = ob
         obs.append(ob)
         left -= ob["C"]
@@ -258,7 +265,7 @@ def _validate(store: _Store, options: LoopOptions, obs: list, run_opts: dict, sa
         f"(C={val['run']['C']:.3g}, {val['run']['C'] / max(o['C'] for o in trained):.1f}x "
         f"the largest run): predicted {_fmt_pi(val['prediction'])} before training")
     _kill_point(store.out, "validate-predicted")
-    ob = train_runs([val["run"]], options, store.out, **run_opts)[0]
+    ob = train_runs([val["run"]], options, store.out, **run_opts, echo=say)[0]
     val["observed"] = ob
     val["early"] = early_prediction(curve_of(store.out, val["run"]["run_id"]),
                                     options.early_fraction, options.level, options.seed)

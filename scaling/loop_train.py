@@ -45,8 +45,11 @@ def _job(run: dict, options) -> tuple:
 
 
 def train_runs(runs: list, options, out_dir, *, backend: str = "local", workers: int = 1,
-               address: str | None = None, slurm: dict | None = None) -> list[dict]:
+               address: str | None = None, slurm: dict | None = None,
+               echo=None) -> list[dict]:
     """Train ``runs`` (skipping finished ones) and return their observations in order.
+
+    ``echo`` receives a line as each run finishes (its loss and how many are left).
 
     Raises
     ------
@@ -68,12 +71,16 @@ def train_runs(runs: list, options, out_dir, *, backend: str = "local", workers:
                                                              for c in calls])
             else:
                 handles = [executor.submit(fn, job, str(out_dir)) for fn, job in calls]
-            for run, handle in zip(todo, handles):
+            for i, (run, handle) in enumerate(zip(todo, handles)):
                 try:
                     handle.result()
                 except Exception as err:  # noqa: BLE001 - reported with the run's id
                     raise RuntimeError(f"loop run {run['run_id']} failed: "
                                        f"{type(err).__name__}: {err}") from err
+                done = observe(out_dir, run["run_id"])
+                if echo is not None and done is not None:
+                    echo(f"  [{i + 1}/{len(todo)}] {run['run_id']}: N={done['N']:.3g} "
+                         f"D={done['D']:.3g} loss {done['loss']:.4f}")
         finally:
             executor.shutdown()
     observed = [observe(out_dir, r["run_id"]) for r in runs]
