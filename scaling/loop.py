@@ -269,6 +269,9 @@ def _validate(store: _Store, options: LoopOptions, obs: list, run_opts: dict, sa
     val["observed"] = ob
     val["early"] = early_prediction(curve_of(store.out, val["run"]["run_id"]),
                                     options.early_fraction, options.level, options.seed)
+    if val["early"]["available"]:  # graded too, but not the verdict (uncalibrated)
+        lo, hi = val["early"]["pi"]
+        val["early"]["inside"] = bool(lo <= ob["loss"] <= hi)
     rec["verdict"] = verdict(val["prediction"], ob["loss"], options.level)
     store.save()
     _kill_point(store.out, "validated")

@@ -147,6 +147,7 @@ def _schedule(curve: dict):
 
         config = curve["config"]
         lr = lr_schedule(config["schedule"], total_steps=config["total_steps"])
-        return np.asarray(lr, dtype=float), curve["step"]
+        # the last evaluation is logged after the last step: the LR array covers it too
+        return np.append(np.asarray(lr, dtype=float), lr[-1]), curve["step"]
     n = len(curve["loss"])
     return np.full(100 * n + 1, 1e-3), [100 * (i + 1) for i in range(n)]

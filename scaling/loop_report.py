@@ -111,7 +111,7 @@ def _lines(record: dict) -> list[str]:
     if early.get("available"):
         lines.append(f"- early-curve prediction from the first {early['fraction']:.0%}: "
                      f"{early['value']:.4f} [{early['pi'][0]:.4f}, {early['pi'][1]:.4f}] "
-                     f"({early['method']})")
+                     f"({'inside' if early['inside'] else 'outside'}; {early['method']})")
     else:
         lines.append(f"- early-curve prediction: not available ({early.get('reason')})")
     return lines
