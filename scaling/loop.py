@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .loop_design import (LoopOptions, design_ladder, expected_width, validation_point,
                           width_of)
+from .loop_train import realize
 
 __all__ = ["KILL_ENV", "STAGES", "run_loop", "read_loops"]
 
@@ -76,13 +77,16 @@ class _Store:
             self.record = {"id": key, "options": options.to_dict(), "status": "started"}
             self.data["loops"].append(self.record)
 
+    def history(self, finishing: dict | None = None) -> dict:
+        """How often the interval held over the finished loops (and ``finishing``)."""
+        done = [r for r in self.data["loops"] if r.get("status") == "done" or r is finishing]
+        held = sum(bool(r["verdict"]["inside"]) for r in done)
+        return {"loops": len(done), "held": held, "rate": held / len(done) if done else None}
+
     def save(self) -> None:
         from scaling.data.io import atomic_write_text
 
-        done = [r for r in self.data["loops"] if r.get("status") == "done"]
-        held = sum(bool(r["verdict"]["inside"]) for r in done)
-        self.data["history"] = {"loops": len(done), "held": held,
-                                "rate": held / len(done) if done else None}
+        self.data["history"] = self.history()
         atomic_write_text(self.path, json.dumps(self.data, indent=2) + "\n")
 
 
@@ -124,11 +128,15 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
         if report and not (out / "report.html").is_file():
             from .loop_report import write_report
 
-            write_report(rec, out / "report.html")
+            write_report(rec, out / "report.html", store.history())
         say(rec["verdict"]["text"])
         return rec
     if "design" not in rec:
         design = design_ladder(options)
+        design["runs"] = [realize(r, options) for r in design["runs"]]
+        design["cost_flops"] = sum(r["C"] for r in design["runs"])
+        design["c_max"] = max(r["C"] for r in design["runs"])
+        design["refine_budget_flops"] = max(0.0, design["budget_flops"] - design["cost_flops"])
         design["expected"] = expected_width(design, options.level)
         rec["design"] = design
         store.save()
@@ -146,7 +154,7 @@ def run_loop(options: LoopOptions, out, *, backend: str = "local", workers: int 
     if report:
         from .loop_report import write_report
 
-        write_report(rec, out / "report.html")
+        write_report(rec, out / "report.html", store.history(finishing=rec))
     _kill_point(out, "report")
     rec["status"] = "done"
     store.save()
@@ -222,6 +230,7 @@ def _suggest(state: dict, options: LoopOptions, k: int, left: float) -> dict | N
     if run is None:
         return None
     run.update({"role": "refine", "run_id": f"refine{k + 1}-s{options.seed}"})
+    run = realize(run, options)
     run["predicted"] = predict_at(state, run, options.level)  # written before training
     return run
 
@@ -248,7 +257,7 @@ def _validate(store: _Store, options: LoopOptions, obs: list, run_opts: dict, sa
     rec = store.record
     trained = list(rec["ladder"]) + [s["observed"] for s in rec["steps"] if "observed" in s]
     if "validation" not in rec:
-        run = validation_point(options, max(o["C"] for o in trained))
+        run = realize(validation_point(options, max(o["C"] for o in trained)), options)
         fan = _fan_points(min(o["C"] for o in trained), rec["design"]["target_compute"])
         state = fit_state(obs, {"N": [run["N"]] + fan["N"], "D": [run["D"]] + fan["D"]},
                           level=options.level, seed=options.seed, n_boot=options.n_boot)

@@ -165,7 +165,7 @@ def design_ladder(options: LoopOptions) -> dict:
         for C in budgets:
             for f in factors:
                 N = math.sqrt(C / 120.0) * f
-                runs.append({"N": N, "D": C / (6 * N), "group": f"C={C:.3g}"})
+                runs.append({"N": float(N), "D": float(C / (6 * N)), "group": f"C={C:.3g}"})
         rule = (f"isoFLOP: {options.n_budgets} budgets x{options.budget_ratio:g} apart up to "
                 f"C_max={c_max:.3g}, {options.sizes_per_budget} sizes over {options.span:g}x "
                 "in N around sqrt(C/120), D = C/(6N)")
@@ -176,11 +176,12 @@ def design_ladder(options: LoopOptions) -> dict:
         scale = options.ladder_share * options.budget_flops / sum(
             6 * n * n * t for n in sizes for t in tpp)
         sizes = sizes * min(1.0, math.sqrt(scale))
-        runs = [{"N": n, "D": n * t, "group": f"N={n:.3g}"} for n in sizes for t in tpp]
+        runs = [{"N": float(n), "D": float(n * t), "group": f"N={n:.3g}"} for n in sizes
+                for t in tpp]
         rule = (f"grid: {options.sizes_per_budget} sizes x {options.n_budgets} token counts "
                 "(5-80 tokens per parameter)")
     for i, run in enumerate(runs):
-        run.update({"C": 6 * run["N"] * run["D"], "role": "ladder",
+        run.update({"C": 6.0 * run["N"] * run["D"], "role": "ladder",
                     "run_id": f"ladder{i:02d}-s{options.seed}"})
     cost = sum(r["C"] for r in runs)
     return {"rule": rule, "runs": runs, "cost_flops": cost, "c_max": max(r["C"] for r in runs),

@@ -38,7 +38,10 @@ def plot_fan(record: dict, path: Path) -> None:
     if "observed" in val:
         ax.scatter([val["observed"]["C"]], [val["observed"]["loss"]], marker="*", s=160,
                    color="C3", zorder=5, label="validation: observed")
-    target = record["steps"][record["stop"]["step"]]["target"] if "stop" in record else None
+    target = None
+    if "stop" in record:  # the reported interval: the narrowest refit's
+        last = record["steps"][record["stop"]["step"]]
+        target = record["steps"][last["reported_step"]]["target"]
     if target:
         tc = record["design"]["target_compute"]
         ax.errorbar([tc], [target["value"]], yerr=[[target["value"] - target["pi"][0]],
@@ -68,6 +71,9 @@ def plot_widths(record: dict, path: Path) -> None:
     ax.plot([s["step"] for s in steps], [100 * s["width"] for s in steps], "o-", color="C0",
             label="reported (narrowest so far)")
     ax.axhline(100 * record["options"]["goal_width"], color="C3", ls="--", label="goal")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("refinement step")
     ax.set_ylabel("target pi width (% of value)")
     ax.legend(fontsize=8)
@@ -76,7 +82,7 @@ def plot_widths(record: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _lines(record: dict) -> list[str]:
+def _lines(record: dict, history: dict | None) -> list[str]:
     d, val, opts = record["design"], record["validation"], record["options"]
     exp = d["expected"]
     lines = ["# Closed loop", "", f"**{record['verdict']['text']}**", "", "## Design", "",
@@ -99,7 +105,12 @@ def _lines(record: dict) -> list[str]:
         lines.append(f"| {s['step']} | {s.get('n_runs', '-')} | {added} | {pred} | {obs} | "
                      f"{100 * s.get('width_fit', float('nan')):.1f}% | "
                      f"{100 * s.get('width', float('nan')):.1f}% |")
+    last = record["steps"][record["stop"]["step"]]
+    target = record["steps"][last["reported_step"]]["target"]
     lines += ["", f"Stopped: {record['stop']['text']}.", "",
+              f"Reported target prediction (step {last['reported_step']}): "
+              f"{target['value']:.4f}, {opts['level']:.0%} pi [{target['pi'][0]:.4f}, "
+              f"{target['pi'][1]:.4f}], width {last['width']:.1%}.", "",
               "![width of the target's interval](loop_widths.png)", "", "## Validation", ""]
     p, early = val["prediction"], val.get("early", {})
     lines += [f"- rung: N={val['run']['N']:.3g}, D={val['run']['D']:.3g}, "
@@ -114,11 +125,15 @@ def _lines(record: dict) -> list[str]:
                      f"({'inside' if early['inside'] else 'outside'}; {early['method']})")
     else:
         lines.append(f"- early-curve prediction: not available ({early.get('reason')})")
+    if history and history.get("loops"):
+        lines += ["", "## History", "", f"The interval held in {history['held']} of "
+                  f"{history['loops']} finished loop(s) of this folder (loop.json)."]
     return lines
 
 
-def write_report(record: dict, path) -> Path:
-    """Write ``report.md``, the two PNG plots and ``report.html`` next to ``path``."""
+def write_report(record: dict, path, history: dict | None = None) -> Path:
+    """Write ``report.md``, the two PNG plots and ``report.html`` next to ``path``
+    (``history``: how often the interval held over the folder's loops)."""
     from scaling.data.io import atomic_write_text
     from scaling.fits.report_html import markdown_to_html
 
@@ -126,7 +141,7 @@ def write_report(record: dict, path) -> Path:
     folder = path.parent
     plot_fan(record, folder / "loop_fan.png")
     plot_widths(record, folder / "loop_widths.png")
-    text = "\n".join(_lines(record)) + "\n"
+    text = "\n".join(_lines(record, history)) + "\n"
     atomic_write_text(folder / "report.md", text)
     images = ("loop_fan.png", "loop_widths.png")
     atomic_write_text(path, markdown_to_html(text, folder, images))

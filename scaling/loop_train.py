@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["observe", "proxy_config", "train_runs"]
+__all__ = ["curve_of", "observe", "proxy_config", "realize", "train_runs"]
 
 
 def proxy_config(run: dict, proxy: dict, seed: int) -> dict:
@@ -31,6 +31,23 @@ def proxy_config(run: dict, proxy: dict, seed: int) -> dict:
                          n_head=shape["n_head"], schedule=dict(schedule), total_steps=steps,
                          seed=seed, run_id=run["run_id"], group=run.get("role", "loop"))
     return config.to_dict()
+
+
+def realize(run: dict, options) -> dict:
+    """``run`` with the ``N`` and ``D`` it will really have (a proxy's nearest shape and
+    whole steps), so that predictions are made where the run lands; synthetic runs are
+    trained at ``N``, ``D`` exactly."""
+    if options.trainer == "synthetic":
+        return dict(run)
+    config = proxy_config(run, options.proxy, options.seed)
+    from .flops import params_from_shape
+
+    N = float(params_from_shape(config["n_layer"], config["d_model"], 256, config["seq_len"],
+                                n_head=config["n_head"], bias=config["bias"],
+                                qk_layernorm=config["qk_layernorm"]).non_embedding)
+    D = float(config["total_steps"] * config["batch_size"] * config["seq_len"])
+    return {**run, "N": N, "D": D, "C": 6.0 * N * D, "N_design": run["N"],
+            "D_design": run["D"]}
 
 
 def _job(run: dict, options) -> tuple:
