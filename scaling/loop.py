@@ -181,7 +181,7 @@ def _refine(store: _Store, options: LoopOptions, obs: list, run_opts: dict, say)
     rec, target = store.record, options.target_point
     steps = rec.setdefault("steps", [])
     left = rec["design"]["budget_flops"] - sum(o["C"] for o in obs)
-    best = None
+    best, shown = None, set()
     for k in range(options.max_steps + 1):
         state = fit_state(obs, {"N": [target["N"]], "D": [target["D"]]}, level=options.level,
                           seed=options.seed, n_boot=options.n_boot)
@@ -196,6 +196,10 @@ def _refine(store: _Store, options: LoopOptions, obs: list, run_opts: dict, say)
         say(f"step {k}: {len(obs)} runs, target pi {_fmt_pi(pred)}, width {width:.1%}"
             + ("" if best["step"] == k else f" (reported {best['width']:.1%}, step "
                                             f"{best['step']})"))
+        for note in state["summary"]["warnings"]:  # fits never fail silently
+            if note not in shown:
+                shown.add(note)
+                say(f"  warning: {note}")
         stop = _stop_reason(best["width"], options, k, left)
         run = None
         if stop is None:

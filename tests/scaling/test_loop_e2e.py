@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 
 #: a short loop: two refinement steps at most, a smaller bootstrap
 SHORT = {"max_steps": 2, "n_boot": 100}
+#: the reference loop: a goal it cannot reach, so that it passes every stage (refine2 too)
+FULL = {**SHORT, "goal_width": 0.01}
 
 _CHILD = ("import json, sys\nfrom scaling.loop import run_loop\n"
           "from scaling.loop_design import options_from\n"
@@ -27,14 +29,14 @@ _CHILD = ("import json, sys\nfrom scaling.loop import run_loop\n"
 def _child(out, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-c", _CHILD, str(out), json.dumps(SHORT)],
+    return subprocess.run([sys.executable, "-c", _CHILD, str(out), json.dumps(FULL)],
                           env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("loop-reference")
-    record = run_loop(options_from("synthetic", **SHORT), out)
+    record = run_loop(options_from("synthetic", **FULL), out)
     return out, record
 
 
@@ -62,7 +64,7 @@ def test_record_holds_design_predictions_before_training_and_verdict(reference):
     assert record["status"] == "done"
     assert record["design"]["expected"]["width"] > 0
     refines = [s for s in record["steps"] if "run" in s]
-    assert refines, "the default goal (10%) is not met by the ladder alone"
+    assert len(refines) == 2 and record["stop"]["reason"] == "max-steps"
     for s in refines:
         pred, obs = s["run"]["predicted"], s["observed"]
         assert pred["pi"][0] < pred["value"] < pred["pi"][1]
@@ -86,8 +88,8 @@ def test_record_holds_design_predictions_before_training_and_verdict(reference):
 
 def test_rerun_of_a_finished_loop_keeps_the_record_and_other_loops_append(reference, tmp_path):
     out, record = reference
-    assert run_loop(options_from("synthetic", **SHORT), out, report=False) == record
-    other = run_loop(options_from("synthetic", **SHORT, seed=1), out, report=False)
+    assert run_loop(options_from("synthetic", **FULL), out, report=False) == record
+    other = run_loop(options_from("synthetic", **FULL, seed=1), out, report=False)
     saved = read_loops(out)
     assert [r["id"] for r in saved["loops"]] == [record["id"], other["id"]]
     assert saved["history"]["loops"] == 2
@@ -125,7 +127,7 @@ def test_sigkill_at_any_stage_and_a_rerun_give_the_same_record(stage, tmp_path, 
 
 
 def _backend_record(tmp_path, backend, **options):
-    return run_loop(options_from("synthetic", **SHORT), tmp_path, backend=backend,
+    return run_loop(options_from("synthetic", **FULL), tmp_path, backend=backend,
                     report=False, **options)
 
 
