@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataWarning", "check_header", "check_plausible_loss"]
+__all__ = ["DataWarning", "check_header", "check_plausible_loss", "parse_units", "apply_units",
+           "check_plausible", "UNIT_SCALES", "LOSS_UNITS"]
 
 #: A loss this many times below or above the median of its column is called implausible.
 IMPLAUSIBLE_FACTOR = 100.0
@@ -88,3 +89,198 @@ def check_plausible_loss(values, rows, column: str = "loss") -> None:
                       f"{rows(far)}, more than {IMPLAUSIBLE_FACTOR:g}x from the median "
                       f"{median:.3g}; check the file (a typo or an overflow?) or drop the "
                       "row(s)", DataWarning, stacklevel=3)
+
+
+# -- units and plausibility ------------------------------------------------------------
+
+#: ``--units`` scales: a column given in these units is multiplied into raw counts.
+UNIT_SCALES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "P": 1e15}
+#: ``--units loss=...``: how the loss column was written.
+LOSS_UNITS = ("nats", "percent", "ppl")
+#: Plausible ranges (why: the remedies below name the units that explain a miss).
+MAX_LOSS = 15.0           # cross-entropy in nats of any LM vocabulary (ln 256k = 12.5)
+MIN_COUNT = 1e3           # fewer parameters (or tokens) than this: counted in M or B (a toy
+                          # model of 7.5K parameters trained on 2.5K tokens is real)
+TOKENS_PER_PARAM = (1e-2, 1e6)
+TOKEN_MISMATCH = 0.05     # logged token counts and --tokens-per-step may differ this much
+
+
+def parse_units(items) -> dict:
+    """``{"N": 1e6, "loss": "percent", "as_is": True}`` from ``--units`` values such as
+    ``N=M``, ``D=B``, ``loss=percent``, ``loss=ppl`` or ``as-is`` (repeatable, or
+    comma-separated).
+
+    Raises
+    ------
+    ValueError
+        Naming the item and what is accepted.
+    """
+    out: dict = {}
+    for item in [p.strip() for raw in (items or ()) for p in str(raw).split(",")]:
+        if not item:
+            continue
+        if item.lower() in ("as-is", "as_is", "asis"):
+            out["as_is"] = True
+            continue
+        column, sep, unit = item.partition("=")
+        column, unit = column.strip(), unit.strip()
+        if column in ("N", "D", "C") and sep and unit.upper() in UNIT_SCALES:
+            out[column] = UNIT_SCALES[unit.upper()]
+        elif column == "loss" and unit.lower() in LOSS_UNITS:
+            out["loss"] = unit.lower()
+        else:
+            raise ValueError(f"--units {item!r}: expected N=, D= or C= one of "
+                             f"{list(UNIT_SCALES)} (N=M: N given in millions), loss= one of "
+                             f"{list(LOSS_UNITS)}, or as-is (the values are meant as given)")
+    return out
+
+
+def apply_units(table, units: dict):
+    """``table`` with N, D, C in raw counts and the loss in nats, per ``units`` (from
+    :func:`parse_units`); derived columns (C = 6ND, D = C / 6N) are derived again.
+    ``units["as_is"]`` marks the table so :func:`check_plausible` accepts it."""
+    from .schema import RunsTable
+
+    if not units:
+        return table
+    runs, points, meta = table.runs.copy(), table.points.copy(), dict(table.meta)
+    for column in ("N", "D", "C"):
+        if column in units:
+            for frame in (runs, points):
+                if column in frame.columns:
+                    frame[column] = frame[column].astype(float) * units[column]
+    if any(c in units for c in ("N", "D", "C")):
+        n = points["run_id"].map(runs.set_index("run_id")["N"]).astype(float)
+        convention = str(meta.get("flops_convention", ""))
+        factor = float(convention.split("ND")[0]) if "ND" in convention else None
+        if factor and "derived from C" in convention:
+            points["D"] = points["C"] / (factor * n)
+        elif factor:
+            points["C"] = factor * n * points["D"]
+    if units.get("loss") == "percent":
+        points["loss"] = points["loss"] / 100.0
+    elif units.get("loss") == "ppl":
+        points["loss"] = np.log(points["loss"].astype(float))
+    meta["units"] = {k: v for k, v in units.items() if k != "as_is"}
+    if units.get("as_is"):
+        meta["units_as_is"] = True
+    return RunsTable(runs, points, meta)
+
+
+def _span(values) -> str:
+    return f"{np.min(values):.3g}..{np.max(values):.3g}"
+
+
+def _loss_problem(loss) -> str | None:
+    if loss.size == 0 or np.median(loss) <= MAX_LOSS:
+        return None
+    return (f"column 'loss' holds {_span(loss)} (median {np.median(loss):.3g}), not a "
+            f"cross-entropy in nats (below ~{MAX_LOSS:g} for any vocabulary): in percent "
+            f"(x100)? --units loss=percent; a perplexity? --units loss=ppl (the log is "
+            "taken); another column holds the loss? map it with --col loss=COLUMN")
+
+
+def _count_problem(name, values, what) -> str | None:
+    if values.size == 0 or np.median(values) >= MIN_COUNT:
+        return None
+    return (f"column {name!r} holds {_span(values)} (median {np.median(values):.3g}): "
+            f"{what} counted in millions or billions? give the unit with --units {name}=M "
+            f"(millions) or --units {name}=B (billions), or write raw counts ('1.3B' is "
+            "read as 1.3e9)")
+
+
+def _ratio_problem(n, d) -> str | None:
+    ratio = d / n
+    if ratio.size == 0:
+        return None
+    med = float(np.median(ratio))
+    lo, hi = TOKENS_PER_PARAM
+    if med < lo:
+        return (f"D is far below N (median {med:.3g} tokens per parameter, runs span "
+                f"{_span(ratio)}): D in millions or billions? --units D=M or D=B; or N in "
+                "raw counts where D is not")
+    if med > hi:
+        return (f"D is far above N (median {med:.3g} tokens per parameter, runs span "
+                f"{_span(ratio)}): N in millions or billions? --units N=M or N=B")
+    return None
+
+
+def _tokens_problem(points) -> str | None:
+    if "logged/tokens" not in points.columns:
+        return None
+    both = points[["D", "logged/tokens", "step"]].dropna()
+    both = both[both["logged/tokens"] > 0]
+    if both.empty:
+        return None
+    ratio = both["D"].to_numpy(dtype=float) / both["logged/tokens"].to_numpy(dtype=float)
+    med = float(np.median(ratio))
+    if abs(np.log(med)) <= np.log1p(TOKEN_MISMATCH):
+        return None
+    row = both.iloc[-1]
+    implied = float(np.median(both["logged/tokens"] / both["step"].clip(lower=1)))
+    return (f"--tokens-per-step gives D = {row['D']:.4g} at step {int(row['step'])}, but the "
+            f"log counts {row['logged/tokens']:.4g} tokens there ({med:.3g}x); the logged "
+            f"count implies about {implied:.4g} tokens per step: drop --tokens-per-step to "
+            "use the logged count, or correct it")
+
+
+def _tokens_column_problem(finals) -> str | None:
+    """A ``tokens_per_step`` column that contradicts the ``D`` column (final points)."""
+    if "tokens_per_step" not in finals.columns or "step" not in finals.columns:
+        return None
+    rows = finals[["run_id", "step", "D", "tokens_per_step"]].dropna()
+    rows = rows[(rows["step"] > 0) & (rows["tokens_per_step"] > 0)]
+    if rows.empty:
+        return None
+    ratio = rows["D"].to_numpy(dtype=float) / (rows["step"] * rows["tokens_per_step"]).to_numpy(
+        dtype=float)
+    bad = np.abs(np.log(ratio)) > np.log1p(TOKEN_MISMATCH)
+    if not bad.any():
+        return None
+    row = rows[bad].iloc[0]
+    return (f"column 'tokens_per_step' ({row['tokens_per_step']:.4g}) x step ({int(row['step'])}) "
+            f"gives D = {row['step'] * row['tokens_per_step']:.4g} for run {row['run_id']!r}, "
+            f"but column 'D' says {row['D']:.4g} ({ratio[bad][0]:.3g}x; {int(bad.sum())} of "
+            f"{len(rows)} runs disagree): correct tokens_per_step or D")
+
+
+def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
+    """Refuse numbers that are almost surely in the wrong unit, naming the fix.
+
+    Checks the loss (percent or perplexity instead of nats), N and D (millions or
+    billions instead of raw counts), tokens per parameter of the runs' final points
+    (outside 1e-2..1e6), and a ``--tokens-per-step`` that contradicts a logged token
+    counter. Skipped when the table is marked as meant this way (``--units as-is``).
+    ``ratio=False`` skips the tokens-per-parameter check (a loss curve of a short run is
+    legitimately early; a law in N and D fitted on such runs is not).
+
+    Raises
+    ------
+    ValueError
+        With the remedy: a ``--units`` option, ``--col``, or ``--units as-is``.
+    """
+    if table.meta.get("units_as_is"):
+        return
+    frame = table.merged() if frame is None else frame
+    if not {"run_id", "loss", "N", "D"} <= set(frame.columns) or frame.empty:
+        return
+    finals = frame.groupby("run_id", sort=False).tail(1)
+    loss = _finite(frame["loss"])
+    n = finals["N"].to_numpy(dtype=float)
+    d = finals["D"].to_numpy(dtype=float)
+    ok = np.isfinite(n) & np.isfinite(d) & (n > 0) & (d > 0)
+    problems = [_loss_problem(loss), _count_problem("N", _finite(finals["N"]), "parameters"),
+                _count_problem("D", _finite(finals["D"]), "tokens")]
+    if ratio and not any(problems[1:]):
+        problems.append(_ratio_problem(n[ok], d[ok]))
+    problems.append(_tokens_problem(frame))
+    problems.append(_tokens_column_problem(finals))
+    problems = [p for p in problems if p]
+    if problems:
+        raise ValueError("implausible values: " + "; and ".join(problems)
+                         + " (if the values are meant this way: --units as-is)")
+
+
+def _finite(column) -> np.ndarray:
+    values = np.asarray(column, dtype=float)
+    return values[np.isfinite(values) & (values > 0)]

@@ -38,9 +38,11 @@ def atomic_write_bytes(path, payload: bytes) -> Path:
         if _before_replace is not None:
             _before_replace(path)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None:  # a full disk: name the file
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
     _remove_stale_temporaries(path)
     return path
@@ -111,8 +113,9 @@ def staged_directory(out):
     on success it replaces ``out`` whole (no stale plots, no mix of old and new files), on
     any error it is removed and ``out`` is untouched.
 
-    A lock file (``.<name>.lock`` next to ``out``) makes a second process writing the same
-    folder stop with a clear error instead of interleaving files. An existing ``out`` is
+    A lock file (``.<name>.lock`` next to ``out``, removed when done) makes a second process
+    writing the same folder stop with a clear error instead of interleaving files. A
+    symbolic link ``out`` is followed: the folder it names is written, the link stays. An existing ``out`` is
     replaced only if it holds nothing but report files (``report.md``, ``report.html``,
     ``fit.json``, PNG plots, and sub-folders of those), so ``--out .`` is refused.
 
@@ -124,6 +127,8 @@ def staged_directory(out):
     import fcntl
 
     out = Path(out)
+    if out.is_symlink():  # a link to a folder: write the folder it names, keep the link
+        out = Path(os.path.realpath(out))
     if out.exists() and not out.is_dir():
         raise ReportFolderError(f"--out {out} is a file, not a folder")
     if out.is_dir():
@@ -140,6 +145,13 @@ def staged_directory(out):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            busy = True
+        else:  # a lock file another writer removed after we opened it is no lock at all
+            try:
+                busy = os.stat(lock_path).st_ino != os.fstat(lock.fileno()).st_ino
+            except FileNotFoundError:
+                busy = True
+        if busy:
             raise ReportFolderError(f"--out {out}: another scaling process is writing this "
                                     "folder now; wait for it to finish or choose another "
                                     "folder") from None
@@ -162,3 +174,5 @@ def staged_directory(out):
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            lock_path.unlink(missing_ok=True)  # still held: nobody else has it now

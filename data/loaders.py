@@ -7,6 +7,7 @@ A file may be flat (one row per point, run columns repeated) or final-points-onl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -14,7 +15,8 @@ import pandas as pd
 
 from .schema import RunsTable, validate
 
-__all__ = ["load_table", "read_frame", "parse_column_map", "final_points_table", "FORMATS"]
+__all__ = ["load_table", "read_frame", "parse_column_map", "final_points_table", "FORMATS",
+           "expand_paths", "combine_tables"]
 
 #: File suffix -> format name.
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
@@ -214,3 +216,67 @@ def final_points_table(table: RunsTable) -> RunsTable:
     """The table reduced to the last point of each run."""
     last = table.points.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
     return RunsTable(table.runs, last, {**table.meta, "final_only": True})
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def expand_paths(spec) -> list[Path]:
+    """The paths ``spec`` names: one path, a glob (``'out/*/wandb'``, ``'runs/**/metrics.csv'``)
+    or a list of either; sorted within each glob.
+
+    Raises
+    ------
+    ValueError
+        For a glob that matches nothing or a path that does not exist.
+    """
+    items = [spec] if isinstance(spec, (str, Path)) else list(spec)
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
+        if _GLOB.search(text) and not Path(text).exists():
+            import glob
+
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            if not found:
+                raise ValueError(f"the pattern {text!r} matches no file or folder")
+            out.extend(found)
+        elif Path(text).exists():
+            out.append(Path(text))
+        else:
+            raise ValueError(f"no such file or folder: {text!r}")
+    return list(dict.fromkeys(out))
+
+
+def combine_tables(tables, sources=None) -> RunsTable:
+    """One runs table from several (e.g. one per log folder), validated again.
+
+    Raises
+    ------
+    ValueError
+        When two tables hold a run of one id (naming both sources; rename one with
+        ``run_id=`` or a column map).
+    """
+    tables = list(tables)
+    if len(tables) == 1:
+        return tables[0]
+    sources = [str(s) for s in (sources or range(len(tables)))]
+    owner: dict[str, str] = {}
+    for table, source in zip(tables, sources):
+        for rid in table.runs["run_id"]:
+            if rid in owner:
+                raise ValueError(f"run {rid!r} is in both {owner[rid]!r} and {source!r}; "
+                                 "give the runs distinct names (run_id=..., or W&B run names)")
+            owner[rid] = source
+    runs = pd.concat([t.runs for t in tables], ignore_index=True)
+    points = pd.concat([t.points for t in tables], ignore_index=True)
+    points = points.drop(columns=[c for c in points.columns
+                                  if c in runs.columns and c != "run_id"])
+    meta = {"sources": sources, "parts": [dict(t.meta) for t in tables]}
+    for key in ("flops_convention", "tokens_known", "size_known"):
+        values = {str(t.meta.get(key)) for t in tables}
+        if len(values) == 1 and key in tables[0].meta:
+            meta[key] = tables[0].meta[key]
+    return validate(points, runs, meta=meta,
+                    require_tokens=all(t.meta.get("tokens_known", True) for t in tables),
+                    require_size=all(t.meta.get("size_known", True) for t in tables))

@@ -7,11 +7,19 @@ several datasets. :func:`select_points` applies, in this order:
 1. the row filter ``where`` (pandas query syntax, see :mod:`scaling.data.where`), on
    the table's columns as given;
 2. the N convention (``n_convention``: convert N from the model shape, or declare it);
-3. ``split``: only rows labelled ``fit`` (or the label asked for) are fitted; rows with
-   another label are kept aside as held-out runs, unlabelled rows are fitted;
+3. ``split``: exactly the rows labelled ``fit`` (or the label asked for) are fitted; rows
+   with another label are kept aside as held-out runs; unlabelled rows are left out and
+   counted (``split_unlabelled_rows``);
 4. ``points``: the final point of each run (default) or every checkpoint;
-5. ``repeats``: seeds of one configuration (same N, D and run-level settings) kept as
-   separate runs or averaged into one row.
+5. ``repeats``: runs that differ only in ``seed`` (and run id and measured columns) are
+   repeats of one configuration, kept as separate runs or averaged into one row; their
+   spread is the seed scatter. Runs at the same (N, D) that differ in any other setting
+   (``lr``, ``batch_size``, ``unique_tokens``, ...) are a *sweep*: never counted as seed
+   scatter, and refused unless the user picks ``repeats="best:COL"`` (the best setting of
+   COL per configuration) or ``repeats="all"`` (fit every run).
+
+Rows are put in a canonical order (N, D, loss, run id), so permuting a file's rows
+changes nothing downstream.
 
 The returned :class:`Selection` holds the rows, the held-out rows and a plain-JSON record.
 """
@@ -23,22 +31,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .checks import check_plausible
 from .nconvention import convert_n, normalize_convention
+from .repeats import (LAW_INPUTS, POOLING_COLUMNS, REPEATS_CHOICES, best_of, config_keys,
+                      mean_repeats, measured_columns, parse_repeats, repeat_scatter,
+                      setting_columns, sweep_columns, sweep_message)
 from .schema import RunsTable
 from .where import where_mask
 
 __all__ = ["Selection", "select_points", "filter_table", "group_tables", "config_keys", "repeat_scatter",
-           "expand_run_ids", "same_value_hint", "POINTS_CHOICES", "REPEATS_CHOICES",
-           "POOLING_COLUMNS"]
+           "expand_run_ids", "same_value_hint", "setting_columns", "sweep_columns",
+           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS", "LAW_INPUTS"]
 
 POINTS_CHOICES = ("final", "all")
-REPEATS_CHOICES = ("keep", "mean")
-#: Columns that, with several values, mean the table pools different experiments.
-POOLING_COLUMNS = ("dataset", "group", "tokenizer")
-# run-level settings that make two runs at the same (N, D) different configurations
-_CONFIG_COLUMNS = ("dataset", "group", "tokenizer", "model", "schedule", "peak_lr", "end_lr",
-                   "warmup_steps", "decay_start", "total_steps", "tokens_per_step", "seq_len",
-                   "batch_size")
 
 
 @dataclass(frozen=True)
@@ -66,55 +71,34 @@ def _choice(name, value, choices):
         raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
 
 
-def config_keys(frame: pd.DataFrame) -> pd.Series:
-    """One label per row naming its configuration: N, D, the run's final D and run-level
-    settings (not the seed or run id), so that rows with equal labels are repeats of one
-    experiment."""
-    cols = ["N", "D"] + [c for c in _CONFIG_COLUMNS if c in frame.columns]
-    parts = [frame[c].map(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v))
-             for c in cols]
-    if "run_id" in frame.columns:
-        # a checkpoint at D of a longer run is not a repeat of a run that ends at D
-        budget = frame.groupby("run_id")["D"].transform("max")
-        parts.append(budget.map(lambda v: f"{v:.6g}"))
-    return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
-
-
-def repeat_scatter(frame: pd.DataFrame) -> dict | None:
-    """Observation scatter from repeated configurations, or None when nothing repeats.
-
-    The pooled within-configuration standard deviation of log loss,
-    ``sqrt(sum_g sum_i (log L_gi - mean_g)^2 / sum_g (n_g - 1))``: the noise of one
-    run's loss around its configuration's mean (seed-to-seed scatter), on the fit scale.
-    """
-    if frame["D"].isna().any():
-        return None  # without token counts a configuration cannot be told from a checkpoint
-    codes, _ = pd.factorize(config_keys(frame))
-    log_loss = np.log(frame["loss"].to_numpy(dtype=float))
-    sizes = np.bincount(codes)
-    repeated = sizes >= 2
-    if not repeated.any():
-        return None
-    means = np.bincount(codes, weights=log_loss) / sizes
-    ss = float(np.sum(((log_loss - means[codes]) ** 2)[repeated[codes]]))
-    dof = int((sizes[repeated] - 1).sum())
-    repeated = sizes[repeated]
-    sd = float(np.sqrt(ss / dof))
-    return {"sd_log_loss": sd, "n_configs": int(repeated.size),
-            "n_runs": int(repeated.sum()), "dof": dof,
-            "method": "pooled within-configuration sd of log loss (one run's seed scatter)"}
-
-
-def _mean_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """One row per configuration: mean loss; run_id of its first member."""
-    keys = config_keys(frame)
-    members = frame.groupby(keys, sort=False)["run_id"].agg(lambda s: sorted(set(s)))
-    first = frame.groupby(keys, sort=False).head(1).copy()
-    first["loss"] = frame.groupby(keys, sort=False)["loss"].transform("mean")[first.index]
-    first["n_repeats"] = frame.groupby(keys, sort=False)["loss"].transform("size")[first.index]
-    first["run_id"] = [members[k][0] for k in keys[first.index]]
-    merged = {m[0]: m for m in members if len(m) > 1}
-    return first.reset_index(drop=True), merged
+def _apply_split(frame: pd.DataFrame, split, record: dict):
+    """Exactly the rows labelled ``split`` (``None``/``"all"``: every row); other labels
+    held out (their final points returned); unlabelled rows left out and counted."""
+    heldout = frame.iloc[0:0]
+    if split in (None, "all") or "split" not in frame.columns:
+        return frame, heldout
+    labels = frame["split"]
+    labelled = labels.notna() & (labels.astype(str).str.strip() != "")
+    chosen = labelled & (labels.astype(str).str.strip() == str(split))
+    if not chosen.any():
+        found = sorted(set(labels[labelled].astype(str)))
+        unlabelled = int((~labelled).sum())
+        raise ValueError(f"column 'split' has labels {found} but none is {split!r}"
+                         + (f" ({unlabelled} rows have no label)" if unlabelled else "")
+                         + "; choose the label to fit with --split LABEL (split=...), or "
+                         "--split all to ignore the column")
+    held = frame[labelled & ~chosen]
+    heldout = held.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
+    record["split_heldout_rows"] = int(len(held))
+    record["split_heldout_runs"] = sorted(held["run_id"].unique().tolist())
+    record["split_unlabelled_rows"] = int((~labelled).sum())
+    record["split_unlabelled_runs"] = int(frame.loc[~labelled, "run_id"].nunique())
+    if record["split_unlabelled_rows"]:
+        record["notes"].append(
+            f"{record['split_unlabelled_rows']} rows ({record['split_unlabelled_runs']} runs) "
+            f"have no split label and were not fitted (--split {split} fits exactly the rows "
+            "so labelled; --split all fits every row)")
+    return frame[chosen], heldout
 
 
 def _checkpoints(frame: pd.DataFrame) -> dict:
@@ -136,15 +120,18 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         evaluated on every point joined with its run's columns (before finals are taken,
         so ``"step <= 5000"`` makes the last point up to step 5000 each run's final).
     split : str or None
-        Fit the rows whose ``split`` is this label (default ``"fit"``); rows with other
-        labels are held out, unlabelled rows are fitted. ``None`` or ``"all"`` ignores
-        the column.
+        Fit exactly the rows whose ``split`` is this label (default ``"fit"``); rows with
+        other labels are held out, unlabelled rows are left out and counted in the record
+        (``split_unlabelled_rows``). ``None`` or ``"all"`` ignores the column.
     points : {"final", "all"}
         Fit the final point of each run (default) or every checkpoint. With ``"all"``
         the runs stay the unit of resampling (bootstrap and backtests group by run).
-    repeats : {"keep", "mean"}
-        Repeats of one configuration (e.g. seeds): fit every run (default), or their
-        mean loss as one row. Either way their spread is recorded as observation scatter.
+    repeats : {"keep", "mean", "all"} or "best:COL[,COL]"
+        Repeats (runs differing only in seed): fit every run (default), or their mean loss
+        as one row; either way their spread is recorded as seed scatter. Runs at one
+        (N, D) that differ in another setting are a sweep and raise ``ValueError`` unless
+        ``"best:COL"`` keeps the setting of COL with the lowest loss per configuration or
+        ``"all"`` fits every run. A sweep never counts as seed scatter.
     n_convention : {"total", "non_embedding", "non_embedding_head"}, optional
         Count N this way (hyphens and ``+`` accepted: ``"non-embedding+head"``),
         converting from ``d_model``, ``n_layer``, ``vocab_size`` when needed.
@@ -160,7 +147,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         a selection that leaves no rows.
     """
     _choice("points", points, POINTS_CHOICES)
-    _choice("repeats", repeats, REPEATS_CHOICES)
+    how, best_cols = parse_repeats(repeats)
     frame = table.merged()
     record: dict = {"where": where, "split": split, "points": points, "repeats": repeats,
                     "n_convention": table.meta.get("n_convention"), "rows_in": int(len(frame)),
@@ -176,36 +163,24 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         if frame.empty:
             raise ValueError(f"the row filter {where!r} keeps no rows of {record['rows_in']}")
 
+    # percent losses, N in millions, ...: refused, naming the fix (tokens per parameter
+    # only for final points: a step-wise fit of one short run is legitimately early)
+    check_plausible(table, frame, ratio=points == "final")
     if n_convention is not None:
         convention = normalize_convention(n_convention)
-        values, how = convert_n(frame, convention)
+        values, conv = convert_n(frame, convention)
         if not np.allclose(values, frame["N"].to_numpy(dtype=float), rtol=1e-12):
             frame["N"] = values
             if str(table.meta.get("flops_convention", "")).startswith("6ND"):
                 frame["C"] = 6.0 * frame["N"] * frame["D"]
         frame["N_convention"] = convention
-        record["n_convention"] = how
+        record["n_convention"] = conv
 
-    heldout = frame.iloc[0:0]
-    if split not in (None, "all") and "split" in frame.columns:
-        labels = frame["split"]
-        labelled = labels.notna() & (labels.astype(str).str.strip() != "")
-        if not (labels[labelled].astype(str) == split).any():
-            found = sorted(set(labels[labelled].astype(str)))
-            if found:
-                raise ValueError(f"column 'split' has labels {found} but none is {split!r}; "
-                                 "choose the label to fit with --split LABEL (split=...), or "
-                                 "--split all to ignore the column")
-        fitted = ~labelled | (labels.astype(str) == split)
-        held = frame[~fitted]
-        heldout = held.groupby("run_id", sort=True).tail(1).reset_index(drop=True)
-        record["split_heldout_rows"] = int(len(held))
-        record["split_heldout_runs"] = sorted(held["run_id"].unique().tolist())
-        frame = frame[fitted]
-        if frame.empty:
-            raise ValueError(f"no row is labelled split={split!r}")
-
+    frame, heldout = _apply_split(frame, split, record)
     record["checkpoints"] = _checkpoints(frame)
+    # columns that change within a run (wall time, throughput, metrics) are measurements
+    measured = measured_columns(frame)
+    finals = frame.groupby("run_id", sort=True).tail(1).drop(columns=measured)
     if points == "final":
         frame = frame.groupby("run_id", sort=True).tail(1)
         if record["checkpoints"].get("max_per_run", 1) > 1:
@@ -219,12 +194,31 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 "rate had not finished decaying sit above the loss of a run trained to that "
                 "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
                 "backtests resample whole runs")
-    frame = frame.reset_index(drop=True)
+    # canonical order: the same rows in any order give the same fit (a table without
+    # run ids names its rows by position, so the run id alone would not do)
+    frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
 
-    scatter = repeat_scatter(frame)
+    # seed scatter only among runs that differ in nothing but the seed (never a sweep)
+    scatter = repeat_scatter(frame.drop(columns=measured))
     record["repeat_scatter"] = scatter
-    if repeats == "mean" and scatter is not None:
-        frame, members = _mean_repeats(frame)
+    sweeps = sweep_columns(finals)
+    record["sweep"] = sweeps
+    if how == "best":
+        runs, record["best_of"] = best_of(finals, best_cols)
+        frame = frame[frame["run_id"].isin(set(runs))].reset_index(drop=True)
+        left = {c: v for c, v in sweeps.items() if c not in best_cols}
+        if left:
+            raise ValueError(sweep_message(left, best_cols))
+        record["notes"].append(f"kept the best {'/'.join(best_cols)} of each configuration: "
+                               f"{record['best_of']['runs_kept']} of "
+                               f"{record['best_of']['runs_in']} runs")
+    elif sweeps and how != "all":
+        raise ValueError(sweep_message(sweeps, []))
+    elif sweeps:
+        record["notes"].append("fitted every run of the sweep over "
+                               + ", ".join(sweeps) + " as its own configuration")
+    if how == "mean" and scatter is not None:
+        frame, members = mean_repeats(frame.drop(columns=measured))
         record["repeat_members"] = members
         record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
                                f"{scatter['n_configs']} configurations")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from scaling.data.select import expand_run_ids
 
+from .estimator import clone
 from .fit import ScalingLawFit, as_table, warm_refit
 from .intervals import calibrate, point_intervals
 from .selection import SELECTION_OPTIONS, select_points
@@ -36,7 +37,7 @@ def seed_noise(final: pd.DataFrame) -> float | None:
 
 
 def _variables(estimator: ScalingLawFit, frame: pd.DataFrame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 
@@ -64,16 +65,16 @@ def _coverage(estimator, fit, train, held, law, level, n_boot, seed) -> dict:
     out = point_intervals(fit, cal, _variables(estimator, held, law), level=level,
                           n_boot=n_boot, seed=seed)
     y = held["loss"].to_numpy(dtype=float)
-    pi, ci = out["pi"], out["ci"]
+    pi, ci = out.pi, out.ci
     inside = (pi[:, 0] <= y) & (y <= pi[:, 1])
     cov = {"level": level, "n": int(y.size), "pi_covered": int(inside.sum()),
-           "pi_width_rel_median": float(np.median((pi[:, 1] - pi[:, 0]) / out["value"])),
-           "calibration": cal.method, "distance_max": float(np.max(out["decades"])),
+           "pi_width_rel_median": float(np.median((pi[:, 1] - pi[:, 0]) / out.value)),
+           "calibration": cal.method, "distance_max": float(np.max(out.extrapolation)),
            "per_run": {rid: {"pi": [float(a), float(b)], "decades": float(d)}
-                       for rid, (a, b), d in zip(held["run_id"], pi, out["decades"])}}
+                       for rid, (a, b), d in zip(held["run_id"], pi, out.extrapolation)}}
     if ci is not None:
         cov["ci_covered"] = int(((ci[:, 0] <= y) & (y <= ci[:, 1])).sum())
-        cov["ci_width_rel_median"] = float(np.median((ci[:, 1] - ci[:, 0]) / out["value"]))
+        cov["ci_width_rel_median"] = float(np.median((ci[:, 1] - ci[:, 0]) / out.value))
     return cov
 
 
@@ -112,9 +113,7 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
     table = as_table(data)
     law = get_law(estimator.law)
     if result is None:
-        result = ScalingLawFit(**{k: getattr(estimator, k) for k in (
-            "law", "x", "loss", "delta", "k", "starts", "seed", "bounds", "drop_highest",
-            "max_iter", *SELECTION_OPTIONS)}).fit(table).result_
+        result = clone(estimator).fit(table).result_  # exactly the user's choices
     # the fit's own rows (where, split, repeats, N convention), one final point per run
     final = select_points(table, **{k: getattr(estimator, k) for k in SELECTION_OPTIONS
                                     if k != "points"}, points="final").frame
@@ -134,7 +133,7 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
                                     law, level, n_boot, seed)
     largest["useful"] = largest["mean_abs_rel_error"] <= bar
 
-    scale = kept[estimator.x or "N"] if law.variables == ("x",) else kept["N"]
+    scale = kept[estimator.x or "N"] if law.takes_x else kept["N"]
     bands = pd.qcut(np.log(scale.to_numpy(dtype=float)), q=min(n_scale_groups, scale.nunique()),
                     labels=False, duplicates="drop")
     by_scale = []

@@ -17,6 +17,7 @@ from .multistart import multistart
 from .objectives import Objective, get_objective, huber
 from .params import ConstrainedProblem, ParamModel
 from .problem import Problem
+from .prediction import DEFAULT_LEVEL
 from .result import FitResult
 
 __all__ = ["BootstrapResult", "bootstrap", "resample_counts", "percentile_interval"]
@@ -46,7 +47,8 @@ def _refit_objective(objective: Objective) -> Objective:
     return objective
 
 
-def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0) -> np.ndarray:
+def percentile_interval(samples: np.ndarray, level: float = DEFAULT_LEVEL,
+                        axis: int = 0) -> np.ndarray:
     """Equal-tailed percentile interval ``[lo, hi]`` of ``samples`` along ``axis``."""
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
@@ -94,7 +96,7 @@ class BootstrapResult:
     samples: dict[str, np.ndarray]
     objective: np.ndarray
     converged: np.ndarray
-    level: float = 0.95
+    level: float = DEFAULT_LEVEL
     meta: dict = field(default_factory=dict)
 
     @property
@@ -137,7 +139,7 @@ class BootstrapResult:
 
 
 def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=None,
-              level: float = 0.95, max_iter: int = 300) -> BootstrapResult:
+              level: float = DEFAULT_LEVEL, max_iter: int = 300) -> BootstrapResult:
     """Bootstrap a point-law fit over its runs, warm-started and vectorized.
 
     Parameters

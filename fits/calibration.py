@@ -11,8 +11,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["Calibration", "default_calibration", "DEFAULT_RATE", "DEFAULT_SCATTER",
-           "MIN_RATE"]
+__all__ = ["Calibration", "default_calibration", "residual_scatter", "DEFAULT_RATE",
+           "DEFAULT_SCATTER", "MIN_RATE"]
 
 #: relative sd per decade of extrapolation when the table is too small to backtest
 DEFAULT_RATE = 0.03
@@ -139,9 +139,39 @@ class Calibration:
 
 
 def default_calibration(reason: str, scatter: float | None = None) -> Calibration:
-    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``)."""
+    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``).
+
+    ``scatter``: the fit's own residual scatter (:func:`residual_scatter`); the default
+    is never narrower than it, so it covers the fit's own runs at its level.
+    """
     s0 = max(DEFAULT_SCATTER, scatter or 0.0)
     return Calibration(s0, DEFAULT_RATE, "default", notes=[
         f"{reason}: the prediction interval uses the conservative default growth "
         f"{DEFAULT_RATE:.0%} relative sd per decade of extrapolation and scatter "
         f"{s0:.2%} (see docs/uncertainty.md); add runs to calibrate it on your data"])
+
+
+def residual_scatter(points: dict, n_params: int) -> float:
+    """Relative sd of one run around the fitted law, from a fit's ``data.points``
+    (``loss``, ``predicted``, optional ``run_id``): RMS log residual over ``n - p`` degrees
+    of freedom. Where runs have many points (``run_id`` repeats), between-run variance of
+    the run means plus the mean within-run variance, so a long curve is not many runs.
+    0 when the points are missing."""
+    loss = np.asarray([np.nan if v is None else v for v in points.get("loss") or []], float)
+    pred = np.asarray([np.nan if v is None else v for v in points.get("predicted") or []],
+                      float)
+    if loss.size == 0 or loss.size != pred.size:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(loss / pred)
+    ok = np.isfinite(r)
+    ids = points.get("run_id")
+    if ids is not None and len(ids) == r.size and len(set(ids)) < len(ids):
+        labels, index = np.unique(np.asarray(ids, dtype=str)[ok], return_inverse=True)
+        r = r[ok]
+        means = np.bincount(index, r) / np.bincount(index)
+        within = np.bincount(index, (r - means[index]) ** 2) / np.bincount(index)
+        dof = max(labels.size - n_params, 1)
+        return float(np.sqrt(np.sum(means ** 2) / dof + within.mean()))
+    r = r[ok]
+    return float(np.sqrt(np.sum(r ** 2) / max(r.size - n_params, 1))) if r.size else 0.0

@@ -15,13 +15,13 @@ at budgets where the interval excludes 1.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .compute_optimal import chinchilla_compute_for_loss, chinchilla_optimum
-from .result import FitResult, FitWarning, to_jsonable
+from .prediction import DEFAULT_LEVEL
+from .result import FitResult, to_jsonable
 
 __all__ = ["Comparison", "compare_ladders", "effective_compute_multiplier"]
 
@@ -108,13 +108,11 @@ def _fit(ladder, estimator) -> FitResult:
     from .fit import ScalingLawFit, as_table
 
     estimator = estimator or ScalingLawFit(law="chinchilla")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        return estimator.fit(as_table(ladder)).result_
+    return estimator.fit(as_table(ladder), warn=False).result_
 
 
 def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
-                    level: float = 0.95, seed: int = 0, estimator=None, k: float = 6.0,
+                    level: float = DEFAULT_LEVEL, seed: int = 0, estimator=None, k: float = 6.0,
                     names: tuple = ("A", "B")) -> Comparison:
     """Effective compute multiplier of recipe B over recipe A across compute budgets.
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .prediction import DEFAULT_LEVEL
+
 __all__ = ["chinchilla_optimum", "chinchilla_compute_for_loss", "isoflop_penalty",
            "PowerLawFit", "approach1_envelope", "approach2_isoflop", "isoflop_groups"]
 
@@ -101,8 +103,9 @@ def isoflop_groups(C, width: float = 0.1) -> np.ndarray:
 
 
 def approach2_isoflop(N, C, loss, *, width: float = 0.1, min_points: int = 3,
-                      k: float = 6.0, n_boot: int = 200, seed: int = 0, level: float = 0.95,
-                      method: str = "parabola", window: float = 0.5) -> dict:
+                      k: float = 6.0, n_boot: int = 200, seed: int = 0,
+                      level: float = DEFAULT_LEVEL, method: str = "auto",
+                      window: float | None = None) -> dict:
     """Approach 2: per-budget isoFLOP minima, then ``N*(C) = G C^a``.
 
     A thin wrapper of :func:`fits.isoflop.isoflop_fit` (windowed parabola of log loss vs

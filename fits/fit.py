@@ -13,7 +13,7 @@ import pandas as pd
 
 from scaling.data import RunsTable, load_table, validate
 
-from .estimator import EstimatorParams
+from .estimator import EstimatorParams, clone
 from .laws import Law, get_law
 from .finish import finish
 from .multistart import count_at_best, multistart, polish
@@ -24,6 +24,7 @@ from .starts import fit_starts as _starts
 from .starts import lm_bounds
 from .problem import Problem
 from .selection import SELECTION_OPTIONS, finish_selection, select_points, selection_info
+from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, FitWarning
 
 __all__ = ["fit_law", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
@@ -102,7 +103,7 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
             delta: float = 1e-3, k: float = 4.0, starts="auto", seed: int = 0,
             bounds: Mapping[str, tuple[float, float]] | None = None, fixed=None, tied=None,
             prior=None, max_iter: int = 200, screen_rows: int | None = 2000, run_ids=None,
-            data_info: dict | None = None) -> FitResult:
+            data_info: dict | None = None, warn: bool = True) -> FitResult:
     """Fit ``law`` to observed values by vectorized multistart + quasi-Newton polish.
 
     Parameters
@@ -224,14 +225,14 @@ def fit_law(law, variables: Mapping[str, np.ndarray], loss_values, *, loss: str 
                             **{n: a.tolist() for n, a in zip(names, arrays)},
                             "loss": y.tolist(), "predicted": pred.tolist()}})
     equation = law.equation
-    if law.variables == ("x",):
+    if law.takes_x:
         equation = equation.replace("x", names[0])
     if y_name != "loss":
         equation = equation.replace("L(", f"{y_name}(", 1)
     return finish(problem, model, theta, value, info, law=law, n_points=y.size,
                   n_runs=len(set(run_ids)) if run_ids is not None else y.size,
                   n_starts=len(theta0), equation=equation, data=data, choices=choices,
-                  notes=notes,
+                  notes=notes, warn=warn,
                   convergence={"n_at_best": int(n_at_best),
                                "starts_converged": int(batch.converged.sum()),
                                "multistart_best": float(batch.values[batch.best])},
@@ -302,7 +303,7 @@ class ScalingLawFit(EstimatorParams):
         return self.selection_.frame
 
     def _points(self, table: RunsTable, law: Law):
-        if law.variables == ("x",):
+        if law.takes_x:
             x = self.x or "N"
             if x not in POINT_VARIABLES:
                 raise ValueError(f"`x` must be one of {list(POINT_VARIABLES)}, got {x!r}")
@@ -313,17 +314,21 @@ class ScalingLawFit(EstimatorParams):
         if self.x is not None:
             raise ValueError(f"`x` applies to the one-variable power law only; law "
                              f"{law.name!r} uses {', '.join(law.variables)}")
+        if not table.meta.get("tokens_known", True):  # before the selection's checks
+            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
+                             "none; add a D, C or tokens_per_step column")
         frame = self._select(table, self.points)
         from .laws.data_constrained import with_unique_tokens
 
         frame = with_unique_tokens(frame, law)  # U from `epochs`; warns on repeated data
-        if not table.meta.get("tokens_known", True):
-            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
-                             "none; add a D, C or tokens_per_step column")
         return frame, {v: frame[v].to_numpy(dtype=float) for v in law.variables}, None
 
-    def fit(self, data) -> "ScalingLawFit":
-        """Fit to ``data`` (RunsTable, DataFrame or path); returns ``self``."""
+    def fit(self, data, *, warn: bool = True) -> "ScalingLawFit":
+        """Fit to ``data`` (RunsTable, DataFrame or path); returns ``self``.
+
+        ``warn=False``: the fit's warnings stay on ``result_.warnings`` for the caller to
+        show, instead of being emitted as :class:`FitWarning`.
+        """
         table = as_table(data)
         law = get_law(self.law)
         if not (isinstance(self.drop_highest, (int, np.integer)) and self.drop_highest >= 0):
@@ -365,19 +370,75 @@ class ScalingLawFit(EstimatorParams):
                                loss=self.loss, delta=self.delta, k=self.k, starts=self.starts,
                                seed=self.seed, bounds=self.bounds, fixed=self.fixed,
                                tied=self.tied, prior=self.prior, max_iter=self.max_iter,
-                               run_ids=frame["run_id"].tolist(), data_info=info)
-        finish_selection(self.result_, self.selection_, law, x)
+                               run_ids=frame["run_id"].tolist(), data_info=info, warn=warn)
+        self.result_ = finish_selection(self.result_, self.selection_, law, x, warn=warn)
         self.params_ = self.result_.values
+        self.table_ = table
+        self.calibration_ = None
         return self
 
     def _check_fitted(self):
         if not hasattr(self, "result_"):
             raise RuntimeError("this ScalingLawFit is not fitted yet; call fit(data) first")
 
-    def predict(self, **variables) -> np.ndarray:
-        """Predicted loss, e.g. ``predict(N=7e10, D=1.4e12)`` (or ``x=...`` for the power law)."""
+    def predict(self, X=None, /, *, level: float = DEFAULT_LEVEL, n_boot: int = 200,
+                calibration="backtest", **variables) -> Prediction:
+        """Predicted loss with its intervals, e.g. ``predict(N=7e10, D=1.4e12)``.
+
+        Parameters
+        ----------
+        X : DataFrame or mapping, optional
+            Targets, one row each, with a column per variable of the law (``law.variables``;
+            the power law also takes the column it was fitted on). A DataFrame's index is
+            kept on the result (``predict(frame).to_frame()`` lines up with ``frame``).
+        **variables
+            Or the variables as keywords (numbers or arrays).
+        level : float
+            Level of ``ci`` and ``pi`` (0.9 by default).
+        n_boot : int
+            Bootstrap refits for ``ci`` (0: no ``ci``).
+        calibration : "backtest", "default" or Calibration
+            How ``pi`` is sized: backtests on the fitted table (computed once and kept on
+            ``calibration_``), the documented conservative default, or a given one.
+
+        Returns
+        -------
+        Prediction
+            ``np.asarray(pred)`` is the values; ``pred.to_frame()`` a DataFrame with
+            ``value``, ``ci_lower`` ... ``pi_upper``, ``extrapolation``.
+        """
+        from .intervals import point_intervals
+        from .predict import law_targets
+
         self._check_fitted()
-        return self.result_.predict(**variables)
+        law = get_law(self.law)
+        index = None
+        if X is not None:
+            if variables:
+                raise TypeError("give the targets as a table X or as keywords, not both")
+            if isinstance(X, pd.DataFrame):
+                index = X.index
+            variables = {c: np.asarray(X[c]) for c in X
+                         if c in law.variables or c == (self.x or "N")}
+        at = law_targets(law, variables, x_name=self.x or "N")
+        return point_intervals(self.result_, self._calibration(calibration), at, level=level,
+                               n_boot=n_boot, seed=self.seed, index=index)
+
+    def _calibration(self, how):
+        from .calibration import Calibration, default_calibration
+        from .intervals import calibrate
+
+        if isinstance(how, Calibration):
+            return how
+        if how == "default":
+            return default_calibration("calibration='default': the documented conservative "
+                                       "interval, not backtested on this table")
+        if how != "backtest":
+            raise ValueError(f"`calibration` must be 'backtest', 'default' or a Calibration, "
+                             f"got {how!r}")
+        if getattr(self, "calibration_", None) is None:
+            self.calibration_ = calibrate(self, self.table_, self.result_)
+        return self.calibration_
 
 
 def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: int = 255,
@@ -390,13 +451,9 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
     """
     import warnings
 
-    params = {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "seed",
-                                                  "bounds", "fixed", "tied", "prior", "y",
-                                                  "drop_highest", "max_iter")}
-    params.update({k: getattr(estimator, k, None) for k in SELECTION_OPTIONS})
-    params.update(changes)
-    law = get_law(params["law"])
-    rng = np.random.default_rng(params["seed"])
+    refit = clone(estimator, **changes)  # every hyperparameter: constraints included
+    law = get_law(refit.law)
+    rng = np.random.default_rng(refit.seed)
     rows = [law.to_theta(warm.values)]
     points = warm.data.get("points") or {}
     names = [n for n in warm.data.get("ranges", {})]
@@ -405,7 +462,6 @@ def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: in
         grid = law.grid(log_vars, np.log(np.asarray(points["loss"], dtype=float)))
         lo, hi = grid.min(axis=0), grid.max(axis=0)
         rows.extend(lo + (hi - lo) * rng.random((n_random, lo.size)))
-    params["starts"] = np.array([[law.from_theta(r)[p] for p in law.params] for r in rows])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        return ScalingLawFit(**params).fit(table).result_
+    refit.set_params(starts=np.array([[law.from_theta(r)[p] for p in law.params]
+                                      for r in rows]))
+    return refit.fit(table, warn=False).result_

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .prediction import DEFAULT_LEVEL
+
 from .compute_optimal import isoflop_groups
 from .result import to_jsonable
 
@@ -103,7 +105,7 @@ def _loglog(x, y, w):
 
 
 def hparam_laws(C, loss, hparams: dict, *, tolerance: float = 0.0025, width: float = 0.1,
-                n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                n_boot: int = 1000, level: float = DEFAULT_LEVEL, seed: int = 0,
                 target_compute: float | None = None) -> HparamLaws:
     """Near-optimal bands per budget and power laws ``h*(C) = coef C^exponent``.
 

@@ -28,7 +28,6 @@ Floors keep the interval from collapsing on tables where the backtests happen to
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -37,9 +36,11 @@ from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
                           default_calibration)
 from scaling.data.select import expand_run_ids
 
+from .estimator import clone
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
-from .result import FitResult, FitWarning
+from .prediction import DEFAULT_LEVEL, Prediction
+from .result import FitResult
 from .selection import SELECTION_OPTIONS, select_points
 
 __all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
@@ -50,7 +51,8 @@ HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def extrapolation(fitted: dict, at: dict) -> dict:
-    """Decades past the fitted range: the largest over the variables (and C = N D).
+    """Decades past the fitted range: the largest over the variables, C = N D and the
+    tokens per parameter D/N (``by`` names each).
 
     Parameters
     ----------
@@ -69,6 +71,9 @@ def extrapolation(fitted: dict, at: dict) -> dict:
     at = {k: np.asarray(v, dtype=float) for k, v in at.items() if k in fitted}
     if "N" in fitted and "D" in fitted:
         fitted["C"], at["C"] = fitted["N"] * fitted["D"], at["N"] * at["D"]
+        # tokens per parameter: half the fitted compute at 10 D/N when the fit saw 20-200
+        # is outside the data although inside its C, N and D ranges
+        fitted["D/N"], at["D/N"] = fitted["D"] / fitted["N"], at["D"] / at["N"]
     by = {}
     for name, values in fitted.items():
         up = np.log10(at[name] / values.max())
@@ -87,19 +92,10 @@ def observation_scatter(result: FitResult, n_params: int | None = None) -> float
     between-run variance of the run means plus the mean within-run variance, so a long
     curve does not count as many independent runs.
     """
-    points = result.data.get("points") or {}
-    r = np.log(np.asarray(points["loss"], dtype=float) /
-               np.asarray(points["predicted"], dtype=float))
-    ids = points.get("run_id")
+    from .calibration import residual_scatter
+
     p = len(result.params) if n_params is None else n_params
-    if ids is not None and len(set(ids)) < len(ids):
-        labels, index = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
-        means = np.bincount(index, r) / np.bincount(index)
-        within = np.bincount(index, (r - means[index]) ** 2) / np.bincount(index)
-        dof = max(labels.size - p, 1)
-        return float(np.sqrt(np.sum(means ** 2) / dof + within.mean()))
-    dof = max(r.size - p, 1)
-    return float(np.sqrt(np.sum(r ** 2) / dof))
+    return residual_scatter(result.data.get("points") or {}, p)
 
 
 def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, ci_var=0.0):
@@ -154,9 +150,7 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     table = as_table(data)
     law = get_law(estimator.law)
     if result is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FitWarning)
-            result = ScalingLawFit(**_settings(estimator)).fit(table).result_
+        result = clone(estimator).fit(table, warn=False).result_
     scatter = observation_scatter(result, len(law.params))
     kept = _kept(estimator, table, result, law)
     n_min = max(len(law.params) + 3, 2 * len(law.params))
@@ -217,11 +211,6 @@ def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None)
     return np.asarray(calibration.interval(value, distance, level, ci)).tolist()
 
 
-def _settings(estimator):
-    return {k: getattr(estimator, k) for k in ("law", "x", "loss", "delta", "k", "starts",
-                                               "seed", "bounds", "drop_highest", "max_iter")}
-
-
 def _kept(estimator, table, result, law):
     """Final points of the runs the fit used (one row per run), by the fit's own
     row selection, as :func:`fits.backtest.backtest` does."""
@@ -232,19 +221,20 @@ def _kept(estimator, table, result, law):
 
 
 def _size(estimator, frame, law) -> np.ndarray:
-    if law.variables == ("x",):
+    if law.takes_x:
         return frame[estimator.x or "N"].to_numpy(dtype=float)
     return frame["N"].to_numpy(dtype=float) * frame["D"].to_numpy(dtype=float)
 
 
 def _variables(estimator, frame, law) -> dict:
-    if law.variables == ("x",):
+    if law.takes_x:
         return {"x": frame[estimator.x or "N"].to_numpy(dtype=float)}
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 
 
-def point_intervals(result: FitResult, calibration: Calibration, at: dict, *, level: float = 0.9,
-                    boot=None, n_boot: int = 1000, seed: int = 0) -> dict:
+def point_intervals(result: FitResult, calibration: Calibration, at: dict, *,
+                    level: float = DEFAULT_LEVEL, boot=None, n_boot: int = 1000,
+                    seed: int = 0, index=None) -> Prediction:
     """Value, ``ci``, ``pi`` and extrapolation of a point law at new points.
 
     Parameters
@@ -259,11 +249,14 @@ def point_intervals(result: FitResult, calibration: Calibration, at: dict, *, le
     boot : BootstrapResult, optional
         Reused when given; otherwise ``n_boot`` resamples are drawn (0: no ``ci``, the
         ``pi`` then has no parameter part).
+    index : sequence, optional
+        Row labels of the result.
 
     Returns
     -------
-    dict of arrays
-        ``value``, ``ci`` (m, 2) or None, ``pi`` (m, 2), ``decades`` (m,), ``by``.
+    Prediction
+        ``value``, ``ci`` (m, 2) or None, ``pi`` (m, 2), ``extrapolation`` (decades) and
+        ``extrapolation_by`` per variable; the calibration's notes as warnings.
     """
     law = get_law(result.law)
     at = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in at.items()}
@@ -280,18 +273,28 @@ def point_intervals(result: FitResult, calibration: Calibration, at: dict, *, le
     names = list(result.data["ranges"])
     fitted = {v: points[n] for v, n in zip(law.variables, names)}
     dist = extrapolation(fitted, at)
+    decades = np.atleast_1d(dist["decades"])
     pi = calibration.interval(value, dist["decades"], level, ci)
-    return {"value": value, "ci": ci, "pi": pi, "decades": np.atleast_1d(dist["decades"]),
-            "by": dist["by"], "boot": boot}
+    notes = list(calibration.notes)
+    if calibration.method == "backtest" and decades.size and \
+            decades.max() > calibration.max_distance + 0.5:
+        notes.append(f"the prediction interval's growth law is extrapolated from backtests "
+                     f"that reached {calibration.max_distance:.2f} decades to "
+                     f"{decades.max():.2f}")
+    n = value.size
+    return Prediction(value=value, ci=ci, pi=np.reshape(pi, (n, 2)), level=level, at=at,
+                      index=index, extrapolation=decades,
+                      extrapolation_by={k: np.broadcast_to(v, (n,)) for k, v in
+                                        dist["by"].items()},
+                      quantity=(result.data.get("y") or "loss"), law=result.law,
+                      interval_method=calibration.method, warnings=tuple(notes))
 
 
 def prediction_entry(value, ci, pi, level, decades, by=None, calibration=None) -> dict:
-    """The JSON shape of every prediction: ``value, ci, pi, level, extrapolation``."""
-    entry = {"value": float(value), "ci": None if ci is None else [float(ci[0]), float(ci[1])],
-             "pi": None if pi is None else [float(pi[0]), float(pi[1])], "level": float(level),
-             "extrapolation": {"decades": float(decades)}}
-    if by:
-        entry["extrapolation"]["by"] = {k: float(v) for k, v in by.items()}
-    if calibration is not None:
-        entry["pi_method"] = calibration.method
-    return entry
+    """The JSON shape of every prediction: ``value, ci, pi, level, extrapolation``
+    (one row of a :class:`~fits.prediction.Prediction`, :meth:`Prediction.entry`)."""
+    pred = Prediction(value=[value], ci=None if ci is None else [ci],
+                      pi=None if pi is None else [pi], level=level, extrapolation=[decades],
+                      extrapolation_by={k: [v] for k, v in (by or {}).items()},
+                      interval_method="" if calibration is None else calibration.method)
+    return pred.entry(0)

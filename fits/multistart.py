@@ -231,6 +231,10 @@ def polish(problem, theta, lower, upper, *, max_iter: int = 2000, row: int | Non
         return float(value[0]), grad[0]
 
     start_value = fun(theta)[0]
+    if np.size(theta) == 0:  # every parameter fixed (a published law): evaluate it
+        return (np.asarray(theta, dtype=float), start_value,
+                {"success": True, "message": "every parameter fixed: evaluated, not fitted",
+                 "iterations": 0, "projected_gradient": 0.0})
     res = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=list(zip(lower, upper)),
                    options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20})
     if res.fun <= start_value:

@@ -7,6 +7,13 @@ fixed parameters live in ``offset``, a tied parameter copies its source's column
 (``alpha=beta`` means one exponent). So a problem's gradient and Gauss-Newton curvature
 over the free parameters are ``M^T g`` and ``M^T H M`` (:class:`ConstrainedProblem`).
 
+A tie may carry a ratio, ``{symbol: (source, ratio)}``: ``symbol = ratio * source`` in
+natural units (e.g. an annealing amplitude proportional to ``A``); the map is then no
+longer affine when the two are on different scales, and :meth:`ParamModel.jacobian`
+gives ``d theta / d theta_free`` row by row. A fixed value or a ratio may be an (S,)
+array, one value per start (e.g. a reference fit's bootstrap rows); ``rows`` then says
+which ones a batch of starts uses (default: the first ``S``).
+
 A prior ``{symbol: (mean, sd)}`` is Gaussian on the fit scale (``mean`` in the paper's
 units, ``sd`` in fit space: log scale for ``E, A, B``): the fit minimizes
 ``objective + s2 * sum((theta - log_or_mean) / sd)**2 / 2``, ``s2`` the residual variance per
@@ -42,7 +49,9 @@ class ParamModel:
     fixed : dict
         ``{symbol: natural value}``.
     tied : dict
-        ``{symbol: source symbol}``: ``symbol`` takes its source's value.
+        ``{symbol: source symbol}``: ``symbol`` takes its source's value (times its ratio).
+    ratio : dict
+        ``{tied symbol: ratio}`` for ratio ties (a float or an (S,) array per start).
     prior : dict
         ``{symbol: (mean natural, sd in fit space)}`` on free parameters.
     """
@@ -54,6 +63,7 @@ class ParamModel:
     fixed: dict = field(default_factory=dict)
     tied: dict = field(default_factory=dict)
     prior: dict = field(default_factory=dict)
+    ratio: dict = field(default_factory=dict)
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -71,7 +81,7 @@ class ParamModel:
         log_mask = np.asarray(log_mask, dtype=bool)
         lower, upper = np.array(lower, dtype=float), np.array(upper, dtype=float)
         fixed = {str(k): v for k, v in dict(fixed or {}).items()}
-        tied = {str(k): str(v) for k, v in dict(tied or {}).items()}
+        tied, ratio = _split_ties(tied)
         prior = {str(k): tuple(v) for k, v in dict(prior or {}).items()}
         for what, keys in (("fix", list(fixed)), ("tie", list(tied) + list(tied.values())),
                            ("prior", list(prior))):
@@ -79,33 +89,38 @@ class ParamModel:
             if unknown:
                 raise ValueError(f"cannot {what} {unknown}: {owner} has parameters {list(names)}")
         for name, value in fixed.items():
-            value = float(value)
-            if not np.isfinite(value) or (log_mask[names.index(name)] and value <= 0):
-                raise ValueError(f"fixed value of {name} must be finite"
-                                 + (" and > 0 (a log-scale parameter)"
-                                    if log_mask[names.index(name)] else "") + f", got {value}")
-            fixed[name] = value
+            fixed[name] = _checked_value(value, bool(log_mask[names.index(name)]),
+                                         f"fixed value of {name}")
         for name, source in tied.items():
             i, j = names.index(name), names.index(source)
             if name == source or source in tied or source in fixed or name in fixed:
                 raise ValueError(f"cannot tie {name} to {source}: the source must be a free "
                                  "parameter and the tied one neither fixed nor a source")
+            if name in ratio:  # symbol = ratio * source: any scales, bounds not shared
+                ratio[name] = _checked_value(ratio[name], bool(log_mask[i]),
+                                             f"tie ratio of {name}")
+                continue
             if log_mask[i] != log_mask[j]:
                 raise ValueError(f"cannot tie {name} to {source}: one is fitted on a log scale "
                                  "and the other is not")
             lower[j], upper[j] = max(lower[i], lower[j]), min(upper[i], upper[j])
             if not lower[j] < upper[j]:
                 raise ValueError(f"cannot tie {name} to {source}: their bounds do not overlap")
+        sizes = {np.size(v) for v in (*fixed.values(), *ratio.values()) if np.ndim(v)}
+        if len(sizes) > 1:
+            raise ValueError("per-start `fixed` values and tie ratios must be 1-D arrays of "
+                             f"one length, got lengths {sorted(sizes)}")
         for name, pair in prior.items():
             if name in fixed or name in tied:
-                raise ValueError(f"`prior` on {name}, which is fixed or tied; give priors to "
-                                 "free parameters only")
+                raise ValueError(f"`prior` on {name}, which is fixed or tied (not free "
+                                 "parameters); give priors to free parameters only")
             if len(pair) != 2 or not float(pair[1]) > 0 or not np.isfinite(float(pair[0])):
-                raise ValueError(f"prior of {name} must be (mean, sd) with sd > 0, got {pair}")
+                raise ValueError(f"prior of {name} must be (mean, sd) with a finite mean, and "
+                                 f"its sd must be > 0; got {pair}")
             if log_mask[names.index(name)] and not float(pair[0]) > 0:
                 raise ValueError(f"prior mean of {name} must be > 0 (a log-scale parameter)")
             prior[name] = (float(pair[0]), float(pair[1]))
-        return cls(names, log_mask, lower, upper, fixed, tied, prior)
+        return cls(names, log_mask, lower, upper, fixed, tied, prior, ratio)
 
     @classmethod
     def from_lmfit(cls, law, parameters) -> "ParamModel":
@@ -157,29 +172,75 @@ class ParamModel:
         return not (self.fixed or self.tied)
 
     @property
+    def n_rows(self) -> int | None:
+        """Length of the per-start fixed values and ratios (None: one value for all)."""
+        sizes = [np.size(v) for v in (*self.fixed.values(), *self.ratio.values())
+                 if np.ndim(v)]
+        return sizes[0] if sizes else None
+
+    @property
+    def affine(self) -> bool:
+        """Whether ``theta = offset + M theta_free`` with one ``M`` for every row."""
+        return not self.ratio
+
+    @property
     def matrix(self) -> np.ndarray:
-        """``M`` (P, P_free): d theta / d theta_free."""
+        """``M`` (P, P_free): d theta / d theta_free (ratio-tied rows: 0, see
+        :meth:`jacobian`)."""
         free_names = self.free_names
         out = np.zeros((len(self.names), len(free_names)))
         for i, name in enumerate(self.names):
-            source = self.tied.get(name, name)
+            source = name if name in self.ratio else self.tied.get(name, name)
             if source in free_names:
                 out[i, free_names.index(source)] = 1.0
         return out
 
-    @property
-    def offset(self) -> np.ndarray:
-        """Fit-space values of the fixed parameters (0 elsewhere)."""
-        out = np.zeros(len(self.names))
+    def _rows(self, value, n, rows):
+        if np.ndim(value) == 0:
+            return value
+        return value[np.arange(n) if rows is None else rows]
+
+    def _offset(self, n, rows=None) -> np.ndarray:
+        """Fit-space values of the fixed parameters (0 elsewhere), (n, P)."""
+        out = np.zeros((n, len(self.names)))
         for name, value in self.fixed.items():
             i = self.names.index(name)
-            out[i] = np.log(value) if self.log_mask[i] else value
+            value = self._rows(value, n, rows)
+            out[:, i] = np.log(value) if self.log_mask[i] else value
         return out
 
-    def expand(self, theta_free) -> np.ndarray:
-        """Free rows (S, P_free) -> full fit-space rows (S, P)."""
+    @property
+    def offset(self) -> np.ndarray:
+        """Fit-space values of the fixed parameters (0 elsewhere; the first start's)."""
+        return self._offset(1)[0]
+
+    def expand(self, theta_free, rows=None) -> np.ndarray:
+        """Free rows (S, P_free) -> full fit-space rows (S, P); ``rows``: which per-start
+        values each row uses (default the first ``S``)."""
         theta_free = np.atleast_2d(np.asarray(theta_free, dtype=float))
-        return self.offset + theta_free @ self.matrix.T
+        out = self._offset(theta_free.shape[0], rows) + theta_free @ self.matrix.T
+        for name, ratio in self.ratio.items():
+            i, j = self.names.index(self.tied[name]), self.names.index(name)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                value = self._rows(ratio, out.shape[0], rows) * (
+                    np.exp(out[:, i]) if self.log_mask[i] else out[:, i])
+                out[:, j] = np.log(value) if self.log_mask[j] else value
+        return out
+
+    def jacobian(self, theta, rows=None) -> np.ndarray:
+        """``d theta / d theta_free`` at full rows ``theta`` (S, P): (S, P, P_free)."""
+        theta = np.atleast_2d(theta)
+        out = np.repeat(self.matrix[None], theta.shape[0], axis=0)
+        free_names = self.free_names
+        for name, ratio in self.ratio.items():
+            i, j = self.names.index(self.tied[name]), self.names.index(name)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                d = self._rows(ratio, theta.shape[0], rows) * (
+                    np.exp(theta[:, i]) if self.log_mask[i] else 1.0)
+                if self.log_mask[j]:
+                    d = d / np.exp(theta[:, j])
+            out[:, j, free_names.index(self.tied[name])] = d
+        return out
 
     def reduce(self, theta) -> np.ndarray:
         """Full fit-space rows -> the free columns."""
@@ -209,9 +270,36 @@ class ParamModel:
 
     def describe(self) -> dict:
         """Plain-JSON summary for ``FitResult.choices``."""
-        return {"fixed": dict(self.fixed), "tied": dict(self.tied),
+        def plain(v):
+            return v.tolist() if np.ndim(v) else float(v)
+
+        extra = {"tie_ratio": {k: plain(v) for k, v in self.ratio.items()}} if self.ratio \
+            else {}
+        return {"fixed": {k: plain(v) for k, v in self.fixed.items()}, "tied": dict(self.tied),
+                **extra,
                 "prior": {p: {"mean": m, "sd_fit_space": sd} for p, (m, sd) in self.prior.items()},
                 "free": self.free_names}
+
+
+def _split_ties(tied):
+    """``{symbol: source}`` or ``{symbol: (source, ratio)}`` -> (ties, ratios)."""
+    ties, ratios = {}, {}
+    for name, value in dict(tied or {}).items():
+        if isinstance(value, (tuple, list)):
+            ties[str(name)], ratios[str(name)] = str(value[0]), value[1]
+        else:
+            ties[str(name)] = str(value)
+    return ties, ratios
+
+
+def _checked_value(value, log_scale: bool, what: str):
+    """A float, or a 1-D float array (one value per start), finite (and > 0 on log scale)."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or (log_scale and np.any(arr <= 0)):
+        raise ValueError(f"{what} must be finite" + (" and > 0 (a log-scale parameter)"
+                                                     if log_scale else "")
+                         + f", got {value}")
+    return float(arr) if arr.ndim == 0 else arr
 
 
 class ConstrainedProblem:
@@ -244,14 +332,22 @@ class ConstrainedProblem:
         diag[index] = self.prior_scale * precision
         return 0.5 * self.prior_scale * (precision * diff ** 2).sum(axis=1), grad, diag
 
+    def _map(self, full, rows):
+        """``d theta / d theta_free``: (P, P_free) when affine, else (S, P, P_free)."""
+        return self.matrix if self.model.affine else self.model.jacobian(full, rows)
+
     def evaluate(self, theta, rows=None):
         theta = np.atleast_2d(theta)
-        full = theta if self.identity else self.model.expand(theta)
+        full = theta if self.identity else self.model.expand(theta, rows)
         value, grad, curv, diag = self.problem.evaluate(full, rows)
         if not self.identity:
-            M = self.matrix
-            grad = grad @ M
-            curv = np.einsum("pi,spq,qj->sij", M, curv, M)
+            M = self._map(full, rows)
+            if M.ndim == 2:
+                grad = grad @ M
+                curv = np.einsum("pi,spq,qj->sij", M, curv, M)
+            else:
+                grad = np.einsum("sp,spi->si", grad, M)
+                curv = np.einsum("spi,spq,sqj->sij", M, curv, M)
             diag = np.einsum("spp->sp", curv)
         if self.prior is not None:
             p_value, p_grad, p_diag = self._penalty(theta)
@@ -263,74 +359,21 @@ class ConstrainedProblem:
     def value(self, theta, rows=None):
         return self.evaluate(theta, rows)[0]
 
-    def residuals(self, theta):
+    def residuals(self, theta, rows=None):
         """Residuals (S, n) and their Jacobian over the free parameters (S, P_free, n)."""
         theta = np.atleast_2d(theta)
-        r, jac = self.problem.residuals(theta if self.identity else self.model.expand(theta))
+        full = theta if self.identity else self.model.expand(theta, rows)
+        r, jac = self.problem.residuals(full)
         if not self.identity:
-            jac = np.einsum("spn,pq->sqn", jac, self.matrix)
+            M = self._map(full, rows)
+            # drop the fixed parameters' rows first: a non-finite derivative of a fixed
+            # parameter must not reach the free ones through 0 * inf
+            keep = M.any(axis=tuple(a for a in range(M.ndim) if a != M.ndim - 2))
+            M = M[..., keep, :]
+            jac = np.einsum("spn,pq->sqn" if M.ndim == 2 else "spn,spq->sqn",
+                            jac[:, keep], M)
         return r, jac
 
 
-def _pairs(items, option, parse):
-    out = {}
-    for item in items or ():
-        name, sep, value = str(item).partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or not value:
-            raise ValueError(f"{option} expects NAME=VALUE, got {item!r}")
-        try:
-            out[name] = parse(value)
-        except ValueError:
-            raise ValueError(f"{option} {item!r}: cannot read {value!r}") from None
-    return out
-
-
-def _interval(value: str):
-    lo, sep, hi = value.partition(":")
-    if not sep:
-        raise ValueError(value)
-    return float(lo), float(hi)
-
-
-def parse_constraints(*, fix=(), tie=(), prior=(), bounds=()) -> dict:
-    """Command-line constraint strings -> keyword arguments of the fits.
-
-    ``fix=["E=1.69"]``, ``tie=["alpha=beta"]``, ``prior=["alpha=0.34:0.05"]`` (mean:sd,
-    sd on the fit scale), ``bounds=["alpha=0.1:0.6"]``. Returns ``{"fixed", "tied",
-    "prior", "bounds"}`` (each a dict, possibly empty).
-
-    Raises
-    ------
-    ValueError
-        Naming the option and the item that cannot be read.
-    """
-    def name_only(value):
-        if not value.replace("_", "").isalnum():
-            raise ValueError(value)
-        return value
-
-    return {"fixed": _pairs(fix, "--fix", float), "tied": _pairs(tie, "--tie", name_only),
-            "prior": _pairs(prior, "--prior", _interval),
-            "bounds": _pairs(bounds, "--bounds", _interval)}
-
-
-def to_lmfit_parameters(law, values: Mapping[str, float] | None = None, *, fixed=None,
-                        tied=None, bounds=None):
-    """An ``lmfit.Parameters`` for ``law``: its symbols, bounds, ``vary`` and ``expr``
-    from ``fixed``/``tied``, values from ``values`` (e.g. a fit's ``result.values``)."""
-    import lmfit
-
-    model = ParamModel.for_law(law, fixed=fixed, tied=tied, bounds=bounds)
-    lower, upper = model.natural(model.lower), model.natural(model.upper)
-    params = lmfit.Parameters()
-    for i, name in enumerate(law.params):
-        value = (values or {}).get(name, model.fixed.get(name))
-        if value is None:
-            value = float(np.sqrt(lower[i] * upper[i]) if model.log_mask[i] and lower[i] > 0
-                          else 0.5 * (lower[i] + upper[i]))
-        params.add(name, value=float(value), min=float(lower[i]), max=float(upper[i]),
-                   vary=name not in model.fixed)
-    for name, source in model.tied.items():
-        params[name].expr = source
-    return params
+# the command-line and lmfit faces of the model live in fits/constraints.py
+from .constraints import parse_constraints, to_lmfit_parameters  # noqa: E402

@@ -5,7 +5,6 @@ sensitivity check that flags fragile plans."""
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,12 +12,15 @@ import numpy as np
 from .display import ReportDisplay
 
 from .bootstrap import BootstrapResult, bootstrap
-from .compute_optimal import (approach1_envelope, approach2_isoflop, chinchilla_compute_for_loss,
-                              chinchilla_optimum, isoflop_penalty)
+from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
-from .result import FitResult, FitWarning, to_jsonable
+from .laws import get_law, law_names
+from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
+from .prediction import DEFAULT_LEVEL
+from .result import FitResult, to_jsonable
 
-__all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis"]
+__all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
+           "frontier_laws"]
 
 _PENALTY_FACTORS = (0.25, 0.5, 2.0, 4.0)
 
@@ -94,6 +96,8 @@ class Plan(ReportDisplay):
     calibration: dict | None = None
     #: decades past the largest fitted run in C, N* and D* (extrapolation_decades: the max)
     extrapolation: dict = field(default_factory=dict)
+    #: variables held fixed along the law's frontier (``law.frontier_given``: e.g. ``U``)
+    given: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {k: (asdict(v) if isinstance(v, Estimate) else v) for k, v in self.__dict__.items()
@@ -135,7 +139,7 @@ def _variants(estimator: ScalingLawFit) -> list[tuple[str, dict]]:
 
 
 def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit | None = None,
-                 n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                 n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
                  target_loss: float | None = None, k: float = 6.0,
                  max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
                  unique_tokens: float | None = None) -> Plan:
@@ -174,27 +178,34 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
         raise ValueError(f"`compute` must be a positive number of FLOPs, got {compute!r}")
     table = as_table(data)
     estimator = estimator or ScalingLawFit(law="chinchilla")
-    if estimator.law != "chinchilla":
-        raise ValueError("compute-optimal planning needs the Chinchilla law L(N, D); "
-                         f"got law {estimator.law!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        fit = estimator.fit(table).result_
+    law = get_law(estimator.law)
+    if not law.has_frontier:
+        raise ValueError("compute-optimal planning needs a law with a compute-optimal "
+                         f"frontier ({', '.join(frontier_laws())}); got law {law.name!r}")
+    given = {v: value for v, value in (("U", unique_tokens),) if v in law.frontier_given}
+    law.frontier(1e20, {p: 1.0 for p in law.params}, k=k, **given)  # raises if U is missing
+    full_table = table
+    single_note = None
+    if "U" not in law.variables:  # a law without U counts repeated tokens as fresh
+        table, single_note = single_epoch_runs(table)
+    fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
-        compute = float(chinchilla_compute_for_loss(target_loss, **p, k=k))
+        compute = float(_compute_for_loss(law, target_loss, p, k, given))
         if not math.isfinite(compute):
             raise ValueError(f"target loss {target_loss} is not above the fitted irreducible "
                              f"loss E = {p['E']:.4g}: no amount of compute reaches it")
     boot = bootstrap(fit, n_boot=n_boot, seed=seed, level=level) if n_boot else None
 
     def optimum(**q):
-        return chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
+        return _frontier(law, compute, q, k, given)
 
     n_opt, d_opt, l_opt = optimum(**p)
+    if "U" in given:
+        refuse_constrained(compute, given["U"], p, k)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
-    plan_warnings = list(fit.warnings)
+    plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
     reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
@@ -216,32 +227,36 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                 loss=Estimate.from_samples(l_opt, pick(2), level),
                 tokens_per_param=Estimate.from_samples(d_opt / n_opt, tpp_samples, level),
                 extrapolation_decades=decades, flops_convention=f"C = {k:g} N D", fit=fit,
-                warnings=plan_warnings, bootstrap=boot, extrapolation=reach)
+                warnings=plan_warnings, bootstrap=boot, extrapolation=reach, given=given)
     if boot is not None:
         # A and B measured at the data's centre, so the matrix shows real confounding
-        plan.correlation = boot.correlation({"A": float(np.mean(np.log(points["N"]))),
-                                             "B": float(np.mean(np.log(points["D"])))})
+        centers = {"A": float(np.mean(np.log(points["N"]))),
+                   "B": float(np.mean(np.log(points["D"])))}
+        plan.correlation = boot.correlation({s: c for s, c in centers.items() if s in p})
         for a, b in (("alpha", "beta"), ("A", "alpha"), ("B", "beta")):
-            if abs(plan.correlation[a][b]) > 0.9:
+            if a in p and b in p and abs(plan.correlation[a][b]) > 0.9:
                 plan.warnings.append(f"{a} and {b} are strongly correlated across bootstrap "
                                      f"resamples (r = {plan.correlation[a][b]:+.2f}): the data "
                                      "cannot separate them; widen the range of N and D")
-    plan.isoflop_penalty = {str(f): float(isoflop_penalty(compute, f, **p, k=k))
-                            for f in _PENALTY_FACTORS}
-    plan.approaches = _approaches(table, fit, compute, k, n_opt)
+    plan.isoflop_penalty = {str(f): float(law.predict(p, N=n_opt * f, D=d_opt / f, **given)
+                                          - l_opt) for f in _PENALTY_FACTORS}
+    plan.approaches = _approaches(table, fit, compute, k, n_opt,
+                                  _exponent(law, p, compute, k, given))
     if target_loss is not None:
-        plan.target = _target(target_loss, p, boot, level, k)
-    if unique_tokens is not None:
+        plan.target = _target(law, target_loss, p, boot, level, k, given)
+    if unique_tokens is not None and not given:  # a law without U: a second, constrained plan
         from .plan_data import data_constrained_plan
 
-        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
-        plan.warnings.extend(plan.data_constrained["warnings"])
+        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=full_table,
+                                                      k=k)
+        plan.warnings.extend(w for w in plan.data_constrained["warnings"]
+                             if not w.startswith("FRAGILE: "))  # _judge_fragility adds them
     from .hparams import hparam_plan_section
 
     plan.hparams = hparam_plan_section(table, compute, seed=seed)
     if sensitivity:
-        _sensitivity(plan, estimator, table, compute, k)
-    _prediction_intervals(plan, estimator, table, compute, k, level, calibration)
+        _sensitivity(plan, estimator, table, compute, k, law)
+    _prediction_intervals(plan, estimator, table, compute, k, level, calibration, law)
     _judge_fragility(plan)
     return plan
 
@@ -265,15 +280,45 @@ def _judge_fragility(plan: Plan) -> None:
     ci = plan.tokens_per_param.ci
     if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
         reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
+    reasons += implausible_reasons(plan)
     plan.fragile = bool(reasons)
     plan.fragile_reasons = reasons
     plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)
 
 
-def _approaches(table, fit, compute, k, n_opt3) -> dict:
+def frontier_laws() -> list[str]:
+    """Registered point laws with a compute-optimal frontier (what ``plan`` accepts)."""
+    return [name for name in law_names("point") if get_law(name).has_frontier]
+
+
+def _frontier(law, compute, q, k, given):
+    """``law.frontier`` for one parameter set or, vectorized, for bootstrap rows."""
+    if law.frontier_batched or np.ndim(q[law.params[0]]) == 0:
+        return law.frontier(compute, q, k=k, **given)
+    rows = [law.frontier(compute, {p: v[i] for p, v in q.items()}, k=k, **given)
+            for i in range(len(q[law.params[0]]))]
+    return tuple(np.array(col, dtype=float) for col in zip(*rows))
+
+
+def _exponent(law, q, compute, k, given) -> float:
+    """``a`` in N* ~ C^a at ``compute`` (the frontier's local slope; beta / (alpha + beta)
+    for Chinchilla, exactly, since its N* is a power of C)."""
+    lo, hi = (_frontier(law, compute * f, q, k, given)[0] for f in (0.5, 2.0))
+    return float(np.log(hi / lo) / np.log(4.0))
+
+
+def _compute_for_loss(law, target_loss, q, k, given):
+    """Compute at which the frontier's loss L*(C) reaches ``target_loss`` (inf if never)."""
+    if law.compute_for_loss is not None:
+        return law.compute_for_loss(target_loss, q, k)
+    raise ValueError(f"law {law.name!r} cannot invert its frontier for a target loss; give "
+                     "a budget (--compute)")
+
+
+def _approaches(table, fit, compute, k, n_opt3, a3) -> dict:
     # the fitted rows themselves (split, where, checkpoints, N convention applied)
     kept = {c: np.asarray(fit.data["points"][c], dtype=float) for c in ("N", "D", "loss")}
-    out = {"approach3": {"N_opt": float(n_opt3), "a": fit["beta"] / (fit["alpha"] + fit["beta"])}}
+    out = {"approach3": {"N_opt": float(n_opt3), "a": a3}}
     for name, function in (("approach1", approach1_envelope), ("approach2", approach2_isoflop)):
         try:
             found = function(kept["N"], k * kept["N"] * kept["D"], kept["loss"], k=k)
@@ -291,13 +336,13 @@ def _approaches(table, fit, compute, k, n_opt3) -> dict:
     return out
 
 
-def _target(target_loss, p, boot, level, k) -> dict:
+def _target(law, target_loss, p, boot, level, k, given) -> dict:
     if target_loss <= p["E"]:
         raise ValueError(f"target loss {target_loss} is not above the fitted irreducible loss "
                          f"E = {p['E']:.4g}: no amount of compute reaches it")
-    c_need = chinchilla_compute_for_loss(target_loss, **p, k=k)
-    samples = _samples(boot, lambda **q: chinchilla_compute_for_loss(target_loss, **q, k=k))
-    n, d, _ = chinchilla_optimum(c_need, **p, k=k)
+    c_need = _compute_for_loss(law, target_loss, p, k, given)
+    samples = _samples(boot, lambda **q: _compute_for_loss(law, target_loss, q, k, given))
+    n, d, _ = _frontier(law, c_need, p, k, given)
     unreachable = 0 if samples is None else int(np.sum(~np.isfinite(samples)))
     return {"loss": float(target_loss), "compute": asdict(Estimate.from_samples(c_need, samples, level)),
             "N_opt": float(n), "D_opt": float(d), "resamples_never_reaching": unreachable}
@@ -334,7 +379,7 @@ def _convention_variants(estimator, table) -> list[tuple[str, dict]]:
     return out
 
 
-def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
+def _sensitivity(plan: Plan, estimator, table, compute, k, law) -> None:
     base = plan.fit
     rows = []
     for label, changes in _variants(estimator) + _convention_variants(estimator, table):
@@ -346,17 +391,17 @@ def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
             rows.append({"variant": label, "skipped": str(err)})
             continue
         q = alt.values
-        n, d, loss = chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
-        row = {"variant": label, "params": dict(q), "alpha": q["alpha"], "beta": q["beta"],
-               "N_opt": float(n),
+        n, d, loss = _frontier(law, compute, q, k, plan.given)
+        row = {"variant": label, "params": dict(q),
+               **{s: q[s] for s in ("alpha", "beta") if s in q}, "N_opt": float(n),
                "tokens_per_param": float(d / n), "loss": float(loss)}
         row["outside_interval"] = not (plan.N_opt.contains(n) and
                                        plan.tokens_per_param.contains(d / n))
         if "n_convention" in changes:
             # N* counts other parameters: compare the exponent of N* ~ C^a, not N* itself
-            a_base = base["beta"] / (base["alpha"] + base["beta"])
+            a_base = _exponent(law, base.values, compute, k, plan.given)
             row.update(n_convention=changes["n_convention"], outside_interval=False,
-                       a=q["beta"] / (q["alpha"] + q["beta"]))
+                       a=_exponent(law, q, compute, k, plan.given))
             if abs(row["a"] - a_base) > 0.05:
                 plan.warnings.append(
                     f"counting N as {changes['n_convention']} moves the exponent of N* ~ C^a "
@@ -367,7 +412,8 @@ def _sensitivity(plan: Plan, estimator, table, compute, k) -> None:
     plan.sensitivity = rows
 
 
-def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calibration) -> None:
+def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calibration,
+                          law) -> None:
     """``pi`` of N*, D*, tokens per parameter and the loss at the optimum.
 
     The loss: the calibrated interval of a new run at (N*, D*)
@@ -389,7 +435,7 @@ def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calib
     params = [r["params"] for r in cal.refits]
     params += [r["params"] for r in plan.sensitivity if "params" in r]
     for q in params:
-        n, d, _ = chinchilla_optimum(compute, q["E"], q["A"], q["B"], q["alpha"], q["beta"], k)
+        n, d, _ = _frontier(law, compute, q, k, plan.given)
         moved["N"].append(np.log(n / plan.N_opt.value))
         moved["D"].append(np.log(d / plan.D_opt.value))
         moved["tpp"].append(np.log((d / n) / plan.tokens_per_param.value))

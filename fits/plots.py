@@ -109,23 +109,55 @@ def _hollow(ax, x, y, label="left out of the fit"):
                zorder=2)
 
 
+def _interval_bands(ax, grid, value, ci, result, at, calibration, level):
+    """The prediction interval of a new run (``pi``) and, lighter, the law's confidence
+    interval (``ci``) along ``grid``, labelled with what each is and its level."""
+    from .calibration import Calibration
+    from .intervals import extrapolation
+    from .laws import get_law
+    from .saved import saved_calibration
+
+    if isinstance(calibration, dict):
+        calibration = Calibration.from_dict(calibration)
+    if calibration is None:
+        calibration = saved_calibration(result)[0]
+    law = get_law(result.law)
+    points = result.data["points"]
+    fitted = {v: points[n] for v, n in zip(law.variables, result.data["ranges"])}
+    pi = calibration.interval(value, extrapolation(fitted, at)["decades"], level, ci)
+    ax.fill_between(grid, pi[:, 0], pi[:, 1], color="C3", alpha=0.18, lw=0,
+                    label=f"pi {level:.0%} (new run)")
+    if ci is not None:
+        ax.fill_between(grid, ci[:, 0], ci[:, 1], color="C3", alpha=0.35, lw=0,
+                        label=f"ci {level:.0%} (law mean)")
+
+
 def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None = None,
-                   k: float = 6.0, ax=None, table=None):
+                   k: float = 6.0, ax=None, table=None, given: dict | None = None,
+                   calibration=None):
     """Observed final losses and the fitted law, with the extrapolation band to the target.
 
-    Chinchilla-type laws are drawn as loss vs compute with the compute-optimal frontier
-    L*(C) (and its bootstrap band) out to ``target_compute``; one-variable laws as loss
-    vs x with the fitted curve (and band). With ``table``, its runs the fit did not use
-    (dropped, held out by ``split``, filtered out) are drawn as hollow grey markers.
+    Laws in N and D are drawn as loss vs compute, with the law's compute-optimal frontier
+    L*(C) when it has one (the law's ``frontier`` hook) out to ``target_compute``; a
+    frontier that needs more variables (``law.frontier_given``, e.g. the unique tokens
+    ``U``) takes them from ``given``, else from the largest value among the fitted runs.
+    One-variable laws are drawn as loss vs x with the fitted curve. The band is the
+    prediction interval of a new run (``pi``, from ``calibration``: a Calibration or its
+    dict, else the fit's saved backtest or the conservative default), with the law's
+    confidence interval (``ci``, from ``boot``) lighter inside it; both at ``boot.level``
+    (0.9 by default). With ``table``, its runs the fit did not use (dropped, held out by
+    ``split``, filtered out) are drawn as hollow grey markers.
     """
-    from .compute_optimal import chinchilla_optimum
+    from .prediction import DEFAULT_LEVEL
+
+    level = boot.level if boot is not None else DEFAULT_LEVEL
     from .laws import get_law
 
     law = get_law(result.law)
     pts = result.data["points"]
     y = np.asarray(pts["loss"], dtype=float)
     fig, ax = _figure(path, ax, (6.4, 4.2))
-    if law.variables == ("x",):
+    if law.plot_axis() == "x":
         name = next(iter(result.data["ranges"]))
         x = np.asarray(pts[name], dtype=float)
         hi = max(x.max(), target_compute or 0) * 1.2
@@ -134,12 +166,13 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
         out = left_out_points(result, table, [name])
         if out is not None:
             _hollow(ax, out[name], out["loss"])
-        ax.plot(grid, law.function(grid, **result.values), color="C3", label="fit")
-        if boot is not None:
-            band = boot.derived_interval(lambda **q: law.function(grid[None, :], **{
-                p: np.asarray(v)[:, None] for p, v in q.items()}))
-            ax.fill_between(grid, band[:, 0], band[:, 1], color="C3", alpha=0.2,
-                            label=f"{boot.level:.0%} band")
+        value = law.function(grid, **result.values)
+        ax.plot(grid, value, color="C3", label="fit")
+        band = None if boot is None else boot.derived_interval(
+            lambda **q: law.function(grid[None, :], **{p: np.asarray(v)[:, None]
+                                                      for p, v in q.items()}))
+        _interval_bands(ax, grid, value, band, result, {law.variables[0]: grid},
+                        calibration, level)
         ax.set_xlabel(name)
     else:
         n, d = np.asarray(pts["N"], dtype=float), np.asarray(pts["D"], dtype=float)
@@ -151,15 +184,8 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
         if out is not None:
             _hollow(ax, k * out["N"] * out["D"], out["loss"])
         fig.colorbar(sc, ax=ax, label="log10 N")
-        if law.name == "chinchilla":
-            ax.plot(grid, chinchilla_optimum(grid, **result.values, k=k)[2], color="C3",
-                    label="compute-optimal L*(C)")
-            if boot is not None:
-                band = boot.derived_interval(lambda **q: chinchilla_optimum(
-                    grid[None, :], *(np.asarray(q[p])[:, None]
-                                     for p in ("E", "A", "B", "alpha", "beta")), k=k)[2])
-                ax.fill_between(grid, band[:, 0], band[:, 1], color="C3", alpha=0.2,
-                                label=f"{boot.level:.0%} band")
+        if law.has_frontier:
+            _plot_frontier(ax, law, result, grid, boot, k, given, calibration, level)
         ax.set_xlabel(f"C (FLOPs, C = {k:g}ND)")
     if target_compute:
         ax.axvline(target_compute, color="k", ls="--", lw=1, label="target")
@@ -169,6 +195,34 @@ def plot_point_fit(result, path=None, *, boot=None, target_compute: float | None
     ax.set_title(f"{law.name}: {result.equation}", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def _plot_frontier(ax, law, result, grid, boot, k, given, calibration, level):
+    """The law's compute-optimal L*(C) over ``grid`` with its ``pi`` (and ``ci``) bands."""
+    pts = result.data["points"]
+    given = {v: (given or {}).get(v) for v in law.frontier_given}
+    for v, value in given.items():
+        if value is None and v in pts:
+            given[v] = float(np.max(np.asarray(pts[v], dtype=float)))
+    if any(value is None for value in given.values()):
+        return
+
+    def frontier(q):
+        if law.frontier_batched:
+            return law.frontier(grid if np.ndim(q[law.params[0]]) == 0 else grid[None, :],
+                                {p: np.asarray(v)[..., None] if np.ndim(v) else v
+                                 for p, v in q.items()}, k=k, **given)
+        rows = [law.frontier(c, q, k=k, **given) for c in grid]
+        return tuple(np.array([r[i] for r in rows]) for i in range(3))
+
+    n_opt, d_opt, value = frontier(result.values)
+    label = "compute-optimal L*(C)" + "".join(f", {v} = {x:.3g}" for v, x in given.items())
+    ax.plot(grid, value, color="C3", label=label)
+    band = (boot.derived_interval(lambda **q: frontier(q)[2])
+            if boot is not None and law.frontier_batched else None)
+    at = {"N": np.asarray(n_opt, dtype=float), "D": np.asarray(d_opt, dtype=float)}
+    at.update({v: np.full(grid.shape, x) for v, x in given.items() if v in law.variables})
+    _interval_bands(ax, grid, value, band, result, at, calibration, level)
 
 
 def plot_residuals(result, path=None, *, ax=None):
@@ -195,32 +249,33 @@ def plot_residuals(result, path=None, *, ax=None):
         # log tick labels such as 1e+09 are wide: fewer, smaller, slanted so they never overlap
         plain_log_ticks(ax, "x")
         ax.tick_params(axis="x", which="both", labelsize=7, labelrotation=30)
-    fig.suptitle("residuals vs scale", fontsize=10)
+    if ax is None:  # never title the caller's figure
+        fig.suptitle("residuals vs scale", fontsize=10)
     return _save(fig, path)
 
 
 def plot_isoflop(plan, path=None, *, k: float = 6.0, n_budgets: int = 5, ax=None):
     """Loss vs N at several budgets up to the plan's, with N* marked (isoFLOP curves)."""
-    from .compute_optimal import chinchilla_optimum
-    from .laws import chinchilla
+    from .laws import get_law
 
-    p = plan.fit.values
+    law, p = get_law(plan.fit.law), plan.fit.values
+    given = getattr(plan, "given", None) or {}
     pts = plan.fit.data["points"]
     c_lo = k * np.min(np.asarray(pts["N"]) * np.asarray(pts["D"]))
     budgets = np.geomspace(c_lo, plan.compute, n_budgets)
     fig, ax = _figure(path, ax, (6.4, 4.2))
     for i, c in enumerate(budgets):
-        n_opt, _, l_opt = chinchilla_optimum(c, **p, k=k)
+        n_opt, _, l_opt = law.frontier(c, p, k=k, **given)
         grid = n_opt * np.geomspace(1 / 8, 8, 120)
-        ax.plot(grid, chinchilla(grid, c / (k * grid), **p), color=f"C{i}",
-                label=f"C = {c:.1e}")
+        at = {"N": grid, "D": c / (k * grid), **given}
+        ax.plot(grid, law.predict(p, **at), color=f"C{i}", label=f"C = {c:.1e}")
         ax.scatter([n_opt], [l_opt], color=f"C{i}", marker="*", s=80, zorder=3)
     if plan.N_opt.ci:
         ax.axvspan(*plan.N_opt.ci, color="grey", alpha=0.2, label="N* interval (target)")
     ax.set_xscale("log")
     ax.set_xlabel("N (parameters)")
     ax.set_ylabel("loss")
-    ax.set_title("isoFLOP curves from the fitted L(N, D); stars: N*", fontsize=9)
+    ax.set_title(f"isoFLOP curves from the fitted {law.name} law; stars: N*", fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -232,8 +287,8 @@ def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
     run_ids = list(result.data.get("run_ids", []))
     run_ids += [r for r in result.data.get("heldout", {}) if r not in run_ids]
     curves = curves_from_table(table, run_ids[:max_runs])
-    if ax is not None:  # (loss axes, LR axes)
-        ax, ax_lr = ax
+    if ax is not None:  # one Axes (loss curves only) or a pair (loss axes, LR axes)
+        ax, ax_lr = (ax, None) if not isinstance(ax, (tuple, list, np.ndarray)) else ax
         fig = ax.figure
     else:
         fig, (ax, ax_lr) = _figure(path, None, (7.0, 6.0), nrows=2, sharex=True,
@@ -245,11 +300,15 @@ def plot_curve_fit(result, table, path=None, *, max_runs: int = 9, ax=None):
         ax.plot(curve.steps, curve.loss, color=f"C{i % 10}", lw=0.8, alpha=0.6)
         ax.plot(steps, pred, color=f"C{i % 10}", ls="-" if fitted else "--", lw=1.2,
                 label=f"{curve.run_id} ({'fit' if fitted else 'held out'})")
-        ax_lr.plot(np.arange(curve.lr.size), curve.lr, color=f"C{i % 10}", lw=0.8)
+        if ax_lr is not None:
+            ax_lr.plot(np.arange(curve.lr.size), curve.lr, color=f"C{i % 10}", lw=0.8)
     ax.set_ylabel("loss (thin: observed)")
     ax.legend(fontsize=6, ncol=2)
-    ax_lr.set_ylabel("LR")
-    ax_lr.set_xlabel("step")
+    if ax_lr is not None:
+        ax_lr.set_ylabel("LR")
+        ax_lr.set_xlabel("step")
+    else:
+        ax.set_xlabel("step")
     ax.set_title(f"{result.law}: predicted vs observed curves", fontsize=9)
     return _save(fig, path)
 

@@ -2,64 +2,83 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from .fit import ScalingLawFit, as_table
-from .intervals import calibrate, point_intervals, prediction_entry
+from .intervals import calibrate, point_intervals
 from .laws import get_law
+from .prediction import DEFAULT_LEVEL, Prediction
 
-__all__ = ["predict_point"]
+__all__ = ["predict_point", "law_targets"]
 
 
-def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None, n_boot: int = 1000,
-                  seed: int = 0, level: float = 0.9, max_extrapolation: float = 2.0,
-                  k: float = 6.0, calibration=None) -> dict:
-    """Fit ``estimator`` to ``data`` and predict the loss at one new point.
+def law_targets(law, given: dict, *, x_name: str | None = None) -> dict:
+    """The law's variables from ``given`` (arrays or numbers), in the law's order.
 
-    ``N`` and ``D`` for two-variable laws, ``x`` for the power law. ``ci`` is the
+    A one-variable law also takes the name it was fitted on (``x_name``, e.g. ``N``).
+    Raises ``ValueError`` naming the missing variables.
+    """
+    given = {k: v for k, v in given.items() if v is not None}
+    if len(law.variables) == 1 and law.variables[0] not in given and x_name in given:
+        given = {law.variables[0]: given[x_name]}
+    missing = [v for v in law.variables if v not in given]
+    if missing:
+        if law.variables == ("x",):
+            raise ValueError(f"the power law predicts at a value of x: give x (--at) for "
+                             f"x = {x_name or 'N'}")
+        if set(law.variables) == {"N", "D"}:
+            raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
+                             "give both N and D (--N, --D)")
+        raise ValueError(f"law {law.name!r} predicts at {', '.join(law.variables)}; "
+                         f"missing {', '.join(missing)}")
+    extra = sorted(set(given) - set(law.variables) - {x_name})
+    if extra:
+        raise ValueError(f"law {law.name!r} predicts at {', '.join(law.variables)}; "
+                         f"unknown variable(s) {extra}")
+    return {v: np.atleast_1d(np.asarray(given[v], dtype=float)) for v in law.variables}
+
+
+def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
+                  n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
+                  max_extrapolation: float = 2.0, calibration=None, result=None,
+                  at: dict | None = None, **variables) -> Prediction:
+    """Fit ``estimator`` to ``data`` and predict the loss at new points.
+
+    The law's variables by name (``N`` and ``D`` for two-variable laws, ``x`` for the
+    power law, ``U`` ... for laws with more), numbers or arrays. ``ci`` is the
     bootstrap interval (over runs) of the law's mean; ``pi`` the prediction interval for
     a new run, calibrated by backtests on ``data`` (:func:`fits.intervals.calibrate`);
-    the extrapolation is in decades past the fitted range (the largest over N, D and
-    C = N D), with a warning past ``max_extrapolation``.
+    the extrapolation is in decades past the fitted range (the largest over the
+    variables and C = N D), with a warning past ``max_extrapolation``.
 
     Parameters
     ----------
+    at : dict, optional
+        Values of the law's other variables (``law.variables``), e.g. ``{"U": 1e11}``
+        unique tokens for the data-constrained law.
     calibration : Calibration, optional
         Reuse a calibration (default: computed on ``data``).
-    k : float
-        Unused by the distance (a ratio of computes); kept for compatibility.
+    result : FitResult, optional
+        Reuse the fit of ``estimator`` on ``data`` (default: fitted here).
 
     Returns
     -------
-    dict
-        ``{"law", "at", "loss": {"value", "ci", "pi", "level", "extrapolation"}, "level",
-        "extrapolation_decades", "calibration", "warnings", "fit"}``
+    Prediction
+        One row per target; its warnings hold the fit's, the calibration's and the
+        extrapolation's (shown by the caller).
     """
     law = get_law(estimator.law)
-    if law.variables == ("x",):
-        if x is None:
-            raise ValueError(f"the power law predicts at a value of x: give x (--at) for "
-                             f"x = {estimator.x or 'N'}")
-        at = {"x": float(x)}
-    else:
-        if N is None or D is None:
-            raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
-                             "give both N and D (--N, --D)")
-        at = {"N": float(N), "D": float(D)}
+    at = law_targets(law, {"N": N, "D": D, "x": x, **(at or {}), **variables},
+                     x_name=estimator.x)
     table = as_table(data)
-    result = estimator.fit(table).result_
+    if result is None:
+        result = estimator.fit(table).result_
     cal = calibration or calibrate(estimator, table, result)
-    out = point_intervals(result, cal, at, level=level, n_boot=n_boot, seed=seed)
-    entry = prediction_entry(out["value"][0], None if out["ci"] is None else out["ci"][0],
-                             out["pi"][0], level, out["decades"][0],
-                             {k: v[0] if hasattr(v, "__len__") else v
-                              for k, v in out["by"].items()}, cal)
-    decades = entry["extrapolation"]["decades"]
-    notes = list(result.warnings) + list(cal.notes)
-    if decades > max_extrapolation:
-        notes.append(f"the prediction is {decades:.1f} decades beyond the fitted range "
-                     f"(limit {max_extrapolation:g}); add larger runs before trusting it")
-    if cal.method == "backtest" and decades > cal.max_distance + 0.5:
-        notes.append(f"the prediction interval's growth law is extrapolated from backtests "
-                     f"that reached {cal.max_distance:.2f} decades to {decades:.2f}")
-    return {"law": law.name, "at": at, "loss": entry, "level": level,
-            "extrapolation_decades": decades, "calibration": cal.to_dict(level),
-            "warnings": notes, "fit": result.to_dict()}
+    pred = point_intervals(result, cal, at, level=level, n_boot=n_boot, seed=seed)
+    far = float(pred.extrapolation.max())
+    notes = [f"the prediction is {far:.1f} decades beyond the fitted range (limit "
+             f"{max_extrapolation:g}); add larger runs before trusting it"] \
+        if far > max_extrapolation else []
+    return replace(pred, warnings=tuple(result.warnings) + pred.warnings + tuple(notes))

@@ -137,6 +137,10 @@ class Prediction:
     def __len__(self) -> int:
         return int(self.value.shape[0])
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(prediction)`` is the point predictions (``value``)."""
+        return np.array(self.value, dtype=dtype)
+
     def __float__(self) -> float:
         if len(self) != 1:
             raise TypeError(f"float() of a Prediction with {len(self)} rows; use .value")

@@ -165,7 +165,8 @@ def format_fit(result: FitResult) -> str:
     lines.append(format_table(header, rows))
     if choices.get("bootstrap"):
         b = choices["bootstrap"]
-        lines.append(f"  (interval: {b['level']:.0%} percentile, {b['n_boot']} bootstrap resamples "
+        lines.append(f"  (interval: ci {b['level']:.0%} of the parameter, percentile of "
+                     f"{b['n_boot']} bootstrap resamples "
                      f"over {b['unit']}, warm-started; {b['converged']} converged"
                      + (f", {b['dropped']} unconverged dropped after a retry; {b['used']} used)"
                         if b.get("dropped") else ")"))

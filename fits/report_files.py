@@ -155,11 +155,16 @@ def write_report(obj, out_dir, *, table=None, boot=None, backtest=None, suggesti
     else:
         shown = plot_table if plot_table is not None else table
         left = plots.left_out_points(fit, shown, list(fit.data.get("ranges") or []))
-        images.append(("Data and fitted law" + (", band to the target" if target_compute else "")
+        images.append(("Data and fitted law with its prediction interval for a new run (pi) "
+                       "and, darker, the law's confidence interval (ci)"
+                       + (", out to the target" if target_compute else "")
                        + (f" (hollow grey: {left['loss'].size} runs left out of the fit)"
                           if left is not None else ""),
                        plots.plot_point_fit(fit, out / f"fit.{fmt}", boot=boot,
-                                            target_compute=target_compute, table=shown).name))
+                                            target_compute=target_compute, table=shown,
+                                            given=getattr(plan, "given", None),
+                                            calibration=(backtest or {}).get("calibration")
+                                            or getattr(plan, "calibration", None)).name))
         images.append(("Residuals vs scale",
                        plots.plot_residuals(fit, out / f"residuals.{fmt}").name))
         calibration = (backtest or {}).get("calibration") or getattr(plan, "calibration", None)

@@ -24,22 +24,29 @@ def _inline(text: str) -> str:
 
 
 _IMAGE_LINE = re.compile(r"!\[(.*)\]\((.+)\)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def neutralize_markdown(text: str, images=()) -> str:
     """``text`` with user strings made inert for Markdown viewers: raw HTML outside code
     blocks is escaped (``<script>`` -> ``&lt;script>``) and image links other than the
     report's own ``images`` (plain file names it wrote) lose their ``!``, so a data cell
-    holding ``![x](/etc/passwd)`` shows as text."""
+    holding ``![x](/etc/passwd)`` shows as text; links (``[a](javascript:...)``, ``[a]: url``)
+    other than the report's own plots are broken into text, and control characters
+    (terminal escapes) are removed."""
     own = set(images)
     out, in_code = [], False
     for line in text.splitlines():
+        line = _CONTROL.sub("", line)  # terminal escapes from data never reach a viewer
         if line.startswith("```"):
             in_code = not in_code
         elif not in_code:
-            image = _IMAGE_LINE.match(line)
+            image = _IMAGE_LINE.match(line) or _LINK_LINE.match(line)
             if not (image and image.group(2) in own and "/" not in image.group(2)):
-                line = line.replace("<", "&lt;").replace("![", "!\\[")
+                # no raw HTML, no foreign image, and no live link (`[a](javascript:...)`,
+                # `[a]: url`): the brackets stay, the link syntax is broken
+                line = line.replace("<", "&lt;").replace("![", "!\\[") \
+                    .replace("](", "]\\(").replace("]:", "]\\:")
         out.append(line)
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
@@ -60,6 +67,7 @@ def markdown_to_html(text: str, image_dir: Path, images=()) -> str:
     markup to it.
     """
     own = {name for name in images if name == Path(name).name and not name.startswith(".")}
+    text = _CONTROL.sub("", text)  # no terminal escapes in the page's text
     body, in_code, table, items = [], False, [], []
     state = {"section": False, "caption": None}
 

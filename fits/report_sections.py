@@ -59,7 +59,8 @@ def params_section(fit: FitResult) -> list[str]:
                        "at bound"], rows)]
     boot = choices.get("bootstrap")
     if isinstance(boot, dict) and {"level", "n_boot"} <= set(boot):
-        lines += ["", f"Intervals: {boot['level']:.0%} percentile, {boot['n_boot']} bootstrap "
+        lines += ["", f"Intervals: ci {boot['level']:.0%} of each parameter, percentile of "
+                      f"{boot['n_boot']} bootstrap "
                       f"resamples over {boot.get('unit', 'runs')}"
                       + (f"; {boot['converged']} converged." if "converged" in boot else ".")]
     elif choices.get("stderr_method"):

@@ -188,3 +188,25 @@ class FitResult(ReportDisplay):
 
     def __str__(self) -> str:
         return self.report()
+
+    def params_frame(self):
+        """The parameters as a DataFrame: value, stderr, interval, bounds, at_bound."""
+        import pandas as pd
+
+        rows = {n: {"value": p.value, "stderr": p.stderr,
+                    "interval_lower": None if p.interval is None else p.interval[0],
+                    "interval_upper": None if p.interval is None else p.interval[1],
+                    "lower_bound": p.lower, "upper_bound": p.upper, "at_bound": p.at_bound}
+                for n, p in self.params.items()}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def html_tables(self):
+        """Heading, tables and warnings of the notebook view (``_repr_html_``)."""
+        import pandas as pd
+
+        converged = self.convergence.get("converged")
+        info = pd.DataFrame({"": [self.equation, self.n_points, self.n_runs,
+                                  f"{self.objective:.6g}", converged]},
+                            index=["equation", "points", "runs", "objective", "converged"])
+        return (f"{self.law}", [("fit", info), ("parameters", self.params_frame())],
+                self.warnings)

@@ -4,9 +4,10 @@ One entry point per need, for every family of law in the registry
 (:data:`fits.laws.REGISTRY`):
 
 - :func:`predict_values` - the law's values (what ``FitResult.predict`` returns);
-- :func:`predict_targets` - a table of targets in, one row per target out: value, an
-  interval from the fit's bootstrap draws (when it was saved with them), the
-  extrapolation distance in decades past the fitted range;
+- :func:`predict_targets` - a table of targets in, a :class:`~fits.prediction.Prediction`
+  out (one row per target): value, ``ci`` from the fit's bootstrap draws (when it was
+  saved with them), ``pi`` for a new run, the extrapolation in decades past the fitted
+  range;
 - :func:`load_saved` - a saved JSON file back as a ``FitResult`` or ``L2LResult``;
 - :func:`read_targets` - a CSV/TSV table of targets as numpy columns (no pandas, so that
   ``scaling predict FIT.json --at targets.csv`` starts in a fraction of a second).
@@ -17,6 +18,7 @@ Imports stay light on purpose: numpy and the law's own module only.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import json
 from pathlib import Path
 from typing import Mapping
@@ -24,6 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from .laws import get_any_law, law_kind
+from .prediction import DEFAULT_LEVEL, Prediction
 
 __all__ = ["predict_values", "predict_targets", "saved_calibration", "load_saved",
            "read_targets",
@@ -115,38 +118,58 @@ def _draw_interval(law, params_draws, arrays, level):
 def saved_calibration(result):
     """The prediction interval's growth law a saved point fit carries (from ``scaling
     fit --backtest``), else the documented conservative default, and a note saying which."""
-    from .calibration import Calibration, default_calibration
+    from .calibration import Calibration, default_calibration, residual_scatter
 
     payload = (result.data.get("backtest") or {}).get("calibration")
     if isinstance(payload, dict) and "scatter" in payload:
         cal = Calibration.from_dict(payload)
         return cal, (f"prediction interval calibrated by the fit's own backtests "
                      f"({cal.method}: scatter {cal.scatter:.2%}, +{cal.rate:.2%} per decade)")
+    scatter = residual_scatter(result.data.get("points") or {}, len(result.params))
     cal = default_calibration("the saved fit carries no backtest calibration (save it with "
-                              "`scaling fit ... --backtest --save FIT.json`)")
+                              "`scaling fit ... --backtest --save FIT.json`)", scatter)
     return cal, cal.notes[0]
 
 
 def _point_targets(result, law, targets, level):
     arrays = [np.ravel(a) for a in _point_inputs(result, law, targets)]
     value = law.function(*arrays, **result.values)
-    out = {"value": value}
     ci = None
     if result.draws:
-        out["ci_lower"], out["ci_upper"] = _draw_interval(law, result.draws, arrays, level)
-        ci = np.stack([out["ci_lower"], out["ci_upper"]], axis=-1)
+        ci = np.stack(_draw_interval(law, result.draws, arrays, level), axis=-1)
     points = result.data.get("points") or {}
     names = list(result.data.get("ranges", {}))
     decades = np.zeros(value.shape)
     if names and all(n in points for n in names):
-        decades = out["extrapolation_decades"] = extrapolation_decades(
-            {n: points[n] for n in names}, dict(zip(names, arrays)))
+        decades = extrapolation_decades({n: points[n] for n in names}, dict(zip(names, arrays)))
     # a new run's interval: the law's (ci) plus scatter and growth with distance
     calibration, note = saved_calibration(result)
     pi = calibration.interval(value, decades, level, ci)
-    out["pi_lower"], out["pi_upper"] = pi[..., 0], pi[..., 1]
-    out["_notes"] = [note]
-    return out
+    notes = [note] + list(result.warnings)  # the fit's own warnings, as one target's
+    past = int(np.sum(decades > calibration.max_distance + 0.5))
+    if calibration.method == "backtest" and past:
+        notes.append(f"{past} of {decades.size} targets are beyond what the backtests reached "
+                     f"({calibration.max_distance:.2f} decades; up to {float(decades.max()):.2f}"
+                     "): their interval's growth law is extrapolated")
+    return {"value": value, "ci": ci, "pi": pi, "decades": decades, "_notes": notes,
+            "at": dict(zip(law.variables, arrays)), "method": calibration.method}
+
+
+#: decades past the fitted range beyond which a batch prediction is flagged (as one target's)
+MAX_EXTRAPOLATION = 2.0
+
+
+def _distance_note(decades) -> list[str]:
+    """One note counting the targets past :data:`MAX_EXTRAPOLATION` decades (or none)."""
+    if decades is None:
+        return []
+    decades = np.asarray(decades, dtype=float)
+    far = int(np.sum(decades > MAX_EXTRAPOLATION))
+    if not far:
+        return []
+    return [f"{far} of {decades.size} targets are > {MAX_EXTRAPOLATION:g} decades out (up to "
+            f"{float(np.nanmax(decades)):.1f}) beyond the fitted range; add larger runs before "
+            "trusting them"]
 
 
 def _schedule_rows(targets):
@@ -211,47 +234,53 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
         optional ``step`` (default: the last) and ``N``. Loss-to-loss: ``x`` (or the
         fitted x name) and, when the result has several groups, ``group``.
     level : float, optional
-        Interval level (default: the bootstrap's, else 0.95).
+        Interval level (default: the bootstrap's, else ``DEFAULT_LEVEL``, 0.9).
     group : str, optional
         Loss-to-loss: the group for rows without a ``group`` column.
 
     Returns
     -------
-    dict
-        Columns (equal-length arrays): ``value``; ``ci_lower``/``ci_upper`` when the fit
-        carries bootstrap draws (loss-to-loss: predictive interval of a new point);
-        point laws: ``pi_lower``/``pi_upper``, the prediction interval of a new run
-        (:func:`saved_calibration`);
-        ``extrapolation_decades`` (0 inside the fitted range); plus ``"level"`` and
-        ``"notes"``.
+    Prediction
+        One row per target: ``value``; ``ci`` when the fit carries bootstrap draws;
+        ``pi``, the prediction interval of a new run (point laws:
+        :func:`saved_calibration`; loss-to-loss: the link's residual scatter and
+        discrepancy); ``extrapolation`` in decades (0 inside the fitted range); loss-to-loss
+        ``extra["below_fitted_x"]``; ``warnings`` say how the interval was made or why
+        there is none.
     """
     if not targets:
         raise ValueError("no targets: the table has no columns")
     kind = "l2l" if hasattr(result, "groups") else law_kind(result.law)
     if level is None:
         boot = getattr(result, "choices", {}).get("bootstrap") or {}
-        level = float(boot.get("level", 0.95))
+        level = float(boot.get("level", DEFAULT_LEVEL))
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
-    notes = []
     if kind == "l2l":
-        out = _l2l_targets(result, targets, level, group)
-    elif kind == "curve":
+        return _l2l_targets(result, targets, level, group)
+    if kind == "curve":
         out = _curve_targets(result, targets)
-        notes.append("curve-law fits carry no bootstrap draws: no interval (use "
-                     "`scaling predict DATA --law ... --run ... --reference FIT.json` for an "
-                     "early-curve prediction with one)")
-    else:
-        out = _point_targets(result, get_any_law(result.law), targets, level)
-        notes.extend(out.pop("_notes"))
-        if not result.draws:
-            notes.append("the fit was saved without bootstrap draws: no interval (refit with "
-                         "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
-    return {**out, "level": level, "notes": notes}
+        distance = out.get("extrapolation_decades")
+        return Prediction(value=out["value"], level=level, law=result.law,
+                          extrapolation=distance,
+                          warnings=("curve-law fits carry no bootstrap draws: no interval "
+                                    "(use `scaling predict DATA --law ... --run ... --reference "
+                                    "FIT.json` for an early-curve prediction with one)",
+                                    *_distance_note(distance)))
+    out = _point_targets(result, get_any_law(result.law), targets, level)
+    notes = list(out["_notes"]) + _distance_note(out["decades"])
+    if not result.draws:
+        notes.append("the fit was saved without bootstrap draws: no confidence interval "
+                     "of the law (ci; the pi is scatter and growth only); refit with "
+                     "`scaling fit ... --bootstrap 1000 --save FIT.json`")
+    return Prediction(value=out["value"], ci=out.get("ci"), pi=out["pi"], level=level,
+                      at=out["at"], extrapolation=out["decades"], law=result.law,
+                      quantity=result.data.get("y") or "loss",
+                      interval_method=out["method"], warnings=tuple(notes))
 
 
 def _l2l_targets(result, targets, level, group):
-    from .l2l.result import l2l_predict
+    from .l2l.result import l2l_prediction
 
     x_name = result.x if getattr(result, "x", None) in targets else "x"
     if x_name not in targets:
@@ -264,19 +293,24 @@ def _l2l_targets(result, targets, level, group):
                          f"{sorted(result.groups)}: give a 'group' column in the targets or "
                          "one group for all (--target-group, or group=)")
     saved = result.to_dict()
-    value, lo, hi = np.empty(x.size), np.full(x.size, np.nan), np.full(x.size, np.nan)
-    below = np.empty(x.size)
+    value, below, decades = np.empty(x.size), np.empty(x.size), np.empty(x.size)
+    ci, pi = np.full((x.size, 2), np.nan), np.full((x.size, 2), np.nan)
+    methods, names = [], np.empty(x.size, dtype=object)
     for g in dict.fromkeys(groups.tolist()):
         rows = np.flatnonzero(groups == g)
-        pred = l2l_predict(saved, x[rows], g, level=level)
-        value[rows], below[rows] = pred["value"], pred["below_fitted_x"]
-        if pred["interval"] is not None:
-            lo[rows], hi[rows] = np.asarray(pred["interval"], dtype=float).T
-    out = {"value": value}
-    if np.isfinite(lo).any():
-        out["ci_lower"], out["ci_upper"] = lo, hi
-    out["below_fitted_x"] = below  # how far below the lowest fitted x (0 inside)
-    return out
+        pred = l2l_prediction(saved, x[rows], g, level=level)
+        value[rows], below[rows] = pred.value, pred.extra["below_fitted_x"]
+        names[rows] = pred.extra["group"]
+        decades[rows] = pred.extrapolation
+        methods.append(pred.interval_method)
+        if pred.ci is not None:
+            ci[rows], pi[rows] = pred.ci, pred.pi
+    has = bool(np.isfinite(ci).any())
+    return Prediction(value=value, ci=ci if has else None, pi=pi if has else None,
+                      level=level, at={"x": x}, extrapolation=decades, quantity="y",
+                      law=result.law, interval_method="; ".join(dict.fromkeys(methods)),
+                      extra={"group": names.astype(str), "below_fitted_x": below},
+                      warnings=tuple(_distance_note(decades)))
 
 
 def load_saved(path) -> object:
@@ -286,8 +320,9 @@ def load_saved(path) -> object:
     ``L2LResult``), not from guessing by keys.
     """
     path = Path(path)
+    from .saved_check import read_json_file
     try:
-        payload = json.loads(path.read_text())
+        payload = read_json_file(path, "saved fit")
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not JSON: {err}") from None
     law = payload.get("law") if isinstance(payload, dict) else None
@@ -324,7 +359,8 @@ def read_targets(path) -> dict:
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one target row")
     header = [h.strip() for h in rows[0]]
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    counts = Counter(header)  # linear: a 100,000-column header is checked at once
+    dupes = sorted(h for h, n in counts.items() if n > 1)
     if dupes:
         raise ValueError(f"{path}: duplicate column(s) {dupes}")
     bad = [i + 2 for i, r in enumerate(rows[1:]) if len(r) != len(header)]

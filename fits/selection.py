@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 
+from dataclasses import replace
+
 import numpy as np
 
 from scaling.data.select import Selection, same_value_hint, select_points
@@ -31,6 +33,15 @@ def summarize_selection(record: dict) -> str:
     if record.get("split_heldout_runs"):
         parts.append(f"split={record['split']} ({len(record['split_heldout_runs'])} runs held "
                      "out)")
+    if record.get("split_unlabelled_rows"):
+        parts.append(f"{record['split_unlabelled_rows']} rows ({record['split_unlabelled_runs']} "
+                     f"runs) with no split label not fitted")
+    if record.get("best_of"):
+        best = record["best_of"]
+        parts.append(f"best {'/'.join(best['columns'])} per configuration ({best['runs_kept']} "
+                     f"of {best['runs_in']} runs)")
+    elif record.get("sweep"):
+        parts.append(f"sweep over {', '.join(record['sweep'])}: every run fitted")
     checkpoints = record.get("checkpoints", {}).get("max_per_run", 1)
     if record.get("points") == "all":
         parts.append(f"every checkpoint (up to {checkpoints} per run; resampled by run)")
@@ -39,6 +50,8 @@ def summarize_selection(record: dict) -> str:
     scatter = record.get("repeat_scatter")
     if scatter:
         how = "averaged" if record.get("repeats") == "mean" else "kept"
+        if record.get("best_of"):
+            how = "seeds of the best setting kept; scatter over every setting's seeds"
         parts.append(f"{scatter['n_runs']} rows repeat {scatter['n_configs']} configurations, {how} "
                      f"(seed scatter {scatter['sd_log_loss']:.2%} in loss)")
     if record.get("n_convention") not in (None, "unknown"):
@@ -65,8 +78,11 @@ def selection_info(selection: Selection, variables) -> dict:
             "n_convention": record.get("n_convention")}
 
 
-def finish_selection(result: FitResult, selection: Selection, law, x: str | None) -> None:
-    """Predict the runs held out by ``split`` and warn about pooled groups."""
+def finish_selection(result: FitResult, selection: Selection, law, x: str | None, *,
+                     warn: bool = True) -> FitResult:
+    """A copy of ``result`` with the runs held out by ``split`` predicted and a warning
+    per pooled group (emitted too unless ``warn=False``); ``result`` is not changed."""
+    data, notes = dict(result.data), []
     held = selection.heldout
     if len(held):
         names = list(law.variables)
@@ -76,12 +92,13 @@ def finish_selection(result: FitResult, selection: Selection, law, x: str | None
         pred = law.predict(result.values, **{k: v[ok] for k, v in variables.items()})
         true = held["loss"].to_numpy(dtype=float)
         err = (pred - true) / true
-        result.data["split_heldout"] = {
+        data["split_heldout"] = {
             str(rid): {"true": float(t), "predicted": float(p), "rel_error": float(e)}
             for rid, t, p, e in zip(held["run_id"], true, pred, err)}
         if err.size:
-            result.data["split_heldout_mean_abs_rel_error"] = float(np.mean(np.abs(err)))
+            data["split_heldout_mean_abs_rel_error"] = float(np.mean(np.abs(err)))
     for column in selection.record.get("pooled", {}):
-        note = next(n for n in selection.record["notes"] if f"values of {column!r}" in n)
-        result.warnings.append(note)
-        warnings.warn(note, FitWarning, stacklevel=4)
+        notes.append(next(n for n in selection.record["notes"] if f"values of {column!r}" in n))
+        if warn:
+            warnings.warn(notes[-1], FitWarning, stacklevel=4)
+    return replace(result, data=data, warnings=list(result.warnings) + notes)

@@ -60,14 +60,23 @@ def read_json(path: Path) -> dict | None:
 
 def read_mapping(path) -> dict:
     """A dict from a JSON file (or YAML, when PyYAML is installed)."""
+    from scaling.fits.saved_check import read_json_file
+
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file {str(path)!r} does not exist")
+        raise ValueError(f"config file {str(path)!r} " + (
+            "is not a regular file (a folder, device or pipe)" if path.exists()
+            else "does not exist"))
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() not in (".yaml", ".yml"):  # bounded: size, depth
+            values = read_json_file(path, "config file")
+        else:
+            text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") \
             from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -78,11 +87,8 @@ def read_mapping(path) -> dict:
             values = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise ValueError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
-    else:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from None
+        except RecursionError:
+            raise ValueError(f"{path} nests mappings or lists too deeply") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a mapping of config fields, got "
                          f"{type(values).__name__}")
@@ -282,6 +288,13 @@ def report_runs(runs: list[dict], out_dir) -> str:
         if r.get("stop_reason"):
             line += f" ({r['stop_reason']})"
         lines.append(line)
+        if r.get("status") == "diverged":
+            lines.append(f"  {r['run_id']} diverged and is left out of runs.csv: lower its "
+                         f"peak_lr, then delete {Path(out_dir) / 'runs' / r['run_id']} to "
+                         "train it again")
+    if not any(r and r.get("status") == "done" for r in runs):
+        lines.append("no run finished, so there is nothing to fit")
+        return "\n".join(lines)
     sizes = {r.get("N") for r in runs if r}
     # one model size cannot fix a law in N: fit its loss curve against steps instead
     hint = (f"scaling fit {out_dir}" if len(sizes) > 1

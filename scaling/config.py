@@ -14,7 +14,10 @@ from scaling.data.schedules import as_schedule, lr_schedule
 from . import _runio
 from .flops import PEAK_FLOPS
 
-__all__ = ["TrainConfig", "branch_config", "branch_fork_step", "load_config", "apply_overrides"]
+MAX_STEPS = 10_000_000  # per-step LR arrays of 80 MB; a proxy run is far shorter
+
+__all__ = ["TrainConfig", "branch_config", "branch_fork_step", "load_config", "apply_overrides",
+           "memory_estimate", "machine_memory", "check_memory"]
 
 
 def _default_schedule() -> dict:
@@ -137,6 +140,9 @@ class TrainConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if self.total_steps > MAX_STEPS:  # the per-step LR array is built up front
+            raise ValueError(f"`total_steps` must be at most {MAX_STEPS:,} (a proxy run), got "
+                             f"{self.total_steps:,}; use a larger batch_size for more tokens")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}")
         if (not self.run_id or "/" in self.run_id or "\\" in self.run_id
@@ -157,6 +163,10 @@ class TrainConfig:
         if isinstance(self.peak_flops, str) and self.peak_flops not in PEAK_FLOPS:
             raise ValueError(f"`peak_flops` must be a number or one of {sorted(PEAK_FLOPS)}, "
                              f"got {self.peak_flops!r}")
+        for key, value in (self.schedule.items() if isinstance(self.schedule, dict) else ()):
+            if isinstance(value, float) and value != value:  # NaN would read as "missing"
+                raise ValueError(f"`schedule.{key}` is NaN; give a number (e.g. "
+                                 f"schedule.peak_lr=3e-3)")
         self.schedule = as_schedule(self.schedule).to_dict()
         self.branches = sorted({int(b) for b in self.branches})
         bad = [b for b in self.branches if not 1 <= b < self.total_steps]
@@ -169,7 +179,9 @@ class TrainConfig:
             raise ValueError(f"branches {same} follow this run's LR to their end (nothing to "
                              "branch); use a schedule whose cooldown depends on total_steps, "
                              "e.g. WSD with `cooldown_frac`")
-        self.model_config()  # validates the shape
+        if self.d_model % self.n_head:  # GPTConfig's shape rule, checked without torch
+            raise ValueError(f"`d_model`={self.d_model} must be divisible by "
+                             f"`n_head`={self.n_head}")
 
     def lr(self, total_steps: int | None = None) -> np.ndarray:
         """Per-step LR of this run (or of its branch of ``total_steps`` steps)."""
@@ -238,6 +250,63 @@ def branch_config(config: TrainConfig, total_steps: int) -> TrainConfig:
     """The config of the cooldown branch of ``config`` that ends after ``total_steps``."""
     return replace(config, run_id=f"{config.run_id}-cd{total_steps}", total_steps=total_steps,
                    branches=[])
+
+
+# --------------------------------------------------------------------------------------
+# memory: refuse a model that cannot fit before anything is allocated
+
+
+def memory_estimate(config: TrainConfig, vocab_size: int = 256) -> dict:
+    """A lower estimate of a run's training memory in bytes (Python ints: never overflows).
+
+    ``params`` 4 bytes per parameter (float32 weights, embeddings included), ``optimizer``
+    12 more (gradients and AdamW's two moments), ``activations`` 8 float32 values per token
+    per layer and width (what a block keeps for backward, at the least; fewer than a
+    transformer really keeps, Korthikanti et al. 2022 count ~34 half-precision values, so
+    only impossible runs are refused) plus the logits and their gradient.
+    """
+    d, layers, T, B = config.d_model, config.n_layer, config.seq_len, config.batch_size
+    n = 12 * layers * d * d + (vocab_size + T) * d
+    tokens = B * T
+    return {"params": 4 * n, "optimizer": 12 * n,
+            "activations": 4 * tokens * (8 * layers * d + 2 * vocab_size)}
+
+
+def machine_memory() -> int | None:
+    """This machine's memory in bytes (physical memory, or a smaller cgroup limit)."""
+    import os
+
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(path, encoding="ascii").read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            sizes.append(int(text))
+    return min(sizes) if sizes else None
+
+
+def check_memory(config: TrainConfig, available: int | None = None, where: str = "this "
+                 "machine") -> None:
+    """Raise ValueError naming the numbers when ``config`` cannot fit in ``available`` bytes
+    (default: :func:`machine_memory`)."""
+    available = machine_memory() if available is None else available
+    parts = memory_estimate(config)
+    need = sum(parts.values())
+    if available is None or need <= available:
+        return
+    gb = lambda b: f"{b / 1e9:.3g} GB"  # noqa: E731
+    raise ValueError(
+        f"run {config.run_id!r} (n_layer={config.n_layer}, d_model={config.d_model}, "
+        f"seq_len={config.seq_len}, batch_size={config.batch_size}) needs at least "
+        f"{gb(need)} to train (parameters {gb(parts['params'])}, gradients and optimizer "
+        f"{gb(parts['optimizer'])}, activations {gb(parts['activations'])}) but {where} has "
+        f"{gb(available)}; make the model smaller or lower batch_size/seq_len")
 
 
 # --------------------------------------------------------------------------------------

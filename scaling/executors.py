@@ -6,6 +6,8 @@ The ladder never schedules runs across machines itself: it hands each job (one
 - ``local``: ``workers=1`` trains in this process (today's behaviour); ``workers=K`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (spawn). With CUDA each worker sees one GPU
   (``CUDA_VISIBLE_DEVICES``); on CPU the threads of a run are capped at ``cores // K``.
+  Workers die with the ladder process (a parent-death signal on Linux and a watch thread
+  everywhere), so killing the ladder, even with SIGKILL, leaves no run training.
 - ``ray``: each job is a Ray task (``num_gpus=1`` on CUDA) on the cluster at ``address``
   (``"auto"``: an existing one) or on a local one that :func:`ray.init` starts.
 - ``slurm``: each job is one task of a SLURM array job submitted with ``submitit``
@@ -27,10 +29,13 @@ import logging
 import os
 import signal
 import socket
+import sys
+import threading
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
+
+from .locks import FileLock, LockBusy, _pid_alive  # noqa: F401  (re-exported)
 
 __all__ = ["BACKENDS", "FileLock", "LockBusy", "make_executor", "run_job"]
 
@@ -42,120 +47,6 @@ BACKENDS = ("local", "ray", "slurm")
 #: logged ``step``, the first time only (a marker file in ``OUT/locks`` remembers). It lets
 #: tests kill a worker mid-run at a known point instead of after a sleep.
 FAULT_ENV = "SCALING_FAULT_AT"
-
-
-class LockBusy(RuntimeError):
-    """The lock is held by a live owner."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
-
-
-class FileLock:
-    """An ``O_EXCL`` lock file with an owner record and a stale-lock rule.
-
-    Parameters
-    ----------
-    path : path-like
-        The lock file (its folder is created).
-    stale_after_s : float, default 900
-        A lock not refreshed (:meth:`heartbeat`) for this long is stale, whoever holds it.
-        A lock whose owner ran on this host and whose process is gone is stale at once.
-    """
-
-    def __init__(self, path, stale_after_s: float = 900.0) -> None:
-        if not stale_after_s > 0:
-            raise ValueError(f"`stale_after_s` must be > 0, got {stale_after_s!r}")
-        self.path = Path(path)
-        self.stale_after_s = float(stale_after_s)
-        self.token = uuid.uuid4().hex
-        self._held = False
-        self._beat = 0.0
-
-    def owner(self) -> dict | None:
-        """The owner record ``{host, pid, token, since}``, ``{}`` while being written, or None."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return {}
-
-    def _stale(self, owner: dict) -> bool:
-        try:
-            age = time.time() - self.path.stat().st_mtime
-        except FileNotFoundError:
-            return False
-        if age > self.stale_after_s:
-            return True
-        if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-            return not _pid_alive(owner["pid"])
-        return False
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free or stale; False if a live owner holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self.owner()
-                if owner is None:  # released meanwhile
-                    continue
-                if not self._stale(owner):
-                    return False
-                # break a stale lock: rename is atomic, so only one contender wins it
-                grave = self.path.with_name(f"{self.path.name}.stale-{self.token}")
-                try:
-                    os.rename(self.path, grave)
-                except FileNotFoundError:
-                    continue
-                logger.warning("broke stale lock %s (owner %s)", self.path, owner)
-                grave.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"host": socket.gethostname(), "pid": os.getpid(),
-                           "token": self.token, "since": time.time()}, handle)
-            self._held = True
-            self._beat = time.monotonic()
-            return True
-        return False
-
-    def acquire(self, poll_s: float = 0.5, timeout_s: float | None = None) -> None:
-        """Wait for the lock (polling every ``poll_s``); :class:`LockBusy` after ``timeout_s``."""
-        start = time.monotonic()
-        while not self.try_acquire():
-            if timeout_s is not None and time.monotonic() - start > timeout_s:
-                raise LockBusy(f"{self.path} is held by {self.owner()}")
-            time.sleep(poll_s)
-
-    def heartbeat(self, every_s: float = 10.0) -> None:
-        """Refresh the lock's time stamp (at most every ``every_s`` seconds)."""
-        if self._held and time.monotonic() - self._beat >= every_s:
-            os.utime(self.path)
-            self._beat = time.monotonic()
-
-    def release(self) -> None:
-        """Remove the lock if this object still owns it."""
-        if self._held and (self.owner() or {}).get("token") == self.token:
-            self.path.unlink(missing_ok=True)
-        self._held = False
-
-    def __enter__(self) -> "FileLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 # --------------------------------------------------------------------------------------
@@ -284,7 +175,37 @@ class _InProcess:
         pass
 
 
-def _init_worker(gpu_queue) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker die when the ladder process ``parent`` does, even by SIGKILL.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so the kernel kills the worker the moment
+    its parent goes. Everywhere (and as a backstop): a daemon thread polls ``os.getppid()``
+    every second and kills the worker once it has been re-parented. A run killed this way
+    resumes from its checkpoint when the ladder is rerun (its lock names a dead pid).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no libc prctl: the watch thread still works
+            pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(gpu_queue, parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with_parent(parent)
     if gpu_queue is not None:  # one GPU per worker process, fixed before CUDA starts
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
 
@@ -304,7 +225,7 @@ class _Pool:
             for i in range(workers):
                 queue.put(gpus[i % len(gpus)])
         self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(queue,))
+                                        initargs=(queue, os.getpid()))
 
     def submit(self, fn, *args, **kwargs):
         return self.pool.submit(fn, *args, **kwargs)

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import _runio
-from .flops import flops_per_token_exact
 from .ladder_checks import _report, ladder_check
+from .ladder_progress import _Progress
 from .trainer import TrainConfig
 
 __all__ = ["LadderSpec", "PRESETS", "get_preset", "ladder_check", "ladder_from_cli",
@@ -148,10 +148,24 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
                                  + ('{"n_layer": 2, "d_model": 64}' if where == "sizes"
                                     else '{"kind": "cosine", "peak_lr": 3e-3}')
                                  + f"), got {entry!r}")
-    for i, size in enumerate(spec.sizes):
-        unknown = sorted(set(size) - known)
+    for where, entry in [("base", spec.base)] + [(f"sizes[{i}]", s) for i, s in
+                                                 enumerate(spec.sizes)]:
+        unknown = sorted(set(entry) - (known - {"peak_lr"} if where == "base" else known))
         if unknown:
-            raise ValueError(f"ladder `sizes[{i}]`: unknown field(s) {unknown}")
+            raise ValueError(f"ladder `{where}`: unknown field(s) {unknown}")
+        taken = sorted(set(entry) & _SET_BY_LADDER)
+        if taken:
+            raise ValueError(f"ladder `{where}.{taken[0]}`: the ladder sets {taken} for every "
+                             "run itself (ids from the shape, steps from `tokens`, the schedule "
+                             "from `schedules`, seeds from `seeds`); remove it")
+    for where, entry in [(f"sizes[{i}]", s) for i, s in enumerate(spec.sizes)] + \
+            [(f"schedules[{i}]", s) for i, s in enumerate(spec.schedules)]:
+        peak = entry.get("peak_lr")
+        if "peak_lr" in entry and (isinstance(peak, bool) or not isinstance(peak, (int, float))
+                                   or not 0 < peak < float("inf")):
+            raise ValueError(f"ladder `{where}.peak_lr` must be a positive finite number "
+                             f"(e.g. 3e-3), got {peak!r}")
+    for i, size in enumerate(spec.sizes):
         for key, value in size.items():
             if key != "peak_lr" and isinstance(value, str):
                 raise ValueError(f"ladder `sizes[{i}].{key}` must be a number, got {value!r}")
@@ -163,6 +177,9 @@ def _check_spec_entries(spec: "LadderSpec") -> None:
             isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in spec.seeds):
         raise ValueError(f"ladder `seeds` must be a list of integers >= 0, got {spec.seeds!r}")
 
+
+# TrainConfig fields that the ladder fills in for each run
+_SET_BY_LADDER = {"run_id", "total_steps", "schedule", "seed", "branches"}
 
 # schedules whose shorter versions share a long constant-LR prefix with the longest one
 _BRANCHING = ("wsd", "wsd_exp", "wsd_linear", "two_stage")
@@ -228,7 +245,9 @@ def load_ladder(preset_or_file) -> LadderSpec:
     path = Path(preset_or_file)
     if not path.is_file():
         raise ValueError(f"{str(preset_or_file)!r} is neither a ladder preset "
-                         f"{sorted(PRESETS)} nor a file")
+                         f"{sorted(PRESETS)} nor a file" + (
+                             " (it is not a regular file: a folder, device or pipe)"
+                             if path.exists() else ""))
     values = _runio.read_mapping(path)
     valid = {f.name for f in fields(LadderSpec)}
     unknown = sorted(set(values) - valid)
@@ -238,13 +257,14 @@ def load_ladder(preset_or_file) -> LadderSpec:
     return LadderSpec(**values)
 
 
-def _job_flops(config: TrainConfig) -> float:
-    """Training FLOPs of a job and its branches (after their fork), for the ETA."""
-    per_token = flops_per_token_exact(config.n_layer, config.d_model, config.seq_len, 256)
-    from .config import branch_fork_step
+def _threads(job: TrainConfig, share: int | None) -> int | None:
+    """A worker's CPU threads: the run's own choice (``threads``, or the automatic one for a
+    spec without it) capped at its share of the cores; None when runs do not share."""
+    if share is None:
+        return None
+    from .trainer import auto_threads
 
-    steps = config.total_steps + sum(b - branch_fork_step(config, b) for b in config.branches)
-    return per_token * steps * config.tokens_per_step
+    return max(1, min(auto_threads(job), share))
 
 
 def _uses_cuda(job: TrainConfig) -> bool:
@@ -293,6 +313,14 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
     out_dir = Path(out_dir)
     jobs = spec.configs()
+    if backend == "local":  # refuse a run that cannot fit before any starts
+        from .config import check_memory, machine_memory
+
+        total = machine_memory()
+        split = total is not None and workers > 1 and jobs[0].device == "cpu"
+        for job in jobs:  # K CPU workers train K runs at once in one machine's memory
+            check_memory(job, total // workers if split else total,
+                         f"a 1/{workers} share of this machine" if split else "this machine")
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
         raise ValueError("under torchrun every rank trains each run together: use "
@@ -302,11 +330,11 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
 
         atomic_write_text(out_dir / "ladder.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     gpu = _uses_cuda(jobs[0])
-    threads = None
+    share = None
     if backend == "local" and workers > 1 and not gpu:  # split the cores between workers
-        threads = max(1, min(jobs[0].threads, (os.cpu_count() or 1) // workers))
+        share = max(1, (os.cpu_count() or 1) // workers)
     executor = make_executor(backend, workers=workers, gpu=gpu,
-                             cpus_per_run=threads or jobs[0].threads, address=address,
+                             cpus_per_run=share or jobs[0].threads or 1, address=address,
                              folder=out_dir / "submitit", slurm=slurm)
     if not executor.parallel and corpus is None:
         corpus = _runio.load_corpus_spec(jobs[0].corpus, jobs[0].val_corpus,
@@ -318,7 +346,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         pending = jobs
         for wait in (False, True):  # first pass skips jobs another ladder holds; then wait
             calls = [((job.to_dict(), str(out_dir)),
-                      {"wait": wait, "stale_after_s": stale_after_s, "threads": threads,
+                      {"wait": wait, "stale_after_s": stale_after_s,
+                       "threads": _threads(job, share),
                        **({} if executor.parallel else
                           {"corpus": corpus, "progress": progress.step(job)})})
                      for job in pending]
@@ -335,7 +364,8 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         executor.shutdown()
         progress.close()
     runs = [r for job in jobs for r in outcomes.get(job.run_id, {}).get("runs", [])]
-    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"]} for job in jobs
+    failed = [{"job": job.run_id, "error": outcomes[job.run_id]["error"],
+               "remedy": outcomes[job.run_id].get("remedy")} for job in jobs
               if outcomes.get(job.run_id, {}).get("status") == "failed"]
     if rank == 0 and executor.parallel:
         _runio.combine(out_dir)
@@ -347,84 +377,10 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
                                                ("status", "trained", "host", "pid", "error")}}
                         for job in jobs]}
     if rank == 0:
-        summary["checks"] = ladder_check(out_dir) if runs else {}
+        finished = any(r.get("status") == "done" for r in runs)
+        summary["checks"] = ladder_check(out_dir) if finished else {}
         summary["report"] = _report(summary)
     return summary
-
-
-class _Progress:
-    """A FLOP-weighted bar with the counts of runs done, running (holding a lock), failed."""
-
-    def __init__(self, jobs, out_dir: Path, name: str, disabled: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.costs = {job.run_id: _job_flops(job) for job in jobs}
-        self.locks = out_dir / "locks"
-        self.counts = {"done": 0, "failed": 0}
-        self.bar = tqdm(total=sum(self.costs.values()) / 1e12, unit="TFLOP", disable=disabled,
-                        desc=name, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} TFLOP "
-                                              "[{elapsed}<{remaining}] {postfix}")
-        self.credited: dict[str, float] = {}
-
-    def step(self, job: TrainConfig):
-        """A per-step callback for a job trained in this process."""
-        seen: dict[str, int] = {}
-        per_step = self.costs[job.run_id] / max(1, job.total_steps + sum(job.branches)) / 1e12
-
-        def progress(run_id, done, total):
-            delta = (done - seen.get(run_id, _start_of(run_id, job))) * per_step
-            seen[run_id] = done
-            self.credited[job.run_id] = self.credited.get(job.run_id, 0.0) + delta
-            self.bar.update(delta)
-            self._postfix(run_id)
-
-        return progress
-
-    def _postfix(self, current: str | None = None, running: int | None = None) -> None:
-        text = f"{self.counts['done']} done, {running if running is not None else 1} " \
-               f"running, {self.counts['failed']} failed"
-        self.bar.set_postfix_str(f"{text} | {current}" if current else text)
-
-    def watch(self, pairs, outcomes: dict) -> None:
-        """Wait for every handle, recording each job's outcome as it finishes."""
-        left = list(pairs)
-        while left:
-            still = []
-            for job, handle in left:
-                if not handle.done():
-                    still.append((job, handle))
-                    continue
-                try:
-                    outcome = handle.result()
-                except Exception as err:  # a worker died or the run raised: report, go on
-                    logger.error("run %s failed: %s", job.run_id, err)
-                    outcome = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-                               "runs": []}
-                outcomes[job.run_id] = outcome
-                if outcome["status"] in ("done", "failed"):
-                    self.counts[outcome["status"]] += 1
-                    if outcome["status"] == "done":
-                        self.bar.update(self.costs[job.run_id] / 1e12
-                                        - self.credited.get(job.run_id, 0.0))
-                        self.credited[job.run_id] = self.costs[job.run_id] / 1e12
-            left = still
-            running = sum((self.locks / f"{job.run_id}.lock").exists() for job, _ in left)
-            self._postfix(running=running)
-            if left:
-                time.sleep(0.5)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def _start_of(run_id: str, job: TrainConfig) -> int:
-    """Step a run's progress starts from: 0, or its fork step for a cooldown branch."""
-    from .config import branch_fork_step
-
-    for b in job.branches:
-        if run_id == f"{job.run_id}-cd{b}":
-            return branch_fork_step(job, b)
-    return 0
 
 
 def ladder_from_cli(preset_or_file, out_dir, quiet: bool = False, *, design: str | None = None,

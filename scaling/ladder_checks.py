@@ -17,10 +17,8 @@ def ladder_check(out_dir) -> dict:
     - ``chinchilla``: the same backtest for ``L = E + A/N^alpha + B/D^beta`` over every budget
       (with >= 2 budgets).
     """
-    import warnings
-
     from scaling.data import load_table
-    from scaling.fits import FitWarning, ScalingLawFit
+    from scaling.fits import ScalingLawFit
 
     table = load_table(out_dir)
     final = table.final_points()
@@ -40,12 +38,10 @@ def ladder_check(out_dir) -> dict:
     if "group" in final and final["group"].astype(str).str.startswith("C=").all():
         out["isoflop"] = _isoflop_minima(final)
     largest_n = final["N"].max()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        at_d = table.subset(final.loc[final["D"] == final["D"].max(), "run_id"])
-        out["power_law"] = _backtest(at_d, ScalingLawFit(law="power-law", x="N"), largest_n)
-        if final["D"].nunique() >= 2:
-            out["chinchilla"] = _backtest(table, ScalingLawFit(law="chinchilla"), largest_n)
+    at_d = table.subset(final.loc[final["D"] == final["D"].max(), "run_id"])
+    out["power_law"] = _backtest(at_d, ScalingLawFit(law="power-law", x="N"), largest_n)
+    if final["D"].nunique() >= 2:
+        out["chinchilla"] = _backtest(table, ScalingLawFit(law="chinchilla"), largest_n)
     return out
 
 
@@ -62,16 +58,18 @@ def _isoflop_minima(final) -> list[dict]:
 
 
 def _backtest(table, estimator, largest_n) -> dict | None:
+    from scaling.fits.laws import get_law
+
     final = table.final_points()
     if final["N"].nunique() < 4:
         return None
-    full = estimator.fit(table).result_
+    full = estimator.fit(table, warn=False).result_
     held = final[final["N"] == largest_n]
     train_ids = final.loc[final["N"] < largest_n, "run_id"]
-    part = estimator.fit(table.subset(train_ids)).result_
-    variables = {v: held[v].to_numpy(float) for v in ("N", "D")}
-    pred = part.predict(**({"x": variables["N"]} if estimator.law == "power-law"
-                           else variables))
+    part = estimator.fit(table.subset(train_ids), warn=False).result_
+    law = get_law(estimator.law)  # the law says which columns it reads
+    columns = {"x": estimator.x or "N"} if law.takes_x else {v: v for v in law.variables}
+    pred = part.predict(**{v: held[c].to_numpy(float) for v, c in columns.items()})
     err = np.abs(pred / held["loss"].to_numpy() - 1)
     return {"params": {k: float(v) for k, v in full.values.items()},
             "holdout_params": {k: float(v) for k, v in part.values.items()},
@@ -81,26 +79,36 @@ def _backtest(table, estimator, largest_n) -> dict | None:
 
 def _report(summary: dict) -> str:
     c = summary.get("checks", {})
-    lines = [f"ladder {summary['ladder']}: {len(summary['runs'])} runs in "
+    finished = [r for r in summary["runs"] if r.get("status") == "done"]
+    lines = [f"ladder {summary['ladder']}: {len(finished)} runs in "
              f"{summary['wall_s']:.0f} s -> {summary['out_dir']}"]
     if "N_span" in c:
         lines.append(f"sizes: {len(c['sizes'])} ({c['N_span']:.1f}x in N)")
-    lines.append("validation loss falls with N at every budget: "
-                 + ("yes" if c.get("monotone") else f"no, {len(c.get('violations', []))} "
-                    "violations"))
+    if c.get("N_span"):  # a comparison needs two sizes at some budget
+        lines.append("validation loss falls with N at every budget: "
+                     + ("yes" if c.get("monotone") else f"no, {len(c.get('violations', []))} "
+                        "violations"))
     for law in ("power_law", "chinchilla"):
         if c.get(law):
             p = ", ".join(f"{k}={v:.4g}" for k, v in c[law]["params"].items())
             lines.append(f"{law}: {p}; leave-largest-out error "
                          f"{100 * c[law]['leave_largest_out_error']:.2f}%")
-    if summary["diverged"]:
-        lines.append(f"diverged (left out of runs.csv): {', '.join(summary['diverged'])}")
+    reasons = {r["run_id"]: r.get("stop_reason", "") for r in summary["runs"]}
+    for run_id in summary["diverged"]:
+        reason = reasons.get(run_id) or "its loss blew up"
+        lines.append(f"DIVERGED {run_id} (left out of runs.csv): {reason}; lower its "
+                     f"peak_lr, then delete the folder "
+                     f"{summary['out_dir']}/runs/{run_id} to train it again")
     for item in summary.get("failed", []):
-        lines.append(f"FAILED {item['job']}: {item['error']} (rerun the same command to "
-                     "resume it)")
+        remedy = item.get("remedy")
+        lines.append(f"FAILED {item['job']}: {item['error']}" + (f" ({remedy})" if remedy else ""))
     if c.get("isoflop"):
         best = ", ".join(f"C={b['C']:.3g}: N={b['N_opt']:.3g}"
                          + ("" if b["interior"] else " (at the edge)") for b in c["isoflop"])
         lines.append(f"isoFLOP minima: {best}")
-    lines.append(f"fit it with `scaling fit {summary['out_dir']} --law chinchilla`")
+    if finished:
+        lines.append(f"fit it with `scaling fit {summary['out_dir']} --law chinchilla`")
+    else:
+        lines.append("no run finished, so there is nothing to fit yet (the causes and "
+                     "remedies are above)")
     return "\n".join(lines)

@@ -46,11 +46,13 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
     from scaling.fits import (FitWarning, ScalingLawFit, backtest, bootstrap,
                       fit_curves_by_size, plan_compute)
     from scaling.fits.design import suggest_runs
-    from scaling.fits.laws import law_names
+    from scaling.fits.laws import get_law, law_names
     from scaling.fits.report_files import write_report
 
     out = Path(out)
     path = Path(input_path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ValueError(f"INPUT {input_path!r} is not a regular file (a device or pipe)")
     if path.suffix == ".json" and path.is_file():
         return _summary([write_report(_saved(path), out, fmt=fmt)])
     if not input_path.startswith("bundled:") and not path.exists():
@@ -77,7 +79,8 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
                                           title=f"{law} curve law ({name})", fmt=fmt)
                              for name, fit in fits_by_size.items()])
         estimator = ScalingLawFit(law=law, drop_highest=drop_highest, **selection)
-        if compute and law == "chinchilla":
+        point_law = get_law(law)
+        if compute and point_law.has_frontier and not point_law.frontier_given:
             obj = plan_compute(table, compute, estimator=estimator, n_boot=n_boot)
             fit, boot = obj.fit, obj.bootstrap
         else:
@@ -88,7 +91,7 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
         except ValueError as err:  # too few runs: the report says why
             fit.warnings.append(f"backtest not run: {err}")
         suggestion = None
-        if proxy_budget and boot is not None and law != "power-law":
+        if proxy_budget and boot is not None and not point_law.takes_x:
             target = ({"N": obj.N_opt.value, "D": obj.D_opt.value} if obj is not fit else
                       {"N": 10 * max(fit.data["points"]["N"]), "D": 10 * max(fit.data["points"]["D"])})
             suggestion = suggest_runs(fit, boot, target, budget_flops=proxy_budget)
@@ -103,8 +106,9 @@ def _saved(path: Path):
     from scaling.fits import FitResult
     from scaling.fits.saved import load_saved
 
+    from scaling.fits.saved_check import read_json_file
     try:
-        payload = json.loads(path.read_text())
+        payload = read_json_file(path, "saved fit")
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
     if isinstance(payload, dict) and "law" not in payload and isinstance(payload.get("fit"),

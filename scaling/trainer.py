@@ -38,7 +38,8 @@ from typing import Callable
 from scaling.data.io import atomic_write_bytes, atomic_write_text
 
 from . import _runio
-from .config import TrainConfig, apply_overrides, branch_config, branch_fork_step, load_config
+from .config import (TrainConfig, apply_overrides, branch_config, branch_fork_step,
+                     check_memory, load_config)
 from .flops import PEAK_FLOPS, flops_per_token_exact, params_from_shape
 
 __all__ = ["TrainConfig", "train", "train_from_cli", "load_config", "apply_overrides"]
@@ -77,6 +78,8 @@ def _setup(config: TrainConfig):
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         device = f"cuda:{local}"
+        check_memory(config, torch.cuda.get_device_properties(local).total_memory,
+                     f"GPU {local} ({torch.cuda.get_device_name(local)})")
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
@@ -177,10 +180,12 @@ def _load_checkpoint(torch, path: Path) -> dict | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle.UnpicklingError for foreign objects, or a torn file
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: refusing to load this checkpoint: it is not a plain "
-                         f"checkpoint written by `scaling train` (it may hold code; "
-                         f"{first[:160]}); delete it to restart the run") from error
+        # torch's own text goes on to suggest weights_only=False, which would run the code
+        raise ValueError(f"{path}: refusing to load this checkpoint as unsafe: it is not a "
+                         f"plain checkpoint written by `scaling train` (it holds objects other "
+                         f"than tensors, which may be code, or it is damaged; "
+                         f"{type(error).__name__}); it is never loaded: delete the file to "
+                         f"train this run again from step 0") from error
     missing = sorted({"step", "model", "optimizer", "log", "monitor", "clock", "rng"}
                      - set(state if isinstance(state, dict) else ()))
     if missing:
@@ -413,6 +418,7 @@ def train(config: TrainConfig, out_dir, *, corpus=None,
     'done'
     """
     out_dir = Path(out_dir)
+    check_memory(config)  # before torch, the corpus or the model take any memory
     if corpus is None:
         corpus = _runio.load_corpus_spec(config.corpus, config.val_corpus, config.token_dtype)
     runs = [_train_run(config, out_dir, corpus, progress)]

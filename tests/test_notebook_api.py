@@ -41,7 +41,7 @@ def test_results_have_short_reprs_and_html(frame):
     text = repr(fit.result_)
     assert len(text) < 2000 and text.startswith("<FitResult")
     html = fit.result_._repr_html_()
-    assert "<pre>" in html and "alpha" in html
+    assert "<table" in html and "alpha" in html and "<pre>" not in html
 
 
 def test_estimator_get_and_set_params_round_trip():

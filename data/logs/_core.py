@@ -23,6 +23,7 @@ import pandas as pd
 from ..schema import RunsTable, validate
 
 __all__ = ["LOSS_NAMES", "LR_NAMES", "TOKEN_NAMES", "LogError", "MissingDependencyError",
+           "SharedFacts",
            "Options", "plan_names", "to_table", "metric_name", "default_run_id"]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,15 @@ _VAL_SUFFIXES = ("/val", "/valid", "/validation", "/eval", "_val")
 _NOT_METRICS = {"runtime", "samples_per_second", "steps_per_second", "epoch", "step",
                 "global_step", "loss_epoch_step"}
 _MAX_SHOWN = 3
+
+
+class SharedFacts(dict):
+    """A ``{run_id: value}`` mapping handed to each of several logs: a log uses the keys of
+    its own runs (``used`` collects them); the caller checks that every key was used."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.used: set[str] = set()
 
 
 class LogError(ValueError):
@@ -155,7 +165,11 @@ def _per_run(value, name: str, run_ids: list[str], err) -> list | None:
     if isinstance(value, Mapping):
         given = {str(k): v for k, v in value.items()}
         missing = [r for r in run_ids if r not in given]
-        unknown = [k for k in given if k not in run_ids]
+        # a mapping shared by several logs (load_log of a glob) names runs of the others
+        unknown = [] if isinstance(value, SharedFacts) else [k for k in given
+                                                            if k not in run_ids]
+        if isinstance(value, SharedFacts):
+            value.used.update(r for r in run_ids if r in given)
         if missing or unknown:
             raise err(f"`{name}` must give a value for every run in the log, keyed by run_id; "
                       + (f"missing {missing[:_MAX_SHOWN]}" if missing else "")
@@ -196,6 +210,11 @@ def plan_names(logged: list[str], *, source, label: str, opts: Options) -> dict[
         raw_tokens = _choose(opts.tokens, logged, TOKEN_NAMES, "token counter", "", err)
         if raw_tokens is not None and raw_tokens not in names:
             names[raw_tokens] = "D"
+    elif "D" not in columns:
+        # kept to be checked against D = step x tokens_per_step (data.checks)
+        raw_tokens = _choose(None, logged, TOKEN_NAMES, "token counter", "", err)
+        if raw_tokens is not None and raw_tokens not in names:
+            names[raw_tokens] = "logged/tokens"
     explicit = set(names.values())
     for raw in logged:
         new = metric_name(raw) if raw not in names else None
@@ -276,7 +295,7 @@ def to_table(records: pd.DataFrame, *, source, label: str, opts: Options,
                  for c in wide.columns if c not in ("run_id", "step", "loss")}
     unmatched = {c: n for c, n in unmatched.items() if n}
     # the lr and token counter logged at other steps are no loss; evaluations are
-    metrics_lost = {c: n for c, n in unmatched.items() if c not in ("lr", "D")}
+    metrics_lost = {c: n for c, n in unmatched.items() if c not in ("lr", "D", "logged/tokens")}
     if metrics_lost:
         logger.warning("%s: %s logged at steps without a training loss left out", source,
                        ", ".join(f"{n} value(s) of {c!r}" for c, n in metrics_lost.items()))

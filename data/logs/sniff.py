@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from ..loaders import load_table, read_frame
+from ..loaders import combine_tables, expand_paths, load_table, read_frame
 from ..schema import RunsTable, validate
-from ._core import fail
+from ._core import SharedFacts, fail
 from ._csv import csv_header
 from .hf_trainer import STATE_FILE, load_hf_trainer_state
 from .lightning_csv import METRICS_FILE, load_lightning_csv
@@ -129,8 +129,9 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
 
     Parameters
     ----------
-    path : str or Path
-        A log file or folder.
+    path : str, Path, or a list of them
+        A log file or folder, a glob (``"out/*/wandb"``), or a list: each is read (its
+        kind told apart on its own) and the runs are combined into one table.
     kind : str, optional
         One of :data:`LOG_KINDS`; by default told from the file (:func:`sniff_log`).
     **kwargs
@@ -152,8 +153,19 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
     --------
     >>> table = load_log("out/checkpoint-1000", N="125M", tokens_per_step=2**19)  # doctest: +SKIP
     """
-    if kind is None:
-        kind = sniff_log(path)
-    if kind not in _LOADERS:
+    if kind is not None and kind not in _LOADERS:
         raise ValueError(f"`kind` must be one of {sorted(LOG_KINDS)}, got {kind!r}")
-    return _LOADERS[kind](path, **kwargs)
+    paths = expand_paths(path)
+    if len(paths) > 1 and kwargs.get("run_id") is not None:
+        raise ValueError(f"`run_id` names one run; {len(paths)} logs were given")
+    if len(paths) == 1:
+        return _LOADERS[kind or sniff_log(paths[0])](paths[0], **kwargs)
+    shared = {k: SharedFacts(v) for k, v in kwargs.items()
+              if k in ("N", "tokens_per_step") and isinstance(v, Mapping)}
+    tables = [_LOADERS[kind or sniff_log(p)](p, **{**kwargs, **shared}) for p in paths]
+    for name, facts in shared.items():
+        unknown = sorted(set(map(str, facts)) - facts.used)
+        if unknown:
+            raise ValueError(f"`{name}` names run(s) {unknown[:3]} that none of the "
+                             f"{len(paths)} logs holds")
+    return combine_tables(tables, paths)

@@ -9,7 +9,14 @@ record (its id, name and config) and every ``history`` record (one ``run.log`` c
 ``_step`` and the logged values as JSON).
 
 The model size comes from ``N`` when given, else from the run's config (the first of
-:data:`CONFIG_SIZE_KEYS` it has), so a folder of runs of several sizes needs no flags.
+:data:`CONFIG_SIZE_KEYS` it has; the HF Trainer writes ``model/num_parameters``, a total
+count), so a folder of runs of several sizes needs no flags.
+
+The step axis is the optimizer step: a logged ``train/global_step`` (what the HF
+Trainer's ``WandbCallback`` logs with every call; :data:`STEP_KEYS`) when present, else
+W&B's ``_step``, which counts ``log`` calls, not optimizer steps. Evaluations logged at a
+training step (HF: ``eval/loss``) become the ``val/loss`` column of that step's point.
+``wandb/latest-run`` (a link W&B makes to the newest run) is not read as another run.
 """
 
 from __future__ import annotations
@@ -23,15 +30,17 @@ import pandas as pd
 from ..schema import RunsTable
 from ._core import MissingDependencyError, Options, fail, to_table
 
-__all__ = ["load_wandb_offline", "offline_run_files", "CONFIG_SIZE_KEYS"]
+__all__ = ["load_wandb_offline", "offline_run_files", "CONFIG_SIZE_KEYS", "STEP_KEYS"]
 
 _LABEL = "W&B offline run"
 _INSTALL = "pip install wandb"
 _BLOCK = 32768
 _HEADER = 7
 #: Run-config keys read as the parameter count N, in order.
-CONFIG_SIZE_KEYS = ("n_params", "num_params", "n_parameters", "num_parameters",
+CONFIG_SIZE_KEYS = ("model/num_parameters", "n_params", "num_params", "n_parameters", "num_parameters",
                     "model_params", "params", "model_size", "N")
+#: Logged values read as the optimizer step (HF Trainer, Lightning), in order.
+STEP_KEYS = ("train/global_step", "trainer/global_step", "global_step")
 
 
 def _record_class():
@@ -50,7 +59,16 @@ def offline_run_files(path: Path) -> list[Path]:
         return [path]
     files = sorted(path.glob("run-*.wandb")) or sorted(path.glob("*/run-*.wandb")) \
         or sorted(path.glob("*/*/run-*.wandb"))
-    return [f for f in files if f.is_file()]
+    out, seen = [], set()
+    for file in files:
+        # wandb/latest-run is a link to a run folder that is listed anyway
+        if not file.is_file() or (file.parent != path and file.parent.is_symlink()):
+            continue
+        real = file.resolve()
+        if real not in seen:
+            seen.add(real)
+            out.append(file)
+    return out
 
 
 def _payloads(raw: bytes, path: Path):
@@ -88,7 +106,7 @@ def _read_run(path: Path, Record):
         raw = path.read_bytes()
     except OSError as err:
         raise fail(path, _LABEL, f"cannot be read: {err.strerror}") from None
-    name, config, rows = path.parent.name, {}, []
+    name, config, rows, axis = path.parent.name, {}, [], set()
     for index, payload in enumerate(_payloads(raw, path)):
         record = Record()
         try:
@@ -107,8 +125,12 @@ def _read_run(path: Path, Record):
             values = {_key(i): i.value_json for i in record.history.item}
             step = record.history.step.num if record.history.HasField("step") \
                 else json.loads(values.get("_step", "null"))
+            logged_step = next((k for k in STEP_KEYS if k in values), None)
+            if logged_step is not None:  # the optimizer step, not W&B's count of calls
+                step = json.loads(values[logged_step])
+                axis.add(logged_step)
             for key, text in values.items():
-                if key.startswith("_") or key.startswith("system/"):
+                if key.startswith("_") or key.startswith("system/") or key in STEP_KEYS:
                     continue
                 rows.append((step, key, json.loads(text), index))
     parsed = {}
@@ -118,7 +140,7 @@ def _read_run(path: Path, Record):
         except (TypeError, json.JSONDecodeError):
             continue
         parsed[key] = value.get("value", value) if isinstance(value, dict) else value
-    return name, parsed, rows
+    return name, parsed, rows, sorted(axis)
 
 
 def _size_from_config(config: dict):
@@ -161,14 +183,16 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
     if not files:
         raise fail(path, _LABEL, "no run-*.wandb file in it (nor in offline-run-*/ below it)")
     Record = _record_class()
-    frames, sizes = [], {}
+    frames, sizes, axes, configs = [], {}, {}, []
     for file in files:
-        name, config, rows = _read_run(file, Record)
+        name, config, rows, axis = _read_run(file, Record)
         if run_id is not None and len(files) == 1:
             name = str(run_id)
         if name in sizes:
             name = f"{name}-{file.stem.split('-', 1)[-1]}"  # two runs with one display name
         sizes[name] = _size_from_config(config)
+        configs.append(config)
+        axes[name] = axis[0] if axis else "_step (W&B's count of log calls)"
         frames.append(pd.DataFrame([(name, *r) for r in rows],
                                    columns=["run_id", "step", "metric", "value", "loc"]))
     if N is None:
@@ -178,6 +202,8 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
                        f"config (none of {list(CONFIG_SIZE_KEYS)}); give it with N= "
                        "(--model-size 124M, or run_a=124M,run_b=350M)")
         N = sizes
+        if n_convention is None and all("model/num_parameters" in c for c in configs):
+            n_convention = "total"  # HF's model.num_parameters() counts every parameter
     opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=None,
                    loss=loss, lr=lr, columns=columns, n_convention=n_convention,
                    flops_per_token_factor=flops_per_token_factor,
@@ -185,4 +211,4 @@ def load_wandb_offline(path, *, N=None, tokens_per_step=None, tokens: str | None
     records = pd.concat(frames, ignore_index=True)
     return to_table(records, source=path, label=_LABEL, opts=opts,
                     where=lambda r: f"{r['run_id']} record {r['loc']}",
-                    meta={"run_files": [str(f) for f in files]})
+                    meta={"run_files": [str(f) for f in files], "step_axis": axes})

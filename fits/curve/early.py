@@ -287,6 +287,21 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
             "curve": {"steps": curve.steps.tolist(), "loss": L.tolist()}}
 
 
+def predict_early(curve: Curve, reference=None, **options):
+    """:func:`predict_from_prefix` (or, with no ``reference``, :func:`predict_from_prefix_only`)
+    as a typed :class:`~fits.curve.early_result.EarlyCurve`: a ``Prediction`` of the final
+    loss (``to_frame()``), a small ``EarlyDetail`` and the predicted curve as arrays."""
+    from .early_result import early_curve
+
+    if reference is None:
+        out = predict_from_prefix_only(curve, **options)
+        law = "mpl"
+    else:
+        out = predict_from_prefix(curve, reference, **options)
+        law = options.get("law") or getattr(reference, "law", "")
+    return early_curve(out, run_id=curve.run_id, law=law)
+
+
 def reference_mismatch(reference, curve: Curve, *, lr_tol: float = 0.1) -> list[str]:
     """Warnings when a reference fit's runs differ from the predicted run in peak LR,
     schedule family or tokens per step (a law fitted at one peak LR says little about

@@ -49,8 +49,7 @@ def _grid_rows(problem):
     grid_spec = law.grid  # the law's own exponent grid (fits/curve/laws.py)
     names = [p for p in law.params if p in grid_spec and p not in problem.fixed]
     combos = list(itertools.product(*(grid_spec[p] for p in names))) or [()]
-    rows = np.tile(law.natural(problem.full(problem._base[problem.free])[0]),
-                   (len(combos), 1))
+    rows = np.tile(law.natural(problem.full(problem.neutral())[0]), (len(combos), 1))
     for j, name in enumerate(names):
         rows[:, law.params.index(name)] = [c[j] for c in combos]
     return rows
@@ -76,7 +75,7 @@ def _linear_starts(problem, n_keep):
     rows = _linear_solve(problem, _grid_rows(problem))
     rows = rows[~np.isnan(rows).any(axis=1)]
     if not rows.size:
-        return problem._base[problem.free][None, :]
+        return problem.neutral()[None, :]
     starts = np.array([law.to_theta(dict(zip(law.params, row)))[problem.free]
                        for row in rows])
     values = problem.value(starts)
@@ -202,8 +201,7 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     law = get_curve_law(law)
     objective = get_objective(loss, delta=delta)
     model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
-    tied = {n: (source, 1.0) for n, source in model.tied.items()}  # CurveProblem's form
-    methods = _methods(law, methods, {**(fixed or {}), **tied}, prior)
+    methods = _methods(law, methods, {**model.fixed, **model.tied}, prior)
     curves = list(curves)
     if select is None:
         select = "loco" if len(methods) > 1 and len(curves) >= 2 else "objective"
@@ -234,8 +232,8 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     candidates, n_starts_total, all_values = [], 0, []
     for decay in decay_grid if "converged" in methods else ():
         problem = CurveProblem(law, curves, objective, decay=decay, fixed=fixed, tied=tied,
-                               prior=prior, prior_scale=prior_scale or 1.0)
-        lower, upper = model.lower[problem.free], model.upper[problem.free]
+                               prior=prior, prior_scale=prior_scale or 1.0, bounds=bounds)
+        lower, upper = problem.model.free_bounds()
         theta0 = _linear_starts(problem, n_starts)
         n_starts_total += len(theta0)
         batch, ends = _optimize(problem, lower, upper, theta0, max_iter)

@@ -32,7 +32,8 @@ class CurveLaw(FitSpace):
         ``{symbol: (lower, upper)}``, natural units.
     make_plan : callable
         ``make_plan(lr, steps, *, N, warmup_steps, decay) -> plan`` with
-        ``plan.evaluate(params (S, P), jacobian)``.
+        ``plan.evaluate(params (S, P), jacobian)`` (natural-unit rows -> loss (S, n) and,
+        if asked, its Jacobian (S, P, n) in fit space) and ``plan.loss({symbol: value})``.
     decays : tuple of float
         Momentum grid (LR-annealing law); empty when the law has no such hyperparameter.
     equation, citation : str
@@ -70,6 +71,28 @@ class CurveLaw(FitSpace):
     amplitude: str = ""
     methods: tuple[str, ...] = ("converged",)
 
+    # -- law hooks (the same questions a point Law answers) ----------------------------
+    takes_x = False
+    has_frontier = False
+
+    @property
+    def needs_size(self) -> bool:
+        """Whether a runs table must give each run's model size ``N``."""
+        return self.sized
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return ("step", "lr") + (("N",) if self.sized else ())
+
+    def plot_axis(self) -> str:
+        return "step"
+
+    @property
+    def prefix_only(self) -> bool:
+        """Whether a run's final loss can be predicted from its prefix alone, without a
+        reference fit (the law has an authors' procedure whose shape prior stands in)."""
+        return "luo2025" in self.methods
+
     @property
     def size_specific(self) -> tuple[str, ...]:
         """Parameters with one value per model size in a joint fit."""
@@ -77,7 +100,7 @@ class CurveLaw(FitSpace):
 
 
 def _mpl_plan(lr, steps, *, N=None, warmup_steps=0, decay=None):
-    return MPLPlan(lr, steps)
+    return MPLPlan(lr, steps, warmup_steps=warmup_steps)
 
 
 def _tissue_plan(lr, steps, *, N=None, warmup_steps=0, decay=0.999):
@@ -122,14 +145,18 @@ TISSUE_SIZED = CurveLaw(
     equation="L(s) = L0 + A S1(s)^-alpha + B N^-beta - C S2(s)",
     citation=TISSUE.citation)
 
-#: Curve laws by name.
+#: The curve laws defined in this file, by name (the registry of every law, curve laws
+#: included, is :data:`fits.laws.REGISTRY`: :func:`get_curve_law` reads that one).
 CURVE_LAWS = {law.name: law for law in (MPL, TISSUE, TISSUE_SIZED)}
 
 
 def get_curve_law(law) -> CurveLaw:
-    """A :class:`CurveLaw` from its name (``"mpl"``, ``"tissue"``, ``"tissue-sized"``)."""
+    """A :class:`CurveLaw` from its registered name (:data:`fits.laws.REGISTRY`, kind
+    ``"curve"``), or the law itself."""
     if isinstance(law, CurveLaw):
         return law
-    if law not in CURVE_LAWS:
-        raise ValueError(f"`law` must be one of {sorted(CURVE_LAWS)}, got {law!r}")
-    return CURVE_LAWS[law]
+    from ..laws import get_any_law, law_names
+
+    if law not in law_names("curve"):
+        raise ValueError(f"`law` must be one of {sorted(law_names('curve'))}, got {law!r}")
+    return get_any_law(law)

@@ -8,11 +8,12 @@ import numpy as np
 
 from scaling.data.schedules import as_schedule, lr_schedule
 
+from ..prediction import Prediction
 from ..result import FitResult
 from .laws import get_curve_law
 
-__all__ = ["parse_candidates", "predict_curve", "predict_final_loss", "compare_schedules", "candidate_schedules",
-           "plot_schedules"]
+__all__ = ["parse_candidates", "predict_curve", "predict_final_loss", "compare_schedules",
+           "candidate_schedules", "plot_schedules", "predict_schedules"]
 
 
 def _law_params(fit, law=None):
@@ -56,10 +57,16 @@ def predict_curve(fit, schedule, steps=None, *, law=None, decay=None, N=None):
     law, params, fit_decay = _law_params(fit, law)
     decay = decay if decay is not None else fit_decay
     if isinstance(schedule, np.ndarray) or isinstance(schedule, (list, tuple)):
-        lr, warm = np.asarray(schedule, dtype=float), 0
+        from .mpl import warmup_end
+
+        lr = np.asarray(schedule, dtype=float)
+        warm = warmup_end(lr)  # a per-step LR array: its rise to the peak is the warmup
     else:
+        from .curves import warmup_of
+
         spec = as_schedule(schedule)
-        lr, warm = lr_schedule(spec), spec.warmup_steps if spec.kind != "rewarm" else 0
+        lr = lr_schedule(spec)
+        warm = warmup_of(spec, lr)
     steps = np.arange(max(warm, 1), lr.size) if steps is None else np.asarray(steps)
     plan = law.make_plan(lr, steps, N=N, warmup_steps=warm,
                          decay=decay if decay is not None else 0.999)
@@ -140,6 +147,28 @@ def parse_candidates(text, total_steps, peak_lr, warmup_steps=0) -> dict:
     return out
 
 
+def predict_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,
+                      law=None, N=None) -> Prediction:
+    """Predicted final loss of candidate schedules for a step budget, best first: a
+    :class:`~fits.prediction.Prediction` indexed by schedule name (no interval: a curve
+    fit carries no bootstrap draws, and the result says so in ``warnings``)."""
+    schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
+    names, values, steps = [], [], []
+    for name, spec in schedules.items():
+        lr = lr_schedule(spec)
+        names.append(name)
+        steps.append(lr.size - 1)
+        values.append(predict_final_loss(fit, spec, steps=np.array([lr.size - 1]), law=law,
+                                         N=N))
+    order = np.argsort(values, kind="stable")
+    law_name = law or getattr(fit, "law", "")
+    return Prediction(value=np.asarray(values)[order], index=[names[i] for i in order],
+                      at={"step": np.asarray(steps)[order]}, quantity="final loss",
+                      law=str(law_name),
+                      warnings=("no interval: a curve-law fit carries no bootstrap draws; the "
+                                "ranking is the law's point prediction",))
+
+
 def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,
                       law=None, N=None) -> list[dict]:
     """Predicted final loss of candidate schedules for a step budget, best first.
@@ -147,20 +176,18 @@ def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
     Returns
     -------
     list of dict
-        ``{"name", "schedule", "final_loss"}`` sorted by predicted final loss.
+        ``{"name", "schedule", "final_loss"}`` sorted by predicted final loss (the rows
+        of :func:`predict_schedules`, with each schedule's spec).
     """
     schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
-    rows = []
-    for name, spec in schedules.items():
-        lr = lr_schedule(spec)
-        value = predict_final_loss(fit, spec, steps=np.array([lr.size - 1]), law=law, N=N)
-        rows.append({"name": name, "schedule": as_schedule(spec).to_dict(),
-                     "final_loss": value})
-    return sorted(rows, key=lambda r: r["final_loss"])
+    pred = predict_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps,
+                             schedules=schedules, law=law, N=N)
+    return [{"name": name, "schedule": as_schedule(schedules[name]).to_dict(),
+             "final_loss": float(value)} for name, value in zip(pred.index, pred.value)]
 
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,
-                   law=None, N=None, n_points: int = 400, title=None):
+                   law=None, N=None, n_points: int = 400, title=None, ax=None):
     """Plot of the predicted loss curve (and LR) of each candidate schedule (PNG at print
     resolution, or SVG/PDF by the suffix of ``path``).
 
@@ -180,11 +207,14 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     n_points : int
         Steps plotted per curve.
     title : str, optional
+    ax : Axes or (Axes, Axes), optional
+        Draw on the caller's axes (loss, and optionally LR) and return their figure;
+        nothing is written unless ``path`` is given.
 
     Returns
     -------
-    bytes
-        The image (PNG without ``path``).
+    bytes or Figure
+        The image (PNG without ``path``); the caller's figure with ``ax``.
 
     Examples
     --------
@@ -201,9 +231,13 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
     ranked = compare_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps,
                                schedules=schedules, law=law, N=N)
-    fig = Figure(figsize=(9, 4))
-    FigureCanvasAgg(fig)
-    ax_loss, ax_lr = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    if ax is not None:
+        ax_loss, ax_lr = (ax, None) if not isinstance(ax, (tuple, list, np.ndarray)) else ax
+        fig = ax_loss.figure
+    else:
+        fig = Figure(figsize=(9, 4))
+        FigureCanvasAgg(fig)
+        ax_loss, ax_lr = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     for row in ranked:
         spec = schedules[row["name"]]
         lr = lr_schedule(spec)
@@ -212,7 +246,8 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
         _, loss = predict_curve(fit, spec, steps, law=law, N=N)
         label = f"{row['name']} ({row['final_loss']:.4f})"
         ax_loss.plot(steps, loss, label=label, linewidth=1.2)
-        ax_lr.plot(np.arange(lr.size), lr, linewidth=1.0)
+        if ax_lr is not None:
+            ax_lr.plot(np.arange(lr.size), lr, linewidth=1.0)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("predicted loss")
     ax_loss.set_title(title or "predicted loss per schedule (final loss, best first)")
@@ -220,8 +255,13 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
     lo = min(r["final_loss"] for r in ranked)
     hi = max(r["final_loss"] for r in ranked)
     ax_loss.set_ylim(lo - 0.05 * (hi - lo + 0.1), hi + 0.6 * (hi - lo + 0.1))
-    ax_lr.set_xlabel("step")
-    ax_lr.set_ylabel("learning rate")
+    if ax_lr is not None:
+        ax_lr.set_xlabel("step")
+        ax_lr.set_ylabel("learning rate")
+    if ax is not None:
+        from ..plots import _save
+
+        return _save(fig, path)
     fig.tight_layout()
     from pathlib import Path
 

@@ -17,13 +17,11 @@ The protocol (measured in ``docs/loss-to-loss.md``, tested end to end in
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from ..fit import ScalingLawFit, as_table
-from ..result import FitWarning
 from .fit import fit_group
 from .shifted import shifted_power_law
 
@@ -72,10 +70,8 @@ def single_offset(data, col: str, *, law: str = "chinchilla", seed: int = 0) -> 
     table = as_table(data)
     points = table.points.copy()
     points["loss"] = points[col]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        result = ScalingLawFit(law=law, seed=seed).fit(
-            dataclasses.replace(table, points=points)).result_
+    result = ScalingLawFit(law=law, seed=seed).fit(
+        dataclasses.replace(table, points=points), warn=False).result_
     return {"E": float(result.values["E"]), "at_bound": result.params["E"].at_bound,
             "params": {k: float(v) for k, v in result.values.items()}}
 

@@ -13,12 +13,13 @@ import numpy as np
 from ..display import ReportDisplay
 
 from ..bootstrap import percentile_interval
+from ..prediction import Prediction
 from ..report import format_table
 from ..result import FitResult, to_jsonable, format_number
 from .shifted import SHIFTED_POWER_LAW
 from .task import SIGMOID_LINK
 
-__all__ = ["GroupFit", "L2LResult", "l2l_predict", "predictive_samples", "discrepancy_rate",
+__all__ = ["GroupFit", "L2LResult", "l2l_predict", "l2l_prediction", "predictive_samples", "discrepancy_rate",
            "LINK_LAWS"]
 
 #: The link laws a saved result can name.
@@ -105,7 +106,10 @@ class L2LResult(ReportDisplay):
 
     def summary(self) -> dict[str, Any]:
         """Held-out errors averaged over groups and coverage pooled over held-out points."""
-        held = [g.heldout for g in self.groups.values() if "mean_rel_error" in g.heldout]
+        # a fit saved with --holdout-lowest 0 has held-out errors of None (NaN in JSON)
+        held = [g.heldout for g in self.groups.values()
+                if isinstance(g.heldout.get("mean_rel_error"), (int, float))
+                and math.isfinite(g.heldout["mean_rel_error"])]
         if not held:
             return {"n_groups": len(self.groups)}
         inside = sum(h["coverage"] * h["n"] for h in held if h.get("coverage") is not None)
@@ -142,9 +146,10 @@ class L2LResult(ReportDisplay):
             raise ValueError(f"not a saved loss-to-loss result: missing or malformed {err}"
                              ) from None
 
-    def predict(self, x_values, group: str | None = None, **kwargs) -> dict[str, Any]:
-        """Predict ``y`` at new ``x`` for one group (see :func:`l2l_predict`)."""
-        return l2l_predict(self.to_dict(), x_values, group, **kwargs)
+    def predict(self, x_values, group: str | None = None, **kwargs) -> Prediction:
+        """Predict ``y`` at new ``x`` for one group: a ``Prediction`` (value, ci, pi,
+        ``to_frame()``; see :func:`l2l_prediction`)."""
+        return l2l_prediction(self.to_dict(), x_values, group, **kwargs)
 
     def report(self) -> str:
         """Text: one block per group (parameters with intervals, held-out errors, notes)."""
@@ -196,37 +201,15 @@ class L2LResult(ReportDisplay):
         return self.report()
 
 
-def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float | None = None,
-                seed: int = 0) -> dict[str, Any]:
+def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
+                   level: float | None = None, seed: int = 0) -> Prediction:
     """Translate new ``x`` values with a saved :class:`L2LResult` (its ``to_dict()``).
 
-    Parameters
-    ----------
-    saved : dict
-        ``L2LResult.to_dict()`` (e.g. read back from ``--json`` output).
-    x_values : float or sequence
-        New values of the x loss.
-    group : str, optional
-        Which group's curve; may be omitted when the result has one group.
-    level : float, optional
-        Interval level (default: the level of the fit).
-    seed : int
-        Seed of the residual draws.
-
-    Returns
-    -------
-    dict
-        ``{"group", "x", "value", "ci", "pi", "interval", "level", "extrapolation",
-        "below_fitted_x"}``: ``ci`` the bootstrap interval of the link, ``pi`` (also
-        ``interval``) a new run's: plus the residual scatter of single checkpoints and a
-        discrepancy growing with the decades below the fitted x
-        (:func:`discrepancy_rate`); both None when the result was saved without
-        bootstrap samples.
-
-    Raises
-    ------
-    ValueError
-        For an unknown group, a flagged group, or an x at or below the fitted ``E_x``.
+    Parameters are those of :func:`l2l_predict`. Returns a
+    :class:`~fits.prediction.Prediction`: ``ci`` the bootstrap interval of the link, ``pi``
+    a new run's (plus the residual scatter of single checkpoints and a discrepancy growing
+    with the decades below the fitted x, :func:`discrepancy_rate`), both None when the
+    result was saved without bootstrap samples; ``extra["below_fitted_x"]``.
     """
     try:
         groups, law = saved["groups"], LINK_LAWS[saved["law"]]
@@ -263,19 +246,64 @@ def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float
     if boot:
         samples = {p: np.asarray(v, dtype=float) for p, v in boot["params"].items()}
         curves = predictive_samples(law, samples, [], x, space=boot["space"])
-        ci = np.moveaxis(percentile_interval(curves, level, axis=0), 0, -1).tolist()
+        ci = np.moveaxis(percentile_interval(curves, level, axis=0), 0, -1)
         draws = predictive_samples(law, samples, boot["residuals"], x, space=boot["space"],
                                    seed=seed)
         # the link's own misfit grows with the distance below the fitted x (held-out errors)
         z = np.random.default_rng(seed + 1).standard_normal(draws.shape)
         spread = rate * decades[None, :] * z
         draws = draws * np.exp(spread) if boot["space"] == "log" else draws * (1 + spread)
-        pi = np.moveaxis(percentile_interval(draws, level, axis=0), 0, -1).tolist()
-    return to_jsonable({"group": group, "x": x.tolist(), "value": value.tolist(),
-                        "ci": ci, "pi": pi, "interval": pi, "level": level,
-                        "extrapolation": {"decades": decades.tolist(), "variable": "x loss",
-                                          "below_fitted_x": below},
-                        "pi_method": how, "below_fitted_x": below})
+        pi = np.moveaxis(percentile_interval(draws, level, axis=0), 0, -1)
+    ci = None if ci is None else np.asarray(ci, dtype=float)
+    pi = None if pi is None else np.asarray(pi, dtype=float)
+    return Prediction(value=value, ci=ci, pi=pi, level=level, at={"x": x},
+                      extrapolation=decades, extrapolation_by={"x": decades},
+                      quantity="y", law=str(saved["law"]), interval_method=how,
+                      extra={"below_fitted_x": below, "group": group})
+
+
+def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float | None = None,
+                seed: int = 0) -> dict[str, Any]:
+    """Translate new ``x`` values with a saved :class:`L2LResult` (its ``to_dict()``).
+
+    Parameters
+    ----------
+    saved : dict
+        ``L2LResult.to_dict()`` (e.g. read back from ``--json`` output).
+    x_values : float or sequence
+        New values of the x loss.
+    group : str, optional
+        Which group's curve; may be omitted when the result has one group.
+    level : float, optional
+        Interval level (default: the level of the fit).
+    seed : int
+        Seed of the residual draws.
+
+    Returns
+    -------
+    dict
+        ``{"group", "x", "value", "ci", "pi", "interval", "level", "extrapolation",
+        "below_fitted_x"}``: ``ci`` the bootstrap interval of the link, ``pi`` (also
+        ``interval``) a new run's: plus the residual scatter of single checkpoints and a
+        discrepancy growing with the decades below the fitted x
+        (:func:`discrepancy_rate`); both None when the result was saved without
+        bootstrap samples.
+
+    Raises
+    ------
+    ValueError
+        For an unknown group, a flagged group, or an x at or below the fitted ``E_x``.
+    """
+    pred = l2l_prediction(saved, x_values, group, level=level, seed=seed)
+    below = pred.extra["below_fitted_x"].tolist()
+    pi = None if pred.pi is None else pred.pi.tolist()
+    return to_jsonable({"group": str(pred.extra["group"][0]), "x": pred.at["x"].tolist(),
+                        "value": pred.value.tolist(),
+                        "ci": None if pred.ci is None else pred.ci.tolist(), "pi": pi,
+                        "interval": pi, "level": pred.level,
+                        "extrapolation": {"decades": pred.extrapolation.tolist(),
+                                          "variable": "x loss", "below_fitted_x": below},
+                        "pi_method": pred.interval_method, "below_fitted_x": below})
 
 
 def discrepancy_rate(entry: dict) -> tuple[float, str]:

@@ -127,6 +127,20 @@ class Law(FitSpace):
         given gets five points across its bounds.
     jacobian : {"central", "complex-step"}
         Numeric Jacobian used when ``log_model`` is not given.
+    optimum : callable, optional
+        The compute-optimal frontier, a law hook for planning and plots:
+        ``optimum(C, params, k, **given) -> (N, D, L)``, the loss-minimizing model size,
+        tokens and loss at compute ``C = k N D``; ``given`` holds the variables that stay
+        fixed along the frontier (:attr:`frontier_given`, e.g. the unique tokens ``U``).
+        ``None``: the law has no frontier (one-variable laws).
+    frontier_given : tuple of str
+        Variables the frontier needs besides ``C`` (``("U",)``: data-constrained).
+    frontier_batched : bool
+        Whether ``optimum`` broadcasts over arrays of ``C`` and of parameters (bootstrap
+        bands are then drawn around the frontier).
+    compute_for_loss : callable, optional
+        ``compute_for_loss(L, params, k) -> C``: the budget whose frontier loss is ``L``
+        (``inf`` if none; ``plan --target-loss``).
     """
 
     name: str
@@ -144,6 +158,10 @@ class Law(FitSpace):
     linear: tuple[str, ...] = ()
     start_values: Mapping | Callable | None = None
     jacobian: str = "central"
+    optimum: Callable | None = None
+    frontier_given: tuple[str, ...] = ()
+    frontier_batched: bool = True
+    compute_for_loss: Callable | None = None
 
     def __post_init__(self):
         from . import numeric
@@ -171,6 +189,49 @@ class Law(FitSpace):
     def numeric_jacobian(self) -> bool:
         """Whether the law's Jacobian is numeric (no analytic ``log_model`` given)."""
         return getattr(self.log_model, "__qualname__", "").startswith("numeric_log_model")
+
+    # -- law hooks (asked by fitting, plans, plots and the CLI instead of the name) ----
+    @property
+    def takes_x(self) -> bool:
+        """Whether the law has one generic variable ``x`` (the caller picks its column:
+        N, D, C or step) rather than named variables such as ``N, D``."""
+        return tuple(self.variables) == ("x",)
+
+    @property
+    def has_frontier(self) -> bool:
+        """Whether the law gives a compute-optimal frontier (``scaling plan``)."""
+        return self.optimum is not None
+
+    @property
+    def needs_size(self) -> bool:
+        """Whether a runs table must give each run's model size ``N``."""
+        return True
+
+    def plot_axis(self) -> str:
+        """The x axis of the fit plot: ``"x"`` (the fitted variable) or ``"C"`` (compute
+        ``k N D``, with the frontier when the law has one)."""
+        return "x" if self.takes_x or not {"N", "D"} <= set(self.variables) else "C"
+
+    def frontier(self, C, params: Mapping[str, float], *, k: float = 6.0, **given):
+        """``(N*, D*, L*)`` at compute ``C`` on the law's compute-optimal frontier.
+
+        Raises
+        ------
+        ValueError
+            When the law has no frontier, or a variable it needs (``given``) is missing.
+        """
+        if self.optimum is None:
+            from . import law_names, get_law
+
+            with_one = [n for n in law_names("point") if get_law(n).has_frontier]
+            raise ValueError(f"law {self.name!r} has no compute-optimal frontier; laws with "
+                             f"one: {', '.join(with_one)}")
+        missing = [v for v in self.frontier_given if given.get(v) is None]
+        if missing:
+            raise ValueError(f"the compute-optimal frontier of law {self.name!r} needs "
+                             f"{missing} (e.g. the unique tokens available, --unique-tokens)")
+        q = {p: params[p] for p in self.params}
+        return self.optimum(C, q, k, **{v: given[v] for v in self.frontier_given})
 
     # -- evaluation ------------------------------------------------------------
     def __call__(self, *variables, **params):

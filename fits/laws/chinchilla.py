@@ -84,8 +84,22 @@ def _guess(log_vars, log_y):
     return np.array([np.log(floor), 6.0, 7.5, 0.34, 0.28])
 
 
+def _optimum(C, params, k):
+    from ..compute_optimal import chinchilla_optimum
+
+    return chinchilla_optimum(C, params["E"], params["A"], params["B"], params["alpha"],
+                              params["beta"], k)
+
+
+def _compute_for_loss(L, params, k):
+    from ..compute_optimal import chinchilla_compute_for_loss
+
+    return chinchilla_compute_for_loss(L, **params, k=k)
+
+
 CHINCHILLA = Law(
     name="chinchilla",
+    optimum=_optimum, compute_for_loss=_compute_for_loss,
     function=chinchilla,
     variables=("N", "D"),
     params=("E", "A", "B", "alpha", "beta"),

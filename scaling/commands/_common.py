@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 __all__ = ["InputError", "Finite", "strip_ansi", "check_save_path", "save_result", "Group", "load", "parse_starts", "colorize", "emit", "emit_groups",
-           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
+           "fit_options", "make_estimator", "selection_options", "selection_kwargs", "where_option", "constraint_options", "constraints", "jsonable", "LAW_CHOICES", "LAW_HELP", "LawChoice", "CURVE_LAWS", "LOSS_CHOICES", "QUANTITY",
            "PER_RUN_QUANTITY"]
 
 def _law_names(kind=None):
@@ -148,12 +148,43 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
     ``require_size=False`` (one model's curves need no N)."""
     table = _load(data, columns, runs, log_format, model_size, tokens_per_step,
                   require_size)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _GROUP_TABLE in ctx.meta:
+        return table  # a group of a table already loaded, converted and checked
+    from scaling.data.checks import apply_units, check_plausible
+
+    table = apply_units(table, _units())
     where = selection_kwargs().get("where")
     if where:
         from scaling.data.select import filter_table
 
         table = filter_table(table, where)
+    check_plausible(table, ratio=False)  # tokens per parameter: by point laws only
     return table
+
+
+def _units() -> dict:
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(_UNITS, {})) if ctx is not None else {}
+
+
+def _read_units(ctx, values) -> None:
+    """--units into ctx.meta (one place: every verb that loads DATA applies it)."""
+    if not values:  # a saved-fit prediction must not pay for scaling.data (pandas)
+        ctx.meta[_UNITS] = {}
+        return
+    from scaling.data.checks import parse_units
+
+    try:
+        ctx.meta[_UNITS] = parse_units(values)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx, param_hint="--units") from None
+
+
+#: --units on every verb that reads a runs table (see scaling.data.checks)
+_UNITS_HELP = ("Units of the table's numbers, repeatable: N=M or N=B (N in millions or "
+               "billions; also D=, C= with K, M, B, T), loss=percent, loss=ppl (perplexity: "
+               "the log is taken), or as-is (accept values that look like a wrong unit).")
 
 
 def _load(data: str, columns, runs=None, log_format=None, model_size=None,
@@ -165,16 +196,24 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
 
     if data.startswith("bundled:"):
         return load_dataset(data.split(":", 1)[1])
-    if not Path(data).exists():
-        raise InputError(f"DATA {data!r} does not exist (give a file, a directory, or "
-                         "bundled:NAME; see `scaling datasets`)")
+    from scaling.data.loaders import combine_tables, expand_paths
+
+    try:
+        paths = expand_paths(data)  # one path, or a glob of several logs or tables
+    except ValueError as err:
+        what = str(err) if any(c in data for c in "*?[") else f"DATA {data!r} does not exist"
+        raise InputError(f"{what} (give a file, a directory, a glob such as 'out/*/wandb' in "
+                         "quotes, or bundled:NAME; see `scaling datasets`)") from None
+    if len(paths) > 1 and not log_format:
+        return combine_tables([_load(str(p), columns, runs, log_format, model_size,
+                                     tokens_per_step, require_size) for p in paths], paths)
     if log_format:
         from scaling.data.logs import sniff_log
 
-        kind = sniff_log(data) if log_format == "auto" else log_format
-        if model_size is None and kind != "wandb-offline":  # offline runs keep their config
+        kinds = {sniff_log(p) for p in paths} if log_format == "auto" else {log_format}
+        if model_size is None and kinds != {"wandb-offline"}:  # offline runs keep their config
             raise InputError("reading a training log needs the model size: --model-size N")
-        return load_log(data, kind, N=model_size,
+        return load_log(paths, None if log_format == "auto" else log_format, N=model_size,
                         tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
                         require_tokens=False)
     # curve laws need no token counts; point laws check for them and say so
@@ -186,10 +225,17 @@ def parse_starts(value: str):
     if value in ("auto", "grid", "projected"):
         return value
     try:
-        return int(value)
+        starts = int(value)
     except ValueError:
         raise click.BadParameter(f"expected 'auto', 'grid', 'projected' or a number of "
-                                 f"random starts, got {value!r}")
+                                 f"random starts, got {value!r}") from None
+    if not 1 <= starts <= MAX_STARTS:
+        raise click.BadParameter(f"a number of random starts must be in 1..{MAX_STARTS}, "
+                                 f"got {value!r}")
+    return starts
+
+
+MAX_STARTS = 100_000  # each start is one local optimisation
 
 
 _ALARM = ("FRAGILE", "NOT converged", "NOT useful", "did not converge")
@@ -299,6 +345,7 @@ def make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, *
 
 
 _SELECTION = "scaling.selection"  # ctx.meta keys of the row-selection options
+_UNITS = "scaling.units"
 _GROUP_TABLE = "scaling.group_table"
 
 
@@ -327,6 +374,13 @@ def selection_options(function):
         group = kwargs.pop("group")
         opts = {k: kwargs.pop(k) for k in ("where", "split", "points", "repeats",
                                             "n_convention")}
+        best_of = kwargs.pop("best_of")
+        _read_units(ctx, kwargs.pop("units"))
+        if best_of:
+            if opts["repeats"] != "keep":
+                raise InputError(f"--best-of {best_of} keeps the seeds of the best setting; "
+                                 f"it cannot be combined with --repeats {opts['repeats']}")
+            opts["repeats"] = f"best:{best_of}"
         if opts["n_convention"] is not None:
             # imported here: scaling.data imports pandas, which a saved-fit prediction
             # (`scaling predict FIT.json --at ...`) must not pay for
@@ -357,10 +411,15 @@ def selection_options(function):
                      show_default=True,
                      help="Point laws: the final point of each run, or every checkpoint "
                           "(bootstrap and backtests resample whole runs)."),
-        click.option("--repeats", type=click.Choice(["keep", "mean"]), default="keep",
+        click.option("--repeats", type=click.Choice(["keep", "mean", "all"]), default="keep",
                      show_default=True,
-                     help="Point laws: repeats of one (N, D, config), e.g. seeds, fitted as "
-                          "separate runs or averaged; their spread is recorded as scatter."),
+                     help="Point laws: runs that differ only in seed, fitted as separate runs "
+                          "(keep) or averaged (mean); their spread is the seed scatter. Runs "
+                          "at one (N, D) differing in another setting (lr, batch size, ...) "
+                          "are a sweep: refused unless --best-of COL or 'all' (fit every run)."),
+        click.option("--best-of", "best_of", default=None, metavar="COL[,COL]",
+                     help="Point laws: in a sweep, keep per (N, D) the runs of the COL value "
+                          "with the lowest loss (e.g. --best-of lr); never seed scatter."),
         click.option("--n-convention", type=click.Choice(["total", "non-embedding",
                                                           "non-embedding+head"]),
                      default=None,
@@ -368,6 +427,7 @@ def selection_options(function):
                           "vocab_size when the table has them)."),
         click.option("--group", default=None, metavar="COL",
                      help="One fit per value of the run column COL (e.g. dataset)."),
+        click.option("--units", "units", multiple=True, metavar="COL=UNIT", help=_UNITS_HELP),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -381,9 +441,13 @@ def where_option(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        click.get_current_context().meta[_SELECTION] = {"where": kwargs.pop("where")}
+        ctx = click.get_current_context()
+        ctx.meta[_SELECTION] = {"where": kwargs.pop("where")}
+        _read_units(ctx, kwargs.pop("units"))
         return function(*args, **kwargs)
 
+    wrapper = click.option("--units", "units", multiple=True, metavar="COL=UNIT",
+                           help=_UNITS_HELP)(wrapper)
     return click.option(
         "--where", default=None, metavar="EXPR",
         help="Row filter in pandas query syntax, e.g. \"N < 1e9 and dataset == 'c4'\"."
@@ -394,6 +458,20 @@ def _safe_name(value: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._") or "group"
+
+
+def group_file_names(values) -> dict:
+    """A distinct, file-safe name per group value: values that sanitize to the same name
+    (``a/b`` and ``a_b``, or differ only in case) get a short hash of the value appended, so
+    no group's report or saved fit overwrites another's."""
+    import hashlib
+
+    bases = {v: _safe_name(v) for v in values}
+    counts: dict = {}
+    for base in bases.values():
+        counts[base.lower()] = counts.get(base.lower(), 0) + 1
+    return {v: (f"{b}-{hashlib.sha1(str(v).encode()).hexdigest()[:8]}"
+                if counts[b.lower()] > 1 else b) for v, b in bases.items()}
 
 
 def _for_each_group(function, args, kwargs, column, ctx):
@@ -410,13 +488,15 @@ def _for_each_group(function, args, kwargs, column, ctx):
     as_json = kwargs.get("as_json", False)
     save = kwargs.get("save")
     combined = {}
-    for value, sub in group_tables(table, column).items():
+    tables = group_tables(table, column)
+    names = group_file_names(list(tables))
+    for value, sub in tables.items():
         ctx.meta[_GROUP_TABLE] = sub
         call = dict(kwargs)
         if save is not None:
-            call["save"] = save.with_name(f"{save.stem}.{_safe_name(value)}{save.suffix}")
+            call["save"] = save.with_name(f"{save.stem}.{names[value]}{save.suffix}")
         if kwargs.get("out") is not None:  # reports: one folder per group
-            call["out"] = Path(kwargs["out"]) / _safe_name(value)
+            call["out"] = Path(kwargs["out"]) / names[value]
         if not as_json:
             click.echo(f"== {column} = {value} ==")
             function(*args, **call)
@@ -497,6 +577,9 @@ format_option = click.option("--format", "fmt", type=click.Choice(["png", "svg",
                                   "HTML embeds PNG/SVG plots and links PDF ones).")
 
 #: --drop-highest is a point-law option; curve laws refuse it rather than ignore it
-CURVE_DROP_HIGHEST = ("--drop-highest applies to the point laws (chinchilla, kaplan, "
-                      "power-law); curve laws fit whole runs: choose them with --fit-runs "
+CURVE_DROP_HIGHEST = (f"--drop-highest applies to the point laws ({', '.join(_law_names('point'))}"
+                      "); curve laws fit whole runs: choose them with --fit-runs "
                       "ID,... or leave runs out with --where \"run_id != '...'\"")
+#: help of --law, from the registry (a registered law shows up here with no edit)
+LAW_HELP = (f"Scaling law: point laws ({', '.join(_law_names('point'))}) or LR-schedule "
+            f"curve laws ({', '.join(_law_names('curve'))}); `scaling laws` describes each.")

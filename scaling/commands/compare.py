@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from scaling.fits.prediction import DEFAULT_LEVEL
+
 from ._common import InputError, emit, format_option, load, where_option
 
 
@@ -14,8 +16,9 @@ def _ladder(path: str, columns, drop_highest):
     import json
 
     if path.endswith(".json") and Path(path).is_file():
+        from scaling.fits.saved_check import read_json_file
         try:
-            payload = json.loads(Path(path).read_text())
+            payload = read_json_file(path, "saved fit")
         except json.JSONDecodeError as err:
             raise InputError(f"{path} is not JSON: {err}") from None
         if isinstance(payload, dict) and "law" in payload and "params" in payload:
@@ -32,10 +35,10 @@ def _ladder(path: str, columns, drop_highest):
               help="Compute budgets in FLOPs (default: 5 across the range both ladders cover).")
 @click.option("--names", default="A,B", show_default=True, metavar="NAME_A,NAME_B",
               help="Labels of the two recipes.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples of each ladder's runs (0: none).")
 @click.option("--level", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Interval level.")
+              default=DEFAULT_LEVEL, show_default=True, help="Interval level (pi and ci).")
 @click.option("--drop-highest", type=click.IntRange(min=0), default=0, show_default=True,
               help="Leave out each ladder's K highest-loss runs before fitting.")
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD",

@@ -7,22 +7,21 @@ from pathlib import Path
 
 import click
 
-from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LawChoice, InputError, check_save_path, constraint_options,
+from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LAW_HELP, LawChoice, InputError, check_save_path, constraint_options,
                       constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
 @click.command()
 @click.argument("data_path", metavar="DATA")
 @click.option("--law", type=LawChoice(), default="chinchilla", show_default=True,
-              help="Scaling law: point laws (chinchilla, kaplan, power-law) or LR-schedule "
-                   "curve laws (mpl, tissue).")
+              help=LAW_HELP)
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
               help="Variable of the one-variable power law (default N).")
 @click.option("--y", "y_col", default="loss", show_default=True, metavar="COLUMN",
               help="Point laws: the fitted column (e.g. an optimal-LR column, with --x C).")
 @fit_options
 @constraint_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=0,
               help="Bootstrap resamples over runs for parameter intervals (e.g. 1000).")
 @click.option("--backtest", "do_backtest", is_flag=True,
               help="Leave-largest-out and leave-one-scale-out backtests, with the coverage "
@@ -56,24 +55,25 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
 
     DATA is a CSV/Parquet/JSONL file (one row per point or per run), a directory with
     runs.* and points.*, or bundled:NAME. Point laws use the final point of each run;
-    curve laws (mpl, tissue) use whole loss curves and their LR schedules, fit on some
+    curve laws (see --law) use whole loss curves and their LR schedules, fit on some
     runs and report errors on the others. --fix, --tie, --prior and --bounds constrain
     the law's parameters (its symbols: E, A, B, alpha, beta, ...).
     """
     from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+    from scaling.fits.laws import get_any_law, law_kind, law_names
 
     given = constraints(fix, tie, prior, bounds)
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
-                 require_size=law not in CURVE_LAWS or law == "tissue-sized")
+                 require_size=get_any_law(law).needs_size)
     with warnings.catch_warnings():
         # the report lists every warning; do not print them twice
         warnings.simplefilter("ignore", FitWarning)
-        if law in CURVE_LAWS:
+        if law_kind(law) == "curve":
             ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
             methods = {"auto": None, "all": ("converged", "luo2025")}.get(
                 curve_method, (curve_method,))
             if y_col != "loss":
-                raise InputError("--y applies to the point laws (chinchilla, kaplan, power-law)")
+                raise InputError(f"--y applies to the point laws ({', '.join(law_names('point'))})")
             if drop_highest:
                 raise InputError(CURVE_DROP_HIGHEST)
             try:
@@ -89,8 +89,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             result = next(iter(fitted.values()))
         else:
             if fit_runs or curve_method != "auto":
-                raise InputError("--fit-runs and --method apply to the curve laws (mpl, "
-                                 "tissue) only")
+                raise InputError("--fit-runs and --method apply to the curve laws ("
+                                 f"{', '.join(CURVE_LAWS)}) only")
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
             result = estimator.fit(table).result_

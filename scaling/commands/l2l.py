@@ -43,7 +43,7 @@ def l2l():
               help="--task: fix the lower asymptote at this chance accuracy.")
 @click.option("--min-points", type=click.IntRange(min=4), default=15, show_default=True,
               help="Skip groups with fewer points.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--fix", "fix", multiple=True, metavar="NAME=VALUE",
@@ -147,9 +147,13 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
 
     if not values or not all(math.isfinite(v) and v > 0 for v in values):
         raise InputError(f"--x-values must be positive finite losses, got {x_values!r}")
+    if len(values) > MAX_X_VALUES:
+        raise InputError(f"--x-values holds {len(values)} losses; at most {MAX_X_VALUES} "
+                         "are translated at once")
+    from scaling.fits.saved_check import read_json_file
     try:
-        saved = _json.loads(fit_path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
+        saved = read_json_file(fit_path, "saved l2l fit")
+    except (_json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{fit_path} is not valid JSON: {err}") from None
     if not isinstance(saved, dict):
         raise InputError(f"{fit_path}: a saved l2l fit is a JSON object, got "
@@ -160,8 +164,21 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
         check_saved_l2l(saved)
     except ValueError as err:
         raise InputError(f"{fit_path}: {err}") from None
-    out = l2l_predict(saved, values, group, level=level)
-    click.echo(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out))
+    import numpy as np
+
+    with np.errstate(all="ignore"):  # an overflow is named below, not warned about
+        out = l2l_predict(saved, values, group, level=level)
+    bad = [x for x, y in zip(out["x"], out["value"]) if y is None or not math.isfinite(y)]
+    if bad:
+        fitted = ((saved["groups"][out["group"]].get("fit") or {}).get("data") or {}) \
+            .get("points", {}).get("x") or []
+        span = f" (the fit saw x in [{min(fitted):.4g}, {max(fitted):.4g}])" if fitted else ""
+        raise InputError(f"--x-values {bad[0]:g}: the law gives no finite loss there (the "
+                         f"power overflows){span}; give x losses near the fitted range")
+    click.echo(strip_ansi(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out)))
+
+
+MAX_X_VALUES = 10_000  # each costs one row of every bootstrap draw
 
 
 def _format_l2l(out) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ._common import Finite, emit, make_estimator, fit_options, load
+from pathlib import Path
+
+from ._common import Finite, LawChoice, emit, make_estimator, fit_options, load
 
 
 @click.command()
@@ -13,10 +15,14 @@ from ._common import Finite, emit, make_estimator, fit_options, load
               help="Training budget in FLOPs (C = 6 N D), e.g. 5.88e23 (1e6 to 1e35).")
 @click.option("--target-loss", type=Finite(min=0, min_open=True), default=None,
               help="Also report the compute needed to reach this loss.")
-@click.option("--law", type=click.Choice(["chinchilla"]), default="chinchilla",
-              show_default=True, help="Law giving L(N, D).")
+@click.option("--law", type=LawChoice(("point",)), default="chinchilla", show_default=True,
+              help="Law giving the compute-optimal frontier: a point law with one "
+                   "(`scaling laws` lists them; data-constrained needs --unique-tokens).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Also write a report to this folder: Markdown, the data "
+                                 "with the law's compute-optimal frontier, isoFLOP curves.")
 @fit_options
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals (0: none).")
 @click.option("--gpu", default="h100", show_default=True,
               help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")
@@ -37,7 +43,7 @@ from ._common import Finite, emit, make_estimator, fit_options, load
                    "(epochs worth repeating; Muennighoff et al. 2023).")
 def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_highest, columns,
          runs, starts, seed, as_json, log_format, model_size, tokens_per_step, n_boot, gpu, gpus,
-         mfu, price, max_extrapolation, no_sensitivity, unique_tokens, level):
+         mfu, price, max_extrapolation, no_sensitivity, unique_tokens, level, out_dir):
     """Plan a compute budget: N*, D*, tokens/param, cost.
 
     Compute-optimal N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
@@ -56,4 +62,11 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
                           level=level)
     attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
     emit(result, as_json, None)
+    if out_dir is not None:
+        from scaling.fits.report_files import write_report
+
+        files = write_report(result, out_dir, table=table, boot=result.bootstrap,
+                             target_compute=result.compute)
+        click.echo(f"report written to {files.directory}: "
+                   + ", ".join(p.name for p in files.files), err=True)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import QUANTITY
+from ._common import QUANTITY, strip_ansi
 
 
 def _data_options(command):
@@ -50,11 +50,35 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
     """Train one GPT proxy model on the bundled corpus or a token file (resumable)."""
     import json
 
+    require_torch("train")
+
     from scaling.trainer import train_from_cli
 
     fields = _data_fields(data, val_data, data_dtype)
     overrides = list(overrides) + [f"{k}={json.dumps(v)}" for k, v in fields.items()]
-    click.echo(train_from_cli(config_path, overrides, out)["report"])
+    summary = train_from_cli(config_path, overrides, out)
+    click.echo(strip_ansi(summary["report"]))
+    if not any(r.get("status") == "done" for r in summary["runs"] if r):
+        raise SystemExit(1)  # diverged: the report above says why and what to do
+
+
+def require_torch(verb: str) -> None:
+    """Exit 2 with the install line when PyTorch is missing (fitting needs no torch)."""
+    import importlib.util
+
+    # found, not imported: a config refused before training (an absurd model size) must not
+    # pay torch's import (seconds, ~200 MB)
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module without a spec
+        found = False
+    if not found:
+        raise click.UsageError(
+            f"`scaling {verb}` trains proxy models and needs PyTorch, which is not installed. "
+            "Install the extra: pip install 'scaling-planner[train]' (on a CPU-only machine "
+            "install the CPU build first, e.g. pip install torch==2.13.0, or from "
+            "https://download.pytorch.org/whl/cpu). Fitting, planning and reports work "
+            "without it.")
 
 
 def _budgets(ctx, param, value):
@@ -108,6 +132,7 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
     """
     from scaling.ladder import ladder_from_cli
 
+    require_torch("ladder")
     if budgets and design is None:
         design = "isoflop"
     slurm = {"partition": slurm_partition, "time_min": slurm_time,
@@ -117,6 +142,6 @@ def ladder(ctx, preset, out, design, budgets, sizes_per_budget, backend, workers
                               data=_data_fields(data, val_data, data_dtype), backend=backend,
                               workers=workers, address=address, slurm=slurm,
                               stale_after_s=60 * stale_after)
-    click.echo(summary["report"])
-    if summary["failed"]:
+    click.echo(strip_ansi(summary["report"]))
+    if summary["failed"] or not any(r.get("status") == "done" for r in summary["runs"]):
         ctx.exit(1)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from ._common import (Finite, LawChoice, colorize, format_option, selection_kwargs,
+from ._common import (Finite, LawChoice, colorize, format_option, selection_kwargs, strip_ansi,
                       selection_options)
 
 
 @click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("scaling-demo"), show_default=True, help="Directory for the reports.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=2), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=2, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples.")
 @format_option
 def demo(out, n_boot, fmt):
@@ -39,7 +39,7 @@ def demo(out, n_boot, fmt):
               help="Also plan this budget (FLOPs) and extend the plots to it.")
 @click.option("--proxy-budget", type=Finite(min=0, min_open=True, max=1e35), default=None,
               help="FLOPs available for more proxy runs: suggest what to train next.")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0, max=100_000), default=1000,
               show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--col", "columns", multiple=True, metavar="NEW=OLD", help="Column map.")
 @click.option("--runs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -55,8 +55,8 @@ def report(input_path, out, law, drop_highest, compute, proxy_budget, n_boot, co
     """
     from scaling.reporting import report_from_cli
 
-    click.echo(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
+    click.echo(strip_ansi(report_from_cli(input_path, out, law=law, drop_highest=drop_highest,
                                compute=compute, proxy_budget=proxy_budget, n_boot=n_boot,
                                columns=columns, runs=runs, selection=selection_kwargs(),
-                               fmt=fmt))
+                               fmt=fmt)))
 

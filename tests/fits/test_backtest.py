@@ -60,14 +60,15 @@ def test_fit_cli_backtest_and_bootstrap():
 def test_predict_point_with_interval_and_extrapolation():
     out = fits.predict_point(fits.ScalingLawFit(law="power-law"), _runs(noise=0.005), x=1e10,
                              n_boot=200)
-    assert out["loss"]["ci"][0] < out["loss"]["value"] < out["loss"]["ci"][1]
-    assert out["extrapolation_decades"] == pytest.approx(1.0)
-    assert out["loss"]["value"] == pytest.approx(fits.power_law(1e10, 2.0, 60.0, 0.3), rel=0.01)
+    assert isinstance(out, fits.Prediction)
+    assert out.ci[0, 0] < out.value[0] < out.ci[0, 1]
+    assert out.extrapolation[0] == pytest.approx(1.0)
+    assert out.value[0] == pytest.approx(fits.power_law(1e10, 2.0, 60.0, 0.3), rel=0.01)
 
 
 def test_predict_point_warns_far_out_and_needs_its_variables():
     out = fits.predict_point(fits.ScalingLawFit(law="power-law"), _runs(), x=1e13, n_boot=0)
-    assert any("4.0 decades beyond" in w for w in out["warnings"])
+    assert any("4.0 decades beyond" in w for w in out.warnings)
     with pytest.raises(ValueError, match="give both N and D"):
         fits.predict_point(fits.ScalingLawFit(), _runs(), N=1e9)
 

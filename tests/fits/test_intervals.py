@@ -125,7 +125,7 @@ def test_bootstrap_counts_retried_and_dropped_refits(power_fit):
 def test_point_prediction_json_has_value_ci_pi_level_extrapolation(power_fit):
     est, table, _, cal = power_fit
     out = fits.predict_point(est, table, x=1e10, n_boot=100, level=0.8, calibration=cal)
-    loss = out["loss"]
+    loss = out.entry(0)
     assert KEYS <= set(loss)
     assert loss["level"] == 0.8 and loss["extrapolation"]["decades"] == pytest.approx(1.0)
     assert loss["pi"][0] < loss["ci"][0] < loss["value"] < loss["ci"][1] < loss["pi"][1]

@@ -48,11 +48,11 @@ def synthetic_coverage(repeats=200, noise=0.01, level=0.9, start=0, drift=0.3):
             out = point_intervals(res, cal, {"N": Nt, "D": Dt}, level=level, n_boot=100,
                                   seed=rep)
         new = misspecified_loss(Nt, Dt, drift) * np.exp(noise * rng.standard_normal())
-        (lo, hi), (clo, chi) = out["pi"][0], out["ci"][0]
+        (lo, hi), (clo, chi) = out.pi[0], out.ci[0]
         pi_in += lo <= new <= hi
         ci_in += clo <= new <= chi
-        widths.append((hi - lo) / out["value"][0])
-        assert out["decades"][0] == pytest.approx(1.0)
+        widths.append((hi - lo) / out.value[0])
+        assert out.extrapolation[0] == pytest.approx(1.0)
     return pi_in / repeats, ci_in / repeats, float(np.median(widths))
 
 
@@ -84,7 +84,7 @@ def test_chinchilla_leave_largest_out_pi_covers_and_stays_narrow(chinchilla_spli
         out = point_intervals(res, cal, {"N": held["N"].to_numpy(), "D": held["D"].to_numpy()},
                               level=0.9, n_boot=1000)
     y = held["loss"].to_numpy()
-    pi, ci, value = out["pi"], out["ci"], out["value"]
+    pi, ci, value = out.pi, out.ci, out.value
     covered = int(np.sum((pi[:, 0] <= y) & (y <= pi[:, 1])))
     ci_covered = int(np.sum((ci[:, 0] <= y) & (y <= ci[:, 1])))
     width = float(np.median((pi[:, 1] - pi[:, 0]) / value))

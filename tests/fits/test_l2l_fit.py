@@ -140,7 +140,7 @@ def test_predict_from_saved_result(loss_fit):
         assert lo < value < hi
     assert out["level"] == 0.9
     assert out["below_fitted_x"][0] > 0
-    assert loss_fit.predict([3.0], "C4")["value"][0] == pytest.approx(expected[0])
+    assert loss_fit.predict([3.0], "C4").value[0] == pytest.approx(expected[0])
 
 
 def test_predict_errors(loss_fit):

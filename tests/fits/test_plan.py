@@ -126,7 +126,9 @@ def test_all_points_plan_is_flagged_fragile():
 def test_plan_bad_inputs():
     with pytest.raises(ValueError, match="`compute` must be a positive number"):
         fits.plan_compute(load_chinchilla_epoch(), -1.0)
-    with pytest.raises(ValueError, match="needs the Chinchilla law"):
+    # the laws offered come from the registry: those with a frontier hook
+    with pytest.raises(ValueError, match=r"needs a law with a compute-optimal frontier "
+                                         r"\(chinchilla, data-constrained\); got law 'kaplan'"):
         fits.plan_compute(load_chinchilla_epoch(), 1e23, estimator=fits.ScalingLawFit(law="kaplan"))
 
 

@@ -80,12 +80,12 @@ def test_curve_fit_round_trips_with_heldout():
                "warmup_steps": ["500", "500"], "step": ["", "12000"]}
     preds = predict_targets(back, targets)
     constant = {"kind": "constant", "peak_lr": 3e-4, "warmup_steps": 500, "total_steps": 16000}
-    np.testing.assert_allclose(preds["value"], [predict_curve(res, spec)[1][-1],
+    np.testing.assert_allclose(preds.value, [predict_curve(res, spec)[1][-1],
                                                 predict_curve(res, constant, [12000])[1][0]],
                                rtol=1e-12)
     # decades past the last fitted step (the cosine's last step 7999 is just past it)
     last = res.data["step_range"][1]
-    np.testing.assert_allclose(preds["extrapolation_decades"],
+    np.testing.assert_allclose(preds.extrapolation,
                                np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
 
 
@@ -103,13 +103,14 @@ def test_l2l_fit_round_trips():
     back = L2LResult.from_dict(first)
     assert back.to_dict() == first
     preds = predict_targets(back, {"x": [3.0, 3.5]})
-    np.testing.assert_allclose(preds["value"], res.predict([3.0, 3.5])["value"], rtol=1e-12)
-    assert np.all(preds["ci_lower"] < preds["value"]) and np.all(preds["value"] < preds["ci_upper"])
+    np.testing.assert_allclose(preds.value, res.predict([3.0, 3.5]).value, rtol=1e-12)
+    assert np.all(preds.ci[:, 0] < preds.value) and np.all(preds.value < preds.ci[:, 1])
+    assert np.all(preds.pi[:, 0] <= preds.ci[:, 0]) and np.all(preds.ci[:, 1] <= preds.pi[:, 1])
     # the 20% lowest-x points are held out: x = 2.6 lies below the fitted range
     low = predict_targets(back, {"Lx": [2.6]})
     fitted_min = min(res.groups["all"].fit.data["points"]["x"])
-    assert preds["below_fitted_x"].tolist() == [0.0, 0.0]
-    assert low["below_fitted_x"][0] == pytest.approx(fitted_min - 2.6)
+    assert preds.extra["below_fitted_x"].tolist() == [0.0, 0.0]
+    assert low.extra["below_fitted_x"][0] == pytest.approx(fitted_min - 2.6)
 
 
 def test_targets_get_value_interval_and_distance(point_fit):
@@ -117,14 +118,14 @@ def test_targets_get_value_interval_and_distance(point_fit):
     D = np.array([2e9, 2e10, 1.4e12])
     preds = predict_targets(FitResult.from_dict(_round_trip(point_fit.to_dict())),
                             {"N": N, "D": D}, level=0.9)
-    np.testing.assert_allclose(preds["value"], chinchilla(N, D, **point_fit.values), rtol=1e-13)
+    np.testing.assert_allclose(preds.value, chinchilla(N, D, **point_fit.values), rtol=1e-13)
     draws = {p: np.asarray(v)[:, None] for p, v in point_fit.draws.items()}
     expected = np.percentile(chinchilla(N[None], D[None], **draws), [5, 95], axis=0)
-    np.testing.assert_allclose(preds["ci_lower"], expected[0], rtol=1e-12)
-    np.testing.assert_allclose(preds["ci_upper"], expected[1], rtol=1e-12)
+    np.testing.assert_allclose(preds.ci[:, 0], expected[0], rtol=1e-12)
+    np.testing.assert_allclose(preds.ci[:, 1], expected[1], rtol=1e-12)
     # inside the fitted box: 0; 7e10 params at 1.4e12 tokens: log10(7e10 * 1.4e12 / (3e9 * 6e10))
-    assert preds["extrapolation_decades"][:2].tolist() == [0.0, 0.0]
-    assert preds["extrapolation_decades"][2] == pytest.approx(np.log10(7e10 * 1.4e12 / 1.8e20))
+    assert preds.extrapolation[:2].tolist() == [0.0, 0.0]
+    assert preds.extrapolation[2] == pytest.approx(np.log10(7e10 * 1.4e12 / 1.8e20))
 
 
 @pytest.fixture(scope="module")
@@ -226,10 +227,8 @@ def test_saved_backtest_calibrates_the_batch_prediction_interval(point_fit):
     targets = {"N": np.array([1e8, 1e10]), "D": np.array([1e10, 1e12])}
     preds = predict_targets(saved, targets, level=0.9)
     cal = Calibration.from_dict(point_fit.data["backtest"]["calibration"])
-    ci = np.stack([preds["ci_lower"], preds["ci_upper"]], axis=-1)
-    expected = cal.interval(preds["value"], preds["extrapolation_decades"], 0.9, ci)
-    np.testing.assert_allclose(preds["pi_lower"], expected[:, 0], rtol=1e-12)
-    np.testing.assert_allclose(preds["pi_upper"], expected[:, 1], rtol=1e-12)
-    assert np.all(preds["pi_lower"] <= preds["ci_lower"])
-    assert np.all(preds["pi_upper"] >= preds["ci_upper"])
-    assert "calibrated by the fit's own backtests" in preds["notes"][0]
+    expected = cal.interval(preds.value, preds.extrapolation, 0.9, preds.ci)
+    np.testing.assert_allclose(preds.pi, expected, rtol=1e-12)
+    assert np.all(preds.pi[:, 0] <= preds.ci[:, 0])
+    assert np.all(preds.pi[:, 1] >= preds.ci[:, 1])
+    assert "calibrated by the fit's own backtests" in preds.warnings[0]
