@@ -173,3 +173,24 @@ def test_cpu_demo_preset_writes_report_and_record(tmp_path):
     assert {"design", "ladder", "steps", "validation", "verdict", "fan"} <= set(record)
     _check_refinement(record)
     assert "data:image/png;base64" in (tmp_path / "report.html").read_text()
+
+
+_NO_TORCH = """
+import sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoTorch())
+from scaling.commands import main
+main(sys.argv[1:])
+"""
+
+
+def test_synthetic_loop_needs_no_torch(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _NO_TORCH, "loop", "--preset", "synthetic",
+                           "--max-steps", "0", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "verdict: " in done.stdout
+    assert read_loops(tmp_path)["loops"][0]["status"] == "done"
