@@ -11,7 +11,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["Calibration", "default_calibration", "DEFAULT_RATE", "DEFAULT_SCATTER",
+__all__ = ["Calibration", "default_calibration", "effective_cuts", "DEFAULT_RATE", "DEFAULT_SCATTER",
            "MIN_RATE"]
 
 #: relative sd per decade of extrapolation when the table is too small to backtest
@@ -61,6 +61,9 @@ class Calibration:
     notes: list = field(default_factory=list)
     #: ``{"cut", "n_fit", "params"}`` of every backtest refit
     refits: list = field(default_factory=list)
+    #: independent replications the nested cuts are worth (:func:`effective_cuts`);
+    #: None: ``n_cuts``
+    n_effective: float | None = None
 
     def sd(self, distance) -> np.ndarray:
         """``s(d) = sqrt(s0**2 + (r d)**2)``."""
@@ -79,7 +82,8 @@ class Calibration:
         if self.n_cuts:
             from scipy import stats
 
-            z = float(stats.t.ppf(0.5 + level / 2, df=max(self.n_cuts - 1, 2)))
+            n = self.n_cuts if self.n_effective is None else self.n_effective
+            z = float(stats.t.ppf(0.5 + level / 2, df=max(n - 1, 2)))
         scores = np.sort(np.asarray(self.scores, dtype=float))
         n = scores.size
         if n == 0:
@@ -119,7 +123,8 @@ class Calibration:
                   payload.get("method", "backtest"), points=points,
                   max_distance=float(payload.get("max_distance", 0.0)),
                   n_cuts=int(payload.get("n_cuts", 0)), notes=list(payload.get("notes", [])),
-                  refits=list(payload.get("refits", [])))
+                  refits=list(payload.get("refits", [])),
+                  n_effective=payload.get("n_effective_cuts"))
         if points:
             d = np.array([p["distance"] for p in points])
             e = np.array([p["log_error"] for p in points])
@@ -129,13 +134,35 @@ class Calibration:
 
     def to_dict(self, level: float | None = None) -> dict:
         out = {"method": self.method, "scatter": self.scatter, "rate_per_decade": self.rate,
-               "n_heldout": len(self.scores), "n_cuts": self.n_cuts, "max_distance": self.max_distance,
+               "n_heldout": len(self.scores), "n_cuts": self.n_cuts,
+               "n_effective_cuts": self.n_effective, "max_distance": self.max_distance,
                "points": self.points, "notes": list(self.notes), "refits": self.refits,
                "growth_law": "log-error sd s(d) = sqrt(scatter^2 + (rate * d)^2), d in decades "
                              "past the fitted range"}
         if level is not None:
             out.update({"level": level, "multiplier": self.multiplier(level)})
         return out
+
+
+def effective_cuts(cut_errors) -> float:
+    """How many independent replications ``n`` nested backtest cuts are worth:
+    ``n (1 - rho) / (1 + rho)`` with ``rho`` the lag-1 autocorrelation of the cuts'
+    mean standardized errors in cut order (the AR(1) effective sample size), between 1
+    and ``n``.
+
+    Consecutive cuts differ by a few runs, so their refits, and their errors, are
+    nearly the same; counting them as ``n`` independent draws makes the Student-t
+    multiplier too small (issue 25: 10 nested cuts on Chinchilla behaved like 2-3).
+    """
+    x = np.asarray(cut_errors, dtype=float)
+    n = x.size
+    if n < 3:
+        return float(n)
+    x = x - x.mean()
+    denom = float(np.sum(x ** 2))
+    rho = float(np.sum(x[1:] * x[:-1]) / denom) if denom > 0 else 0.0
+    rho = min(max(rho, 0.0), 0.95)
+    return float(np.clip(n * (1 - rho) / (1 + rho), 1.0, n))
 
 
 def default_calibration(reason: str, scatter: float | None = None) -> Calibration:
