@@ -58,6 +58,21 @@ def _percentiles(values, level):
     return float(lo), float(hi)
 
 
+def _refits_within(law, compute, alternatives, N, best, k, given, tolerance):
+    """Share of other refits' parameter sets whose loss at ``N[best]`` is within
+    ``tolerance`` of their own optimum on the grid (None without any)."""
+    alternatives = [q for q in alternatives if all(p in q for p in law.params)]
+    if not alternatives:
+        return None
+    alt = loss_grid(law, compute, {p: np.array([q[p] for q in alternatives])
+                                   for p in law.params}, N, k, given)
+    alt = alt[np.all(np.isfinite(alt), axis=1)]
+    if not alt.shape[0]:
+        return None
+    within = alt[:, best] <= alt.min(axis=1) * (1 + tolerance)
+    return {"share": float(within.mean()), "n": int(alt.shape[0])}
+
+
 def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float = 6.0,
                   given: dict | None = None, tolerance: float = DEFAULT_TOLERANCE,
                   level: float = 0.9, span: float = 3.0, n_grid: int = 601,
@@ -120,8 +135,9 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
     lo, hi = tolerance_range(N, own, tolerance)
     sure = np.flatnonzero(p_within >= level)
     n_rob = float(N[best])
-    near = tolerance_range(N, expected, tolerance)
-    out = {"interval": list(near),"tolerance": float(tolerance), "level": float(level), "n_draws": int(draws.shape[0]),
+    out = {"tolerance": float(tolerance), "level": float(level),
+           "n_draws": int(draws.shape[0]), "interval": list(tolerance_range(N, expected,
+                                                                            tolerance)),
            "N": n_rob, "D": float(compute / (k * n_rob)),
            "tokens_per_param": float(compute / (k * n_rob ** 2)),
            "expected_loss": float(expected[best]),
@@ -132,14 +148,9 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
                      "hi_interval": _percentiles(ends[:, 1], level),
                      "tokens_per_param": [compute / (k * hi ** 2), compute / (k * lo ** 2)]},
            "sure_range": None, "N_law": n_star}
-    alternatives = [q for q in alternatives if all(p in q for p in law.params)]
-    if alternatives:
-        alt = loss_grid(law, compute, {p: np.array([q[p] for q in alternatives])
-                                       for p in law.params}, N, k, given)
-        alt = alt[np.all(np.isfinite(alt), axis=1)]
-        if alt.shape[0]:
-            within = alt[:, best] <= alt.min(axis=1) * (1 + tolerance)
-            out["refits_within"] = {"share": float(within.mean()), "n": int(alt.shape[0])}
+    shares = _refits_within(law, compute, alternatives, N, best, k, given, tolerance)
+    if shares:
+        out["refits_within"] = shares
     if sure.size and sure[0] > 0 and sure[-1] < N.size - 1:
         a, b = float(N[sure[0]]), float(N[sure[-1]])
         out["sure_range"] = {"N": [a, b], "contiguous": bool(sure.size == sure[-1] - sure[0] + 1),
