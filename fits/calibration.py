@@ -11,8 +11,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["Calibration", "default_calibration", "effective_cuts", "DEFAULT_RATE", "DEFAULT_SCATTER",
-           "MIN_RATE"]
+__all__ = ["Calibration", "default_calibration", "effective_cuts", "residual_scatter",
+           "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE"]
 
 #: relative sd per decade of extrapolation when the table is too small to backtest
 DEFAULT_RATE = 0.03
@@ -27,6 +27,52 @@ def _z(level: float) -> float:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
     # stdlib normal quantile: a plain fit must not import scipy.stats (~0.8 s, issue 19)
     return float(NormalDist().inv_cdf(0.5 + level / 2))
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """Student-t CDF for an integer ``df`` >= 1, by the closed-form finite series
+    (Abramowitz and Stegun 26.7.3-4): no scipy.stats import (~0.8 s) for one quantile."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if df % 2:  # odd: (2/pi) (theta + sin cos (1 + 2/3 c2 + 2.4/3.5 c2^2 + ...))
+        term, total = 1.0, 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        a = 2.0 / math.pi * (theta + s * math.cos(theta) * total)
+    else:  # even: sin (1 + 1/2 c2 + 1.3/2.4 c2^2 + ...)
+        term, total = 1.0, 1.0
+        for k in range(1, df // 2):
+            term *= c2 * (2 * k - 1) / (2 * k)
+            total += term
+        a = s * total
+    return 0.5 + 0.5 * a  # a = P(|T| < t) carries the sign of t
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Quantile of Student's t with integer ``df`` (bisection on :func:`_t_cdf`, to
+    ~1e-12): the t floor of the multiplier without importing scipy.stats."""
+    lo, hi = -1e3, 1e3
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return 0.5 * (lo + hi)
+
+
+def _t_quantile_real(p: float, df: float) -> float:
+    """:func:`t_quantile` at a real ``df`` (an effective number of cuts), linear in
+    ``1/df`` between the neighbouring integers, as t tables are interpolated."""
+    lo, hi = math.floor(df), math.ceil(df)
+    q_lo = t_quantile(p, lo)
+    if hi == lo:
+        return q_lo
+    w = (1 / lo - 1 / df) / (1 / lo - 1 / hi)
+    return q_lo + w * (t_quantile(p, hi) - q_lo)
 
 
 @dataclass
@@ -80,10 +126,8 @@ class Calibration:
         """
         z = _z(level)
         if self.n_cuts:
-            from scipy import stats
-
             n = self.n_cuts if self.n_effective is None else self.n_effective
-            z = float(stats.t.ppf(0.5 + level / 2, df=max(n - 1, 2)))
+            z = _t_quantile_real(0.5 + level / 2, max(n - 1, 2))
         scores = np.sort(np.asarray(self.scores, dtype=float))
         n = scores.size
         if n == 0:
@@ -166,9 +210,39 @@ def effective_cuts(cut_errors) -> float:
 
 
 def default_calibration(reason: str, scatter: float | None = None) -> Calibration:
-    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``)."""
+    """The conservative fallback (``DEFAULT_RATE``, scatter at least ``DEFAULT_SCATTER``).
+
+    ``scatter``: the fit's own residual scatter (:func:`residual_scatter`); the default
+    is never narrower than it, so it covers the fit's own runs at its level.
+    """
     s0 = max(DEFAULT_SCATTER, scatter or 0.0)
     return Calibration(s0, DEFAULT_RATE, "default", notes=[
         f"{reason}: the prediction interval uses the conservative default growth "
         f"{DEFAULT_RATE:.0%} relative sd per decade of extrapolation and scatter "
         f"{s0:.2%} (see docs/uncertainty.md); add runs to calibrate it on your data"])
+
+
+def residual_scatter(points: dict, n_params: int) -> float:
+    """Relative sd of one run around the fitted law, from a fit's ``data.points``
+    (``loss``, ``predicted``, optional ``run_id``): RMS log residual over ``n - p`` degrees
+    of freedom. Where runs have many points (``run_id`` repeats), between-run variance of
+    the run means plus the mean within-run variance, so a long curve is not many runs.
+    0 when the points are missing."""
+    loss = np.asarray([np.nan if v is None else v for v in points.get("loss") or []], float)
+    pred = np.asarray([np.nan if v is None else v for v in points.get("predicted") or []],
+                      float)
+    if loss.size == 0 or loss.size != pred.size:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(loss / pred)
+    ok = np.isfinite(r)
+    ids = points.get("run_id")
+    if ids is not None and len(ids) == r.size and len(set(ids)) < len(ids):
+        labels, index = np.unique(np.asarray(ids, dtype=str)[ok], return_inverse=True)
+        r = r[ok]
+        means = np.bincount(index, r) / np.bincount(index)
+        within = np.bincount(index, (r - means[index]) ** 2) / np.bincount(index)
+        dof = max(labels.size - n_params, 1)
+        return float(np.sqrt(np.sum(means ** 2) / dof + within.mean()))
+    r = r[ok]
+    return float(np.sqrt(np.sum(r ** 2) / max(r.size - n_params, 1))) if r.size else 0.0

@@ -314,13 +314,13 @@ class ScalingLawFit(EstimatorParams):
         if self.x is not None:
             raise ValueError(f"`x` applies to the one-variable power law only; law "
                              f"{law.name!r} uses {', '.join(law.variables)}")
+        if not table.meta.get("tokens_known", True):  # before the selection's checks
+            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
+                             "none; add a D, C or tokens_per_step column")
         frame = self._select(table, self.points)
         from .laws.data_constrained import with_unique_tokens
 
         frame = with_unique_tokens(frame, law)  # U from `epochs`; warns on repeated data
-        if not table.meta.get("tokens_known", True):
-            raise ValueError(f"law {law.name!r} needs token counts D (or C) and this table has "
-                             "none; add a D, C or tokens_per_step column")
         return frame, {v: frame[v].to_numpy(dtype=float) for v in law.variables}, None
 
     def fit(self, data, *, warn: bool = True) -> "ScalingLawFit":
@@ -437,7 +437,10 @@ class ScalingLawFit(EstimatorParams):
             raise ValueError(f"`calibration` must be 'backtest', 'default' or a Calibration, "
                              f"got {how!r}")
         if getattr(self, "calibration_", None) is None:
-            self.calibration_ = calibrate(self, self.table_, self.result_)
+            try:
+                self.calibration_ = calibrate(self, self.table_, self.result_)
+            except ValueError as err:  # e.g. a selection the backtests cannot cut
+                self.calibration_ = default_calibration(f"backtests not possible ({err})")
         return self.calibration_
 
 

@@ -11,12 +11,13 @@ import numpy as np
 
 from .display import ReportDisplay
 
-from .bootstrap import BootstrapResult, bootstrap
+from .bootstrap import BootstrapResult, bootstrap, with_bootstrap
 from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
+from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
 from .plan_robust import DEFAULT_TOLERANCE, robust_choice
-from .prediction import DEFAULT_LEVEL
+from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
 __all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
@@ -115,6 +116,39 @@ class Plan(ReportDisplay):
 
         return json.dumps(self.to_dict(), indent=indent)
 
+    def loss_prediction(self) -> Prediction:
+        """The loss at the optimum (N*, D*) as a :class:`~fits.prediction.Prediction`."""
+        est = self.loss
+        return Prediction(value=[est.value], ci=None if est.ci is None else [est.ci],
+                          pi=None if est.pi is None else [est.pi],
+                          level=est.level or DEFAULT_LEVEL,
+                          at={"C": self.compute, "N": self.N_opt.value, "D": self.D_opt.value},
+                          index=[f"C={self.compute:.3g}"],
+                          extrapolation=[self.extrapolation_decades],
+                          extrapolation_by={k: [max(0.0, v)] for k, v in
+                                            (self.extrapolation or {}).items()},
+                          law=self.fit.law, warnings=tuple(self.warnings),
+                          interval_method=(self.calibration or {}).get("method", ""))
+
+    def to_frame(self):
+        """One row per planned quantity (N*, D*, tokens per parameter, loss): value,
+        ``ci_*``, ``pi_*``, level."""
+        import pandas as pd
+
+        rows = {}
+        for name in ("N_opt", "D_opt", "tokens_per_param", "loss"):
+            est = getattr(self, name)
+            ci, pi = est.ci or (None, None), est.pi or (None, None)
+            rows[name] = {"value": est.value, "ci_lower": ci[0], "ci_upper": ci[1],
+                          "pi_lower": pi[0], "pi_upper": pi[1], "level": est.level}
+        return pd.DataFrame.from_dict(rows, orient="index").astype(float)
+
+    def html_tables(self):
+        """Heading, tables and warnings of the notebook view (``_repr_html_``)."""
+        return (f"compute-optimal plan at C = {self.compute:.3g} FLOPs"
+                + (" (FRAGILE)" if self.fragile else ""),
+                [("plan", self.to_frame())], self.warnings)
+
     def report(self) -> str:
         from .plan_report import format_plan
 
@@ -192,6 +226,10 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                          f"frontier ({', '.join(frontier_laws())}); got law {law.name!r}")
     given = {v: value for v, value in (("U", unique_tokens),) if v in law.frontier_given}
     law.frontier(1e20, {p: 1.0 for p in law.params}, k=k, **given)  # raises if U is missing
+    full_table = table
+    single_note = None
+    if "U" not in law.variables:  # a law without U counts repeated tokens as fresh
+        table, single_note = single_epoch_runs(table)
     fit = estimator.fit(table, warn=False).result_
     p = fit.values
     if compute is None:
@@ -200,14 +238,17 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
             raise ValueError(f"target loss {target_loss} is not above the fitted irreducible "
                              f"loss E = {p['E']:.4g}: no amount of compute reaches it")
     boot = bootstrap(fit, n_boot=n_boot, seed=seed, level=level) if n_boot else None
+    fit = fit if boot is None else with_bootstrap(fit, boot)
 
     def optimum(**q):
         return _frontier(law, compute, q, k, given)
 
     n_opt, d_opt, l_opt = optimum(**p)
+    if "U" in given:
+        refuse_constrained(compute, given["U"], p, k)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
-    plan_warnings = list(fit.warnings)
+    plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
     reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
@@ -249,8 +290,10 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if unique_tokens is not None and not given:  # a law without U: a second, constrained plan
         from .plan_data import data_constrained_plan
 
-        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=table, k=k)
-        plan.warnings.extend(plan.data_constrained["warnings"])
+        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=full_table,
+                                                      k=k)
+        plan.warnings.extend(w for w in plan.data_constrained["warnings"]
+                             if not w.startswith("FRAGILE: "))  # _judge_fragility adds them
     from .hparams import hparam_plan_section
 
     plan.hparams = hparam_plan_section(table, compute, seed=seed)
@@ -296,6 +339,7 @@ def _judge_fragility(plan: Plan) -> None:
     ci = plan.tokens_per_param.ci
     if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
         reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
+    reasons += implausible_reasons(plan)
     plan.fragile = bool(reasons)
     plan.fragile_reasons = reasons
     plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)

@@ -19,7 +19,8 @@ from .laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
                                     repeat_value_half_life)
 from .result import FitWarning
 
-__all__ = ["data_constrained_plan", "EPOCH_GRID"]
+__all__ = ["data_constrained_plan", "EPOCH_GRID", "PLAUSIBLE_TOKENS_PER_PARAM",
+           "implausible_reasons", "refuse_constrained", "single_epoch_runs"]
 
 #: Epoch counts tabulated at the plan's budget.
 EPOCH_GRID = (1, 2, 4, 8, 16, 32, 64)
@@ -43,6 +44,25 @@ def _repetition_params(table, base: dict, notes: list) -> tuple[dict, str]:
     notes.append("the table has no repeated runs (a `U` column with D > U): R_D* and R_N* are "
                  "Muennighoff et al. 2023's values for C4, not measured on your data")
     return params, "R_D* = 15.39, R_N* = 5.31 from Muennighoff et al. 2023 (C4, GPT-2 tokenizer)"
+
+
+#: tokens per parameter outside this range is not a plan anyone trains (flagged FRAGILE)
+PLAUSIBLE_TOKENS_PER_PARAM = (1e-2, 1e5)
+
+
+def _refuse_impossible(n, d, loss, loss_free, edge, params) -> None:
+    """Raise when the constrained optimum is impossible: below the unconstrained loss (a
+    constraint never helps) or at an edge of the search (not an optimum)."""
+    described = ", ".join(f"{key} = {value:.4g}" for key, value in params.items())
+    if loss < loss_free - 1e-9 * max(abs(loss_free), 1.0):
+        raise ValueError(f"the data-constrained optimum (N* {n:.3g}, D* {d:.3g}, loss "
+                         f"{loss:.4f}) is below the unconstrained optimum {loss_free:.4f}, "
+                         f"which is impossible: the law's parameters ({described}) are "
+                         "inconsistent; refit R_D*, R_N* on more repeated runs or drop `U`")
+    if edge is not None:
+        raise ValueError(f"the data-constrained optimum sits at the {edge} end of the searched "
+                         f"model sizes (N* {n:.3g}, D* {d:.3g}): the law has no optimum at this "
+                         f"budget with these parameters ({described}); check R_D*, R_N*")
 
 
 def data_constrained_plan(compute: float, unique_tokens: float, base: dict, *, table=None,
@@ -73,14 +93,21 @@ def data_constrained_plan(compute: float, unique_tokens: float, base: dict, *, t
     notes: list[str] = []
     q = {p: float(base[p]) for p in ("E", "A", "B", "alpha", "beta")}
     params, source = _repetition_params(table, q, notes)
-    n, d, loss = data_constrained_optimum(compute, unique_tokens, params, k=k)
+    n, d, loss, edge = data_constrained_optimum(compute, unique_tokens, params, k=k,
+                                                with_bound=True)
     n_free, d_free, loss_free = chinchilla_optimum(compute, **q, k=k)
+    _refuse_impossible(n, d, loss, float(loss_free), edge, params)
     rows = []
     for epochs in EPOCH_GRID:
         d_e = epochs * unique_tokens
         n_e = compute / (k * d_e)
         rows.append({"epochs": epochs, "N": float(n_e), "D": float(d_e),
                      "loss": float(data_constrained(n_e, d_e, unique_tokens, **params))})
+    low, high = PLAUSIBLE_TOKENS_PER_PARAM
+    if not low <= d / n <= high:
+        notes.append(f"FRAGILE: the data-constrained optimum has {d / n:.3g} tokens per "
+                     f"parameter, outside the plausible {low:g}..{high:g}: the repetition "
+                     "terms are extrapolated far past any run; do not size a model by it")
     if d_free <= unique_tokens:
         notes.append(f"the unconstrained optimum needs {d_free:.3g} tokens, within the "
                      f"{unique_tokens:.3g} unique ones: the data constraint does not bind")
@@ -106,3 +133,50 @@ def format_data_constrained(section: dict) -> list[str]:
              + ", ".join(f"{r['epochs']}: {r['loss']:.4f}" for r in s["epochs_table"]),
              f"  {s['source']}"]
     return lines
+
+
+def implausible_reasons(plan) -> list[str]:
+    """Reasons an optimum is not one: tokens per parameter outside 1e-2..1e5, an exponent
+    at its bound, or a data-constrained section already flagged FRAGILE."""
+    low, high = PLAUSIBLE_TOKENS_PER_PARAM
+    out = []
+    tpp = plan.tokens_per_param.value
+    if not low <= tpp <= high:
+        out.append(f"the optimum has {tpp:.3g} tokens per parameter, outside the plausible "
+                   f"{low:g}..{high:g}: the fit does not describe a trainable model here")
+    for name in ("alpha", "beta"):
+        side = plan.fit.params[name].at_bound if name in plan.fit.params else None
+        if side:
+            out.append(f"{name} = {plan.fit[name]:.3g} sits at its {side} bound, so N* and D* "
+                       "follow the bound, not the data; add runs that span more N and D")
+    section = plan.data_constrained or {}
+    out += [w[len("FRAGILE: "):] for w in section.get("warnings", ()) if w.startswith("FRAGILE: ")]
+    return out
+
+
+def refuse_constrained(compute, unique, p, k) -> None:
+    """A data-constrained law's optimum: refused (ValueError) below the unconstrained
+    Chinchilla optimum of the same terms or at the edge of the search."""
+    n, d, loss, edge = data_constrained_optimum(compute, unique, p, k=k, with_bound=True)
+    free = chinchilla_optimum(compute, *(p[q] for q in ("E", "A", "B", "alpha", "beta")), k)
+    _refuse_impossible(n, d, loss, float(free[2]), edge, p)
+
+
+def single_epoch_runs(table):
+    """The table's single-epoch runs when it has repeated ones (a ``U`` column with D > U):
+    the Chinchilla form counts repeated tokens as fresh (Muennighoff et al. 2023 fit it on
+    single-epoch runs). Returns ``(table, note)``."""
+    final = table.final_points()
+    if "U" not in final or not final["U"].notna().all():
+        return table, None
+    repeated = final["D"].to_numpy(dtype=float) > 1.01 * final["U"].to_numpy(dtype=float)
+    if not repeated.any():
+        return table, None
+    if (~repeated).sum() < 6:
+        return table, (f"{int(repeated.sum())} of {len(final)} runs repeat data (D > U) and "
+                       "fewer than 6 are single-epoch: the Chinchilla fit counts repeated tokens "
+                       "as fresh, so N*, D* and the loss are optimistic; add one-epoch runs")
+    kept = final.loc[~repeated, "run_id"]
+    return table.subset(kept), (f"the Chinchilla terms are fitted on the {len(kept)} "
+                                f"single-epoch runs; {int(repeated.sum())} runs that repeat "
+                                "data (D > U) only inform the data-constrained section")

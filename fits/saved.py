@@ -118,15 +118,16 @@ def _draw_interval(law, params_draws, arrays, level):
 def saved_calibration(result):
     """The prediction interval's growth law a saved point fit carries (from ``scaling
     fit --backtest``), else the documented conservative default, and a note saying which."""
-    from .calibration import Calibration, default_calibration
+    from .calibration import Calibration, default_calibration, residual_scatter
 
     payload = (result.data.get("backtest") or {}).get("calibration")
     if isinstance(payload, dict) and "scatter" in payload:
         cal = Calibration.from_dict(payload)
         return cal, (f"prediction interval calibrated by the fit's own backtests "
                      f"({cal.method}: scatter {cal.scatter:.2%}, +{cal.rate:.2%} per decade)")
+    scatter = residual_scatter(result.data.get("points") or {}, len(result.params))
     cal = default_calibration("the saved fit carries no backtest calibration (save it with "
-                              "`scaling fit ... --backtest --save FIT.json`)")
+                              "`scaling fit ... --backtest --save FIT.json`)", scatter)
     return cal, cal.notes[0]
 
 
@@ -144,8 +145,31 @@ def _point_targets(result, law, targets, level):
     # a new run's interval: the law's (ci) plus scatter and growth with distance
     calibration, note = saved_calibration(result)
     pi = calibration.interval(value, decades, level, ci)
-    return {"value": value, "ci": ci, "pi": pi, "decades": decades, "_notes": [note],
+    notes = [note] + list(result.warnings)  # the fit's own warnings, as one target's
+    past = int(np.sum(decades > calibration.max_distance + 0.5))
+    if calibration.method == "backtest" and past:
+        notes.append(f"{past} of {decades.size} targets are beyond what the backtests reached "
+                     f"({calibration.max_distance:.2f} decades; up to {float(decades.max()):.2f}"
+                     "): their interval's growth law is extrapolated")
+    return {"value": value, "ci": ci, "pi": pi, "decades": decades, "_notes": notes,
             "at": dict(zip(law.variables, arrays)), "method": calibration.method}
+
+
+#: decades past the fitted range beyond which a batch prediction is flagged (as one target's)
+MAX_EXTRAPOLATION = 2.0
+
+
+def _distance_note(decades) -> list[str]:
+    """One note counting the targets past :data:`MAX_EXTRAPOLATION` decades (or none)."""
+    if decades is None:
+        return []
+    decades = np.asarray(decades, dtype=float)
+    far = int(np.sum(decades > MAX_EXTRAPOLATION))
+    if not far:
+        return []
+    return [f"{far} of {decades.size} targets are > {MAX_EXTRAPOLATION:g} decades out (up to "
+            f"{float(np.nanmax(decades)):.1f}) beyond the fitted range; add larger runs before "
+            "trusting them"]
 
 
 def _schedule_rows(targets):
@@ -236,16 +260,19 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
         return _l2l_targets(result, targets, level, group)
     if kind == "curve":
         out = _curve_targets(result, targets)
+        distance = out.get("extrapolation_decades")
         return Prediction(value=out["value"], level=level, law=result.law,
-                          extrapolation=out.get("extrapolation_decades"),
+                          extrapolation=distance,
                           warnings=("curve-law fits carry no bootstrap draws: no interval "
                                     "(use `scaling predict DATA --law ... --run ... --reference "
-                                    "FIT.json` for an early-curve prediction with one)",))
+                                    "FIT.json` for an early-curve prediction with one)",
+                                    *_distance_note(distance)))
     out = _point_targets(result, get_any_law(result.law), targets, level)
-    notes = list(out["_notes"])
+    notes = list(out["_notes"]) + _distance_note(out["decades"])
     if not result.draws:
-        notes.append("the fit was saved without bootstrap draws: no interval (refit with "
-                     "`scaling fit ... --bootstrap 1000 --save FIT.json`)")
+        notes.append("the fit was saved without bootstrap draws: no confidence interval "
+                     "of the law (ci; the pi is scatter and growth only); refit with "
+                     "`scaling fit ... --bootstrap 1000 --save FIT.json`")
     return Prediction(value=out["value"], ci=out.get("ci"), pi=out["pi"], level=level,
                       at=out["at"], extrapolation=out["decades"], law=result.law,
                       quantity=result.data.get("y") or "loss",
@@ -282,7 +309,8 @@ def _l2l_targets(result, targets, level, group):
     return Prediction(value=value, ci=ci if has else None, pi=pi if has else None,
                       level=level, at={"x": x}, extrapolation=decades, quantity="y",
                       law=result.law, interval_method="; ".join(dict.fromkeys(methods)),
-                      extra={"group": names.astype(str), "below_fitted_x": below})
+                      extra={"group": names.astype(str), "below_fitted_x": below},
+                      warnings=tuple(_distance_note(decades)))
 
 
 def load_saved(path) -> object:

@@ -74,8 +74,9 @@ def check_saved_fit(payload) -> dict:
         Naming the key at fault: not an object; a file of several fits (``groups``); a
         missing or mistyped field; an unknown ``law``; ``params`` missing one of the law's
         parameters or holding one it does not have; a value that is null, NaN, infinite or
-        outside its bounds (the bounds saved with it, and the law's default bounds unless
-        ``choices.bounds`` widened them).
+        outside its bounds (the bounds saved with it and the law registry's bounds; the
+        file's ``choices.bounds`` are never trusted); bootstrap ``draws`` that are not one
+        finite list per parameter of a common length, or inconsistent with the values.
     """
     if not isinstance(payload, dict):
         raise ValueError(f"saved fit: expected a JSON object, got {type(payload).__name__}")
@@ -121,7 +122,6 @@ def check_saved_fit(payload) -> dict:
                 ([f"unknown {', '.join(map(repr, extra))}"] if extra else [])
         raise ValueError(f"saved fit: `params` do not match law {payload['law']!r} "
                          f"({'; '.join(parts)}; the law's parameters are {', '.join(names)})")
-    widened = (payload.get("choices") or {}).get("bounds") or {}
     for name in names:
         spec = params[name]
         where = f"params.{name}"
@@ -142,17 +142,48 @@ def check_saved_fit(payload) -> dict:
         if not _inside(value, lower, upper):
             raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside its bounds "
                              f"[{lower}, {upper}]")
-        allowed = widened.get(name) if isinstance(widened, dict) else None
-        if not (isinstance(allowed, (list, tuple)) and len(allowed) == 2):
-            allowed = defaults.get(name)
+        allowed = defaults.get(name)  # the registry's, never the file's `choices.bounds`
         if allowed is not None and not _inside(value, *(None if b is None else float(b)
                                                            for b in allowed)):
             raise ValueError(f"saved fit: `{where}.value` = {value:g} is outside law "
-                             f"{payload['law']!r}'s bounds {list(allowed)} for {name}")
+                             f"{payload['law']!r}'s bounds {list(allowed)} for {name} (bounds "
+                             "come from the law, not from the file's `choices.bounds`); the "
+                             "file was edited or damaged: refit and save again")
         interval = spec.get("interval")
         if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
             raise ValueError(f"saved fit: `{where}.interval` must be [low, high] or null")
+    if payload.get("draws"):
+        _check_draws(payload["draws"], names, {n: float(params[n]["value"]) for n in names})
     return payload
+
+
+def _check_draws(draws: dict, names, values: dict) -> None:
+    """Bootstrap draws: one list per parameter of the law, equal lengths >= 2, finite
+    numbers, each parameter's point estimate within (or at) the span of its draws."""
+    if set(draws) != set(names):
+        raise ValueError(f"saved fit: `draws` must hold one list per parameter of the law "
+                         f"({', '.join(names)}), got {', '.join(map(str, draws)) or 'none'}")
+    lengths = set()
+    for name in names:
+        column = draws[name]
+        where = f"draws.{name}"
+        if not isinstance(column, list) or not all(
+                isinstance(v, Real) and not isinstance(v, bool) for v in column):
+            raise ValueError(f"saved fit: `{where}` must be a list of numbers (a null is a "
+                             "NaN draw)")
+        if not all(math.isfinite(v) for v in column):
+            raise ValueError(f"saved fit: `{where}` holds non-finite values")
+        lengths.add(len(column))
+        low, high = min(column, default=0.0), max(column, default=0.0)
+        value = values[name]
+        slack = max(high - low, 1e-6 * max(abs(value), abs(low), abs(high)), 1e-12)
+        if not low - slack <= value <= high + slack:
+            raise ValueError(f"saved fit: `{where}` spans [{low:.4g}, {high:.4g}], which is "
+                             f"inconsistent with the point estimate {name} = {value:.4g}: the "
+                             "draws belong to another fit; refit with --bootstrap and save")
+    if len(lengths) != 1 or lengths.pop() < 2:
+        raise ValueError("saved fit: the lists in `draws` must have one common length >= 2 "
+                         "(one entry per bootstrap resample)")
 
 
 def _check_points(points) -> None:

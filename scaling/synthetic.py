@@ -108,7 +108,9 @@ def random_feature_table(N_values, *, T: int | None = None, alpha: float = 0.5,
                      **({"D": float(T)} if T is not None else {})})
     return validate(pd.DataFrame(rows), n_convention="total", require_tokens=T is not None,
                     meta={"source": f"synthetic:random-features(alpha={alpha}, M={M})",
-                          "theory": {"alpha": alpha}})
+                          "theory": {"alpha": alpha},
+                          # N counts random features (16..512), not LM parameters
+                          "units_as_is": True})
 
 
 def mlp_square_loss(width: int, *, steps: int = 3000, n_train: int = 1024, lr: float = 1e-2,

@@ -140,7 +140,9 @@ def test_fit_mpl_with_the_authors_procedure_gives_published_parameters():
                                        "--method", "luo2025", "--json"])
     assert result.exit_code == 0, result.output
     groups = json.loads(result.output)["groups"]
-    for size, (B, pred_e) in {"25M": (363.788, 0.00110), "100M": (437.946, 0.00142)}.items():
+    # published B; test errors below the published 0.00110 / 0.00142 with L0 converted to
+    # the package's convention (a rising LR is never annealing; docs/curves.md)
+    for size, (B, pred_e) in {"25M": (363.788, 0.00103), "100M": (437.946, 0.00134)}.items():
         assert groups[size]["choices"]["method"] == "luo2025"
         assert groups[size]["params"]["B"]["value"] == pytest.approx(B, rel=1e-4)
         assert groups[size]["data"]["heldout_summary"]["PredE"] == pytest.approx(pred_e,

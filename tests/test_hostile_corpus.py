@@ -163,8 +163,8 @@ CASES = [
     ({}, "fit bundled:../../etc/passwd", 2, "etc/passwd"),
     # ---- fit: flags -------------------------------------------------------------------
     ({"d.csv": GOOD}, "fit {d.csv} --starts abc", 2, "a number of random starts, got 'abc'"),
-    ({"d.csv": GOOD}, "fit {d.csv} --starts 0", 2, "`starts` must be >= 1"),
-    ({"d.csv": GOOD}, "fit {d.csv} --starts -5", 2, "`starts` must be >= 1"),
+    ({"d.csv": GOOD}, "fit {d.csv} --starts 0", 2, "random starts must be in 1..100000"),
+    ({"d.csv": GOOD}, "fit {d.csv} --starts -5", 2, "random starts must be in 1..100000"),
     ({"d.csv": GOOD}, "fit {d.csv} --drop-highest -1", 2, "--drop-highest"),
     ({"d.csv": GOOD}, "fit {d.csv} --delta 0", 2, "--delta"),
     ({"d.csv": GOOD}, "fit {d.csv} --delta nan", 2, "--delta"),

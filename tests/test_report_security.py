@@ -166,4 +166,4 @@ def test_rewriting_a_report_leaves_no_stale_plots(tmp_path):
     assert result.exit_code == 0, result.output
     assert not (out / "isoflop.png").exists()  # replaced whole, not merged
     assert (out / "report.md").read_text() != "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "fit.json", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.json", "out"]  # no lock left

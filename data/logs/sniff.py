@@ -8,7 +8,7 @@ from typing import Mapping
 
 from ..loaders import combine_tables, expand_paths, load_table, read_frame
 from ..schema import RunsTable, validate
-from ._core import fail
+from ._core import SharedFacts, fail
 from ._csv import csv_header
 from .hf_trainer import STATE_FILE, load_hf_trainer_state
 from .lightning_csv import METRICS_FILE, load_lightning_csv
@@ -158,5 +158,14 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
     paths = expand_paths(path)
     if len(paths) > 1 and kwargs.get("run_id") is not None:
         raise ValueError(f"`run_id` names one run; {len(paths)} logs were given")
-    tables = [_LOADERS[kind or sniff_log(p)](p, **kwargs) for p in paths]
+    if len(paths) == 1:
+        return _LOADERS[kind or sniff_log(paths[0])](paths[0], **kwargs)
+    shared = {k: SharedFacts(v) for k, v in kwargs.items()
+              if k in ("N", "tokens_per_step") and isinstance(v, Mapping)}
+    tables = [_LOADERS[kind or sniff_log(p)](p, **{**kwargs, **shared}) for p in paths]
+    for name, facts in shared.items():
+        unknown = sorted(set(map(str, facts)) - facts.used)
+        if unknown:
+            raise ValueError(f"`{name}` names run(s) {unknown[:3]} that none of the "
+                             f"{len(paths)} logs holds")
     return combine_tables(tables, paths)

@@ -15,11 +15,11 @@ import numpy as np
 
 from scaling.data.schedules import Schedule, logged_warmup_steps, lr_schedule
 
-__all__ = ["Curve", "curves_from_table", "schedule_of_run"]
+__all__ = ["Curve", "curves_from_table", "schedule_of_run", "warmup_of"]
 
 _log = logging.getLogger(__name__)
 _SPEC_COLUMNS = ("schedule", "peak_lr", "end_lr", "warmup_steps", "decay_start",
-                 "total_steps")
+                 "total_steps", "cooldown_frac", "cooldown", "warmup", "warmup_lr", "factor")
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Curve:
         reference fit and a run predicted from it."""
         kind = (self.schedule or {}).get("kind")
         return {"kind": kind, "peak_lr": float(self.lr.max()),
-                "tokens_per_step": self.tokens_per_step}
+                "tokens_per_step": self.tokens_per_step, "warmup_steps": int(self.warmup_steps)}
 
     @property
     def total_steps(self) -> int:
@@ -123,6 +123,18 @@ def schedule_of_run(row, points=None) -> Schedule:
                      f"{list(_SPEC_COLUMNS)} or an `lr` column in the points")
 
 
+def warmup_of(schedule: Schedule, lr) -> int:
+    """End of a schedule's (first) warmup: the spec's ``warmup_steps`` (a rewarm's base
+    schedule's: the rewarm's own rise undoes annealing and counts), for a logged schedule
+    the first step at the peak LR when the LR rises to it. Every curve law leaves the
+    warmup's rising LR out of its annealing term."""
+    if schedule.kind == "from_log":
+        return logged_warmup_steps(lr)
+    if schedule.kind == "rewarm":
+        return int(schedule.base.warmup_steps) if schedule.base is not None else 0
+    return int(schedule.warmup_steps)
+
+
 def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
                       min_step: int = 0, every: int = 1) -> list[Curve]:
     """The loss curves of ``run_ids`` (default: every run) of a runs table.
@@ -172,8 +184,7 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
         lr = lr_schedule(schedule)
         steps = points["step"].to_numpy(dtype=np.int64)
         loss = points["loss"].to_numpy(dtype=np.float64)
-        warm = (logged_warmup_steps(lr) if schedule.kind == "from_log" else
-                0 if schedule.kind == "rewarm" else int(schedule.warmup_steps))
+        warm = warmup_of(schedule, lr)
         area = np.cumsum(lr)
         beyond = steps >= lr.size
         early = ~beyond & (steps < warm) if drop_warmup else np.zeros_like(beyond)

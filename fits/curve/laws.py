@@ -100,7 +100,7 @@ class CurveLaw(FitSpace):
 
 
 def _mpl_plan(lr, steps, *, N=None, warmup_steps=0, decay=None):
-    return MPLPlan(lr, steps)
+    return MPLPlan(lr, steps, warmup_steps=warmup_steps)
 
 
 def _tissue_plan(lr, steps, *, N=None, warmup_steps=0, decay=0.999):

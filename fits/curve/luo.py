@@ -149,13 +149,43 @@ def fit_luo2025(problem, settings: dict | None = None) -> tuple[np.ndarray, floa
                          "every parameter free")
     cfg = {**LUO2025, **(settings or {})}
     start = {**instant_drop_start(problem.curves, problem.objective), **cfg["start_shape"]}
+    # the released procedure counts the warmup's rise as negative LR drops: run it that
+    # way (it reproduces the published fits), then move L0 to the package's convention
     natural, info = adamw_best_iterate(
-        problem, start, **{k: cfg[k] for k in ("lr_scale", "lr_shape", "weight_decay",
-                                               "max_steps", "patience", "grad_tol")})
-    theta = problem.law.to_theta(dict(zip(problem.law.params, natural)))
+        _counting_warmup(problem), start,
+        **{k: cfg[k] for k in ("lr_scale", "lr_shape", "weight_decay", "max_steps",
+                               "patience", "grad_tol")})
+    theta = _recentre_l0(problem, problem.law.to_theta(dict(zip(problem.law.params, natural))))
     value, grad = problem.evaluate(theta[None])[:2]
     info.update({"success": True, "projected_gradient": float(np.abs(grad[0]).max()),
                  "message": f"AdamW best iterate (Luo et al. 2025 procedure), "
                             f"{info['steps']} steps, stopped: {info['stop']}",
                  "start": start})
     return theta, float(value[0]), info
+
+
+def _counting_warmup(problem):
+    """``problem`` with the warmup's rising LR counted as negative drops (Luo et al.'s
+    convention; the package's laws leave the rise out)."""
+    from dataclasses import replace
+
+    from .problem import CurveProblem
+
+    if not any(c.warmup_steps for c in problem.curves):
+        return problem
+    return CurveProblem(problem.law, [replace(c, warmup_steps=0) for c in problem.curves],
+                        problem.objective, decay=problem.decay, weights=problem.weights)
+
+
+def _recentre_l0(problem, theta):
+    """``L0`` in the package's convention: past the warmup, counting its rise lowers the
+    loss by ``B (lr_peak - lr[0])`` times ``G`` ~ 1, which ``L0`` takes up (the same
+    conversion as :func:`fits.curve.mpl.published_for_schedule`; the mean over curves)."""
+    if not any(c.warmup_steps for c in problem.curves):
+        return theta
+    names = list(problem.law.params)
+    B = float(problem.law.natural(theta)[names.index("B")])
+    out = theta.copy()
+    out[names.index("L0")] += B * float(np.mean([c.lr[c.warmup_steps] - c.lr[0]
+                                                 for c in problem.curves]))
+    return out

@@ -57,10 +57,16 @@ def predict_curve(fit, schedule, steps=None, *, law=None, decay=None, N=None):
     law, params, fit_decay = _law_params(fit, law)
     decay = decay if decay is not None else fit_decay
     if isinstance(schedule, np.ndarray) or isinstance(schedule, (list, tuple)):
-        lr, warm = np.asarray(schedule, dtype=float), 0
+        from .mpl import warmup_end
+
+        lr = np.asarray(schedule, dtype=float)
+        warm = warmup_end(lr)  # a per-step LR array: its rise to the peak is the warmup
     else:
+        from .curves import warmup_of
+
         spec = as_schedule(schedule)
-        lr, warm = lr_schedule(spec), spec.warmup_steps if spec.kind != "rewarm" else 0
+        lr = lr_schedule(spec)
+        warm = warmup_of(spec, lr)
     steps = np.arange(max(warm, 1), lr.size) if steps is None else np.asarray(steps)
     plan = law.make_plan(lr, steps, N=N, warmup_steps=warm,
                          decay=decay if decay is not None else 0.999)
@@ -181,7 +187,7 @@ def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
 
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,
-                   law=None, N=None, n_points: int = 400, title=None, ax=None):
+                   law=None, N=None, n_points: int = 400, ax=None):
     """Plot of the predicted loss curve (and LR) of each candidate schedule (PNG at print
     resolution, or SVG/PDF by the suffix of ``path``).
 
@@ -200,7 +206,6 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
         Law name when ``fit`` is a dict; model size for the size-extended law.
     n_points : int
         Steps plotted per curve.
-    title : str, optional
     ax : Axes or (Axes, Axes), optional
         Draw on the caller's axes (loss, and optionally LR) and return their figure;
         nothing is written unless ``path`` is given.
@@ -244,7 +249,7 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
             ax_lr.plot(np.arange(lr.size), lr, linewidth=1.0)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("predicted loss")
-    ax_loss.set_title(title or "predicted loss per schedule (final loss, best first)")
+    ax_loss.set_title("predicted loss per schedule (final loss, best first)")
     ax_loss.legend(fontsize=8)
     lo = min(r["final_loss"] for r in ranked)
     hi = max(r["final_loss"] for r in ranked)

@@ -18,7 +18,7 @@ import numpy as np
 
 from scaling.data.schedules import annealing_area
 
-from .mpl import _check_curve_inputs
+from .mpl import _check_curve_inputs, warmup_end
 
 __all__ = ["lr_annealing", "lr_annealing_sized", "TissuePlan", "TISSUE_PARAMS",
            "TISSUE_SIZED_PARAMS", "DEFAULT_DECAYS"]
@@ -48,20 +48,21 @@ class TissuePlan:
         The momentum ``lambda``.
     N : float, optional
         Model size; required by the sized form (``sized=True``).
-    warmup_steps : int
-        Drops inside the warmup (negative: the LR rises) are left out of ``S2``.
+    warmup_steps : int, optional
+        Drops inside the warmup (negative: the LR rises) are left out of ``S2``. Default:
+        the warmup found from ``lr`` (first step at the peak LR when the LR rises to it).
     sized : bool
         Evaluate ``L0 + A S1^-alpha + B N^-beta - C S2`` (parameters
         ``TISSUE_SIZED_PARAMS``) instead of ``TISSUE_PARAMS``.
     """
 
     def __init__(self, lr, steps, decay: float = 0.999, *, N: float | None = None,
-                 warmup_steps: int = 0, sized: bool = False):
+                 warmup_steps: int | None = None, sized: bool = False):
         shape, steps, lr = _check_curve_inputs(steps, lr)
         if sized and not (N is not None and np.isfinite(N) and N > 0):
             raise ValueError(f"the size-extended law needs the model size N > 0, got {N!r}")
         self.shape, self.steps, self.decay, self.sized = shape, steps, float(decay), sized
-        warmup_steps = min(int(warmup_steps), lr.size - 1)
+        warmup_steps = warmup_end(lr, warmup_steps)
         self.S1, self.S2 = _areas(lr, steps, self.decay, warmup_steps)
         if np.any(self.S1 <= 0):
             raise ValueError("the forward area S1 is 0 at some steps: the law is undefined "
@@ -95,7 +96,7 @@ class TissuePlan:
         return self.evaluate(np.array([[params[n] for n in names]]))[0].reshape(self.shape)
 
 
-def lr_annealing(step, lr, L0, A, alpha, C, decay=0.999, warmup_steps=0):
+def lr_annealing(step, lr, L0, A, alpha, C, decay=0.999, warmup_steps=None):
     """LR-annealing law ``L = L0 + A S1^-alpha - C S2`` (Tissue et al. 2024).
 
     Parameters
@@ -108,8 +109,8 @@ def lr_annealing(step, lr, L0, A, alpha, C, decay=0.999, warmup_steps=0):
         The paper's parameters.
     decay : float
         Momentum ``lambda`` of the annealing area.
-    warmup_steps : int
-        Warmup length; its rising LR does not count as annealing.
+    warmup_steps : int, optional
+        Warmup length (default: found from ``lr``); its rising LR is not annealing.
 
     Returns
     -------
@@ -127,7 +128,8 @@ def lr_annealing(step, lr, L0, A, alpha, C, decay=0.999, warmup_steps=0):
     return plan.loss({"L0": L0, "A": A, "alpha": alpha, "C": C})
 
 
-def lr_annealing_sized(step, lr, N, L0, A, alpha, B, beta, C, decay=0.999, warmup_steps=0):
+def lr_annealing_sized(step, lr, N, L0, A, alpha, B, beta, C, decay=0.999,
+                       warmup_steps=None):
     """Size-extended LR-annealing law ``L = L0 + A S1^-alpha + B N^-beta - C S2``.
 
     Same as :func:`lr_annealing` with a Chinchilla-like model-size term

@@ -41,10 +41,16 @@ _PARAMS = ("E", "A", "B", "alpha", "beta", "RD_star", "RN_star")
 
 
 def effective_data(D, U, RD_star):
-    """``D' = U + U R_D* (1 - exp(-R_D / R_D*))`` with ``R_D = max(D/U - 1, 0)`` (eq. 5)."""
+    """``D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*))``, ``U_D = min(D, U)``, ``R_D = D/U_D - 1``
+    (eq. 5).
+
+    ``U_D`` is the unique data actually seen: a run shorter than one epoch (D < U) sees D
+    fresh tokens, so ``D' = D`` (never more tokens than were trained on).
+    """
     D, U = np.asarray(D, dtype=float), np.asarray(U, dtype=float)
-    repeats = np.maximum(D / U - 1.0, 0.0)
-    return U + U * RD_star * (-np.expm1(-repeats / RD_star))
+    seen = np.minimum(D, U)
+    repeats = np.maximum(D / seen - 1.0, 0.0)
+    return seen + seen * RD_star * (-np.expm1(-repeats / RD_star))
 
 
 def _n_opt_for_tokens(U, A, B, alpha, beta):
@@ -53,10 +59,14 @@ def _n_opt_for_tokens(U, A, B, alpha, beta):
     return G * np.power(G * np.asarray(U, dtype=float), beta / alpha)
 
 
-def effective_params(N, U, A, B, alpha, beta, RN_star):
-    """``N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*))``, ``U_N = min(N_opt(U), N)`` (eq. 6)."""
+def effective_params(N, U, A, B, alpha, beta, RN_star, D=None):
+    """``N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*))``, ``U_N = min(N_opt(U_D), N)`` (eq. 6).
+
+    ``U_D = min(D, U)``, the unique tokens seen (``U`` when ``D`` is not given).
+    """
     N = np.asarray(N, dtype=float)
-    base = np.minimum(N, _n_opt_for_tokens(U, A, B, alpha, beta))
+    seen = np.asarray(U, dtype=float) if D is None else np.minimum(np.asarray(D, dtype=float), U)
+    base = np.minimum(N, _n_opt_for_tokens(seen, A, B, alpha, beta))
     excess = np.maximum(N / base - 1.0, 0.0)
     return base + base * RN_star * (-np.expm1(-excess / RN_star))
 
@@ -203,11 +213,14 @@ def repeat_value_half_life(RD_star: float) -> float:
     return 1.0 + RD_star * np.log(2.0)
 
 
-def data_constrained_optimum(C, U, params: dict, k: float = 6.0, n_grid: int = 2001):
+def data_constrained_optimum(C, U, params: dict, k: float = 6.0, n_grid: int = 2001,
+                             with_bound: bool = False):
     """Loss-minimizing ``(N, D, L)`` at compute ``C = k N D`` with ``U`` unique tokens.
 
     A dense search in log N (the law has a kink at U_N = N_opt(U), so no closed form;
-    the authors also use a search), refined once around the best point.
+    the authors also use a search), refined once around the best point. With
+    ``with_bound``, a fourth item says whether the first search ended on an edge of its
+    range (``"lower"``/``"upper"``, else ``None``): such an optimum is not one.
     """
     C, U = float(C), float(U)
     q = {p: params[p] for p in _PARAMS}
@@ -218,13 +231,18 @@ def data_constrained_optimum(C, U, params: dict, k: float = 6.0, n_grid: int = 2
     lo, hi = np.log(C / k) - 2 * np.log(1e12), np.log(C / k)
     lo = max(lo, np.log(C / k) / 2 - 25.0)
     hi = min(hi, np.log(C / k) / 2 + 25.0)
-    for _ in range(2):
+    edge = None
+    for attempt in range(2):
         grid = np.linspace(lo, hi, n_grid)
         values = loss_at(np.exp(grid))
         i = int(np.nanargmin(values))
+        if attempt == 0 and i in (0, n_grid - 1):
+            edge = "lower" if i == 0 else "upper"
         step = grid[1] - grid[0]
         lo, hi = grid[max(i - 1, 0)] - step, grid[min(i + 1, n_grid - 1)] + step
     n = float(np.exp(grid[i]))
+    if with_bound:
+        return n, C / (k * n), float(values[i]), edge
     return n, C / (k * n), float(values[i])
 
 

@@ -170,6 +170,9 @@ def _units() -> dict:
 
 def _read_units(ctx, values) -> None:
     """--units into ctx.meta (one place: every verb that loads DATA applies it)."""
+    if not values:  # a saved-fit prediction must not pay for scaling.data (pandas)
+        ctx.meta[_UNITS] = {}
+        return
     from scaling.data.checks import parse_units
 
     try:
@@ -288,7 +291,8 @@ def save_result(save: Path, text: str) -> None:
 
 def emit(result, as_json: bool, save: Path | None) -> None:
     """Print the result (first, so a failing --save never loses a finished fit), then save."""
-    text = result.to_json()
+    # the JSON only where it is used: a million-point fit's JSON costs seconds and MBs
+    text = result.to_json() if as_json or save is not None else None
     click.echo(strip_ansi(text) if as_json else colorize(strip_ansi(result.report())))
     if save is not None:
         save_result(save, text)
@@ -457,6 +461,20 @@ def _safe_name(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._") or "group"
 
 
+def group_file_names(values) -> dict:
+    """A distinct, file-safe name per group value: values that sanitize to the same name
+    (``a/b`` and ``a_b``, or differ only in case) get a short hash of the value appended, so
+    no group's report or saved fit overwrites another's."""
+    import hashlib
+
+    bases = {v: _safe_name(v) for v in values}
+    counts: dict = {}
+    for base in bases.values():
+        counts[base.lower()] = counts.get(base.lower(), 0) + 1
+    return {v: (f"{b}-{hashlib.sha1(str(v).encode()).hexdigest()[:8]}"
+                if counts[b.lower()] > 1 else b) for v, b in bases.items()}
+
+
 def _for_each_group(function, args, kwargs, column, ctx):
     """Run a command once per value of ``column``; combine JSON output."""
     import contextlib
@@ -471,13 +489,15 @@ def _for_each_group(function, args, kwargs, column, ctx):
     as_json = kwargs.get("as_json", False)
     save = kwargs.get("save")
     combined = {}
-    for value, sub in group_tables(table, column).items():
+    tables = group_tables(table, column)
+    names = group_file_names(list(tables))
+    for value, sub in tables.items():
         ctx.meta[_GROUP_TABLE] = sub
         call = dict(kwargs)
         if save is not None:
-            call["save"] = save.with_name(f"{save.stem}.{_safe_name(value)}{save.suffix}")
+            call["save"] = save.with_name(f"{save.stem}.{names[value]}{save.suffix}")
         if kwargs.get("out") is not None:  # reports: one folder per group
-            call["out"] = Path(kwargs["out"]) / _safe_name(value)
+            call["out"] = Path(kwargs["out"]) / names[value]
         if not as_json:
             click.echo(f"== {column} = {value} ==")
             function(*args, **call)

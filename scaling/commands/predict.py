@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -32,7 +31,8 @@ from ._common import CURVE_DROP_HIGHEST, CURVE_LAWS, Finite, LawChoice, InputErr
                    "curve laws); predicts without refitting.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="With a saved fit and --at TARGETS: write the predictions "
-                                 "as CSV to this file.")
+                                 "to this file, in the format of its suffix: .csv, .tsv, "
+                                 ".json or .parquet.")
 @click.option("--target-group", "target_group", default=None,
               help="Saved loss-to-loss fit: the group for targets without a group column.")
 @click.option("--x", "x", type=click.Choice(["N", "D", "C", "step"]), default=None,
@@ -71,66 +71,66 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
                              "value (a number); predicting a table of targets needs a saved "
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
-    from scaling.fits import FitResult, FitWarning
+    from scaling.fits import FitResult
     from scaling.fits.laws import get_any_law
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
                  require_size=get_any_law(law).needs_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        if law in CURVE_LAWS:
-            from scaling.fits import curves_from_table, predict_from_prefix
+    # fits keep their warnings on the result (fit(warn=False)); the prediction carries
+    # them and they are printed once, below
+    if law in CURVE_LAWS:
+        from scaling.fits import curves_from_table, predict_from_prefix
 
-            if run_id is None or upto_step is None:
-                raise click.UsageError("curve laws need --run ID and --upto-step S")
-            if drop_highest:
-                raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and not get_any_law(law).prefix_only:
-                raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
-                                 "on other runs or sizes supplies the parameters an early "
-                                 "curve cannot identify (make one with `scaling fit ... --law "
-                                 f"{law} --fit-runs ... --save FIT.json`), or use --law mpl "
-                                 "for a prefix-only prediction with a wide interval")
-            curves = curves_from_table(table, [run_id], drop_warmup=True)
-            if reference is None:
-                from scaling.fits.curve import predict_from_prefix_only
+        if run_id is None or upto_step is None:
+            raise click.UsageError("curve laws need --run ID and --upto-step S")
+        if drop_highest:
+            raise InputError(CURVE_DROP_HIGHEST)
+        if reference is None and not get_any_law(law).prefix_only:
+            raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
+                             "on other runs or sizes supplies the parameters an early "
+                             "curve cannot identify (make one with `scaling fit ... --law "
+                             f"{law} --fit-runs ... --save FIT.json`), or use --law mpl "
+                             "for a prefix-only prediction with a wide interval")
+        curves = curves_from_table(table, [run_id], drop_warmup=True)
+        if reference is None:
+            from scaling.fits.curve import predict_from_prefix_only
 
-                last = int(curves[0].steps[-1])
-                if upto_step >= last:
-                    raise InputError(f"--upto-step {upto_step} is at or beyond the last "
-                                     f"logged step ({last}) of run {run_id!r}")
-                out = predict_from_prefix_only(curves[0], upto_step=upto_step, seed=seed,
-                                               level=level)
-                payload = {k: v for k, v in out.items() if k != "curve"}
-                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
-                                "reference": None})
-            else:
-                from scaling.fits.saved_check import read_json_file
-                try:
-                    ref = FitResult.from_dict(read_json_file(reference, "--reference"))
-                except _json.JSONDecodeError as err:
-                    raise InputError(f"--reference {reference} is not JSON: {err}") from None
-                if ref.law != law:
-                    raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
-                                     f"needs a {law!r} reference (or pass --law {ref.law})")
-                last = int(curves[0].steps[-1])
-                if upto_step >= last:
-                    raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
-                                     f"step ({last}) of run {run_id!r}: there is nothing left to "
-                                     "predict; give an earlier step")
-                sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
-                         if "N" in table.runs.columns else None)
-                out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
-                                          level=level, run_sizes=sizes)
-                payload = {k: v for k, v in out.items() if k != "curve"}
-                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
+            last = int(curves[0].steps[-1])
+            if upto_step >= last:
+                raise InputError(f"--upto-step {upto_step} is at or beyond the last "
+                                 f"logged step ({last}) of run {run_id!r}")
+            out = predict_from_prefix_only(curves[0], upto_step=upto_step, seed=seed,
+                                           level=level)
+            payload = {k: v for k, v in out.items() if k != "curve"}
+            payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
+                            "reference": None})
         else:
-            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
-            given = dict(N=n_params, D=tokens, x=x_value)
-            if unique_tokens:
-                given["U"] = unique_tokens
-            payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
-                                     level=level)
+            from scaling.fits.saved_check import read_json_file
+            try:
+                ref = FitResult.from_dict(read_json_file(reference, "--reference"))
+            except _json.JSONDecodeError as err:
+                raise InputError(f"--reference {reference} is not JSON: {err}") from None
+            if ref.law != law:
+                raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
+                                 f"needs a {law!r} reference (or pass --law {ref.law})")
+            last = int(curves[0].steps[-1])
+            if upto_step >= last:
+                raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
+                                 f"step ({last}) of run {run_id!r}: there is nothing left to "
+                                 "predict; give an earlier step")
+            sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
+                     if "N" in table.runs.columns else None)
+            out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
+                                      level=level, run_sizes=sizes)
+            payload = {k: v for k, v in out.items() if k != "curve"}
+            payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
+    else:
+        estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
+        given = dict(N=n_params, D=tokens, x=x_value)
+        if unique_tokens:
+            given["U"] = unique_tokens
+        payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
+                                 level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
@@ -179,18 +179,40 @@ def _format_prediction(payload) -> str:
     return text
 
 
+#: what --out writes, by the file's suffix
+OUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".parquet": "parquet"}
+
+
+def _out_format(out_path) -> str | None:
+    """The --out format from its suffix; an unknown suffix is refused before any work."""
+    if out_path is None:
+        return None
+    fmt = OUT_FORMATS.get(out_path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"--out {out_path}: unknown suffix {out_path.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(OUT_FORMATS)} (the format follows the suffix)")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError(f"--out {out_path}: writing Parquet needs pyarrow (pip install "
+                             "'scaling-planner[parquet]'), or use a .csv/.json name") from None
+    return fmt
+
+
 def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> None:
     """``scaling predict FIT.json --at TARGETS.csv``: numpy and the law only (fast)."""
-    import json as _json
-
     from scaling.fits.saved import load_saved, predict_targets, read_targets
 
     if not fit_path.is_file():
-        raise InputError(f"saved fit {str(fit_path)!r} does not exist")
+        raise InputError(f"saved fit {str(fit_path)!r} " + (
+            "is not a regular file (a folder, device or pipe); give a JSON file"
+            if fit_path.exists() else "does not exist"))
     if at is None or not Path(at).is_file():
         raise InputError("a saved fit predicts a table of targets: --at TARGETS.csv (a "
                          "CSV/TSV with one row per target" +
                          (f"; {at!r} is not a file)" if at is not None else ")"))
+    fmt = _out_format(out_path)
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
     pred = predict_targets(result, columns, group=group, level=level)
@@ -198,36 +220,74 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
     names = list(preds)
     header = list(columns) + names
     n = len(preds["value"])
-    inputs = {c: [_number(v) for v in cells] for c, cells in columns.items()}
-    table = [list(row) for row in zip(*(inputs[c] for c in columns))]
-    for row, values in zip(table, zip(*(preds[c].tolist() for c in names))):
-        row.extend(values)
-    if out_path is not None:
-        from scaling.data.io import atomic_write_text
-
-        text = ",".join(header) + "\n" + "".join(
-            ",".join(_cell(v, ".17g") for v in row) + "\n" for row in table)
-        try:
-            atomic_write_text(out_path, text)
-        except OSError:  # a full disk or a read-only folder: show what was computed first
-            click.echo(strip_ansi(text), nl=False)
-            raise
+    data = {c: _column(cells) for c, cells in columns.items()}
+    data.update({c: [None if v != v else v for v in map(float, preds[c])] for c in names})
+    notes = list(pred.warnings)
+    if fmt is not None:
+        _write_out(out_path, fmt, header, data, n, pred, fit_path, result.law)
     if as_json:
-        rows = [_json_row(dict(zip(header, (None if isinstance(v, float) and v != v else v
-                                            for v in row))), pred.level) for row in table]
-        click.echo(_json.dumps({"fit": str(fit_path), "law": result.law, "level": pred.level,
-                                "n_targets": n, "columns": header, "predictions": rows,
-                                "notes": list(pred.warnings)},
-                               indent=2 if n <= 100 else None))  # C encoder for big tables
+        click.echo(_json_text(header, data, n, pred, fit_path, result.law))
     elif out_path is None:
         click.echo(strip_ansi("  ".join(f"{h:>12}" for h in header)))
-        for row in table:
-            click.echo(strip_ansi("  ".join(f"{_cell(v, '.6g'):>12}" for v in row)))
+        for i in range(n):
+            click.echo(strip_ansi("  ".join(f"{_cell(data[h][i], '.6g'):>12}" for h in header)))
         click.echo(f"intervals at {pred.pct}: pi = a new run, ci = the law's mean")
-        for note in pred.warnings:
+        for note in notes:
             click.echo(strip_ansi(f"note: {note}"))
     else:
-        click.echo(f"wrote {n} predictions to {out_path}")
+        click.echo(f"wrote {n} predictions to {out_path} ({fmt})")
+        for note in notes:
+            click.echo(strip_ansi(f"note: {note}"), err=True)
+
+
+def _json_text(header, data, n, pred, fit_path, law) -> str:
+    import json as _json
+
+    rows = [_json_row({h: data[h][i] for h in header}, pred.level) for i in range(n)]
+    return _json.dumps({"fit": str(fit_path), "law": law, "level": pred.level,
+                        "n_targets": n, "columns": header, "predictions": rows,
+                        "notes": list(pred.warnings)},
+                       indent=2 if n <= 100 else None)  # C encoder for big tables
+
+
+def _write_out(out_path, fmt, header, data, n, pred, fit_path, law) -> None:
+    """Write the predictions in the format of ``out_path``'s suffix, atomically."""
+    from scaling.data.io import atomic_write_bytes, atomic_write_text
+
+    if fmt == "json":
+        atomic_write_text(out_path, _json_text(header, data, n, pred, fit_path, law) + "\n")
+    elif fmt == "parquet":
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({h: data[h] for h in header}), buffer)
+        atomic_write_bytes(out_path, buffer.getvalue())
+    else:
+        import csv
+        import io
+
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+        writer.writerow(header)  # quoted where needed: a cell `a,b` stays one cell
+        for i in range(n):
+            writer.writerow([_cell(data[h][i], ".17g") for h in header])
+        try:
+            atomic_write_text(out_path, text.getvalue())
+        except OSError:  # a full disk or a read-only folder: show what was computed first
+            click.echo(strip_ansi(text.getvalue()), nl=False)
+            raise
+
+
+def _column(cells) -> list:
+    """A target column as it goes out: numbers (None for empty cells) when every cell is
+    a number, else the cells' text unchanged (one type per column)."""
+    numbers = [None if isinstance(v, float) and v != v else v for v in map(_number, cells)]
+    if all(v is None or isinstance(v, float) for v in numbers):
+        return numbers
+    return [c if c else None for c in cells]
 
 
 def _target_columns(pred) -> dict:

