@@ -87,3 +87,13 @@ def test_chinchilla_largest_compute_held_out_pi_covers(held_out):
     print(f"\nlargest {held_out:.0%} held out: coverage {coverage:.2f}, width {width:.2%}")
     assert coverage >= 0.85
     assert width <= 0.06
+
+
+def test_t_quantile_at_a_real_dof_interpolates_between_integers():
+    from scipy import stats
+
+    from scaling.fits.calibration import _t_quantile_real
+
+    assert _t_quantile_real(0.95, 3.0) == pytest.approx(stats.t.ppf(0.95, 3), abs=1e-9)
+    assert _t_quantile_real(0.95, 3.8) == pytest.approx(stats.t.ppf(0.95, 3.8), rel=2e-3)
+    assert _t_quantile_real(0.95, 2.5) > _t_quantile_real(0.95, 3.0)
