@@ -96,3 +96,29 @@ def test_offsets_from_names_what_is_missing():
     assert offsets_from({"params": {"E": {"value": 1.5}}}) == {"all": 1.5}
     with pytest.raises(ValueError, match="fit 'x' has no irreducible loss E"):
         offsets_from({"groups": {"x": {"params": {"A": {"value": 1.0}}}}})
+
+
+def test_offsets_from_with_x_and_y_columns_and_missing_groups(runs_csv, tmp_path):
+    wide = pd.read_csv(runs_csv).pivot_table(index="N", columns="group", values="loss")
+    wide_path = tmp_path / "wide.csv"
+    wide.reset_index().to_csv(wide_path, index=False)
+    fit = {"group_by": "group", "groups": {"web": {"params": {"E": {"value": E_A}}},
+                                           "code": {"params": {"E": {"value": E_B}}}}}
+    path = tmp_path / "FIT.json"
+    path.write_text(json.dumps(fit))
+    out = CliRunner().invoke(main, ["l2l", str(wide_path), "--x", "web", "--y", "code",
+                                    "--offsets-from", str(path), "--loss", "ols",
+                                    "--holdout-lowest", "0", "--min-points", "5",
+                                    "--bootstrap", "0", "--json"])
+    assert out.exit_code == 0, out.output
+    params = json.loads(out.stdout)["groups"]["all"]["params"]
+    assert (params["kappa"], params["K"]) == pytest.approx((KAPPA, K), abs=1e-9)
+    path.write_text(json.dumps({"groups": {"web": fit["groups"]["web"]}}))
+    out = CliRunner().invoke(main, ["l2l", str(wide_path), "--x", "web", "--y", "code",
+                                    "--offsets-from", str(path)])
+    assert out.exit_code == 2 and "no fit named ['code']" in out.output
+    out = CliRunner().invoke(main, ["l2l", str(runs_csv), "--pairs-of", "group",
+                                    "--offsets-from", str(path), "--min-points", "5"])
+    assert out.exit_code == 2 and "no fit for group(s) ['code']" in out.output
+    out = CliRunner().invoke(main, ["l2l", str(runs_csv), "--pairs-of", "group", "--x", "web"])
+    assert out.exit_code == 2 and "--pairs-of pairs the `loss`" in out.output
