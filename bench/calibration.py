@@ -8,7 +8,8 @@ needed)`` triples: whether the 90% ``pi`` covered the observed value, its relati
 median width is far above its median needed width is honest but not useful.
 
     python bench/calibration.py                 # every row
-    python bench/calibration.py point/          # rows whose name starts with this
+    python bench/calibration.py curve/heldout   # rows whose name starts with this
+    python bench/calibration.py point/          # point laws; l2l/, plan/ likewise
 
 Add a row: write ``def _my_rows() -> list[tuple[bool, float, float]]`` and register it in
 ``ROWS`` under a name ``family/what/detail``.
@@ -28,6 +29,49 @@ LEVEL = 0.9
 
 def _triple(value, lo, hi, observed):
     return (bool(lo <= observed <= hi), (hi - lo) / value, 2 * abs(observed - value) / value)
+
+
+# -- curve laws (bundled:multipower) -------------------------------------------------
+_FITS = {}
+
+
+def _curve_fit(law, size):
+    from scaling.data import load_multipower
+    from scaling.fits.curve import fit_curves
+
+    if (law, size) not in _FITS:
+        table = load_multipower()
+        runs = [r for r in table.runs["run_id"] if r.startswith(size + "/")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _FITS[law, size] = fit_curves(table.subset(runs), law)
+    return _FITS[law, size]
+
+
+def _heldout(law, size):
+    def rows():
+        fit = _curve_fit(law, size)
+        return [_triple(h["final_pred"], *h["pi"], h["final_true"])
+                for h in fit.data["heldout"].values()]
+    return rows
+
+
+def _early(law):
+    """100M cosine_72000 from the 25M reference at 10/20/30/50/70% of the run, the
+    interval calibrated on the table's other finished runs."""
+    def rows():
+        from scaling.data import load_multipower
+        from scaling.fits.curve import curves_from_table, prefix_report
+
+        curves = curves_from_table(load_multipower())
+        run = next(c for c in curves if c.run_id == "100M/cosine_72000")
+        sizes = {c.run_id: c.N for c in curves}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = prefix_report(run, _curve_fit(law, "25M"), n_boot=50,
+                                   calibration_curves=curves, run_sizes=sizes)
+        return [_triple(r["value"], *r["pi"], r["final_true"]) for r in report]
+    return rows
 
 
 # -- point laws (bundled:chinchilla_epoch, the 5 highest-loss runs dropped) ----------
@@ -150,6 +194,10 @@ def _plan_robust():
 
 
 ROWS = {
+    **{f"curve/heldout/{law}/{size}": _heldout(law, size)
+       for law in ("mpl", "tissue") for size in ("25M", "100M")},
+    "curve/early/tissue/100M-from-25M": _early("tissue"),
+    "curve/early/mpl/100M-from-25M": _early("mpl"),
     **{f"point/chinchilla/largest-{p:.0%}-compute-held-out": _point_largest(p)
        for p in (0.1, 0.2, 0.3)},
     "l2l/llm_line/C4->FineWeb-Edu/20%-lowest": _l2l_heldout,

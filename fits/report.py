@@ -85,7 +85,9 @@ def _selection_lines(choices: dict, conv: dict) -> list[str]:
         if c.get("decay") is not None:
             label += f" lambda={c['decay']}"
         loco = f", LOCO {c['loco_mean']:.3e}" if "loco_mean" in c else ""
-        mark = "  <- chosen" if c.get("chosen") else ""
+        mark = ("  <- chosen" if c.get("chosen") else
+                "  (plausible: LOCO cannot tell it apart; intervals cover it)"
+                if c.get("plausible") else "")
         lines.append(f"           {label:<24} objective {c['objective']:.4e}{loco}{mark}")
     return lines
 
@@ -125,12 +127,19 @@ def format_heldout(heldout: dict, summary: dict | None = None) -> list[str]:
                      format_number(h["mae"], 3) if "mae" in h else "",
                      f"{h['final_pred']:.4f}", f"{h['final_true']:.4f}",
                      f"{h['final_pred_mean']:.4f} / {h['final_true_mean']:.4f}"
-                     if k else ""])
+                     if k else ""]
+                    + ([f"[{h['pi'][0]:.4f}, {h['pi'][1]:.4f}]"
+                        + ("" if h.get("covered") else " missed")] if "pi" in h else []))
     k = next((h.get("last_k") for h in heldout.values() if h.get("last_k")), None)
+    level = next((h["level"] for h in heldout.values() if "pi" in h), None)
     head = ["run", "mean rel err", "max rel err", "MAE", "final pred", "final true",
-            f"last {k} pred / true" if k else ""]
+            f"last {k} pred / true" if k else ""] + (
+                [f"final {level:.0%} pi"] if level else [])
     lines = ["held-out runs" + (f": PredE {summary['PredE']:.5f}, WorstE "
-                                f"{summary['WorstE']:.5f}" if summary else ""),
+                                f"{summary['WorstE']:.5f}" if summary else "")
+             + (f"; final-loss {level:.0%} pi (new run, calibrated without the run itself) "
+                f"covered {sum(bool(h.get('covered')) for h in heldout.values())}"
+                f"/{len(heldout)}" if level else ""),
              format_table(head, rows)]
     return lines
 
