@@ -40,8 +40,10 @@ def format_backtest(bt: dict) -> list[str]:
         lines.append(f"  prediction interval growth: log-error sd = sqrt({cal['scatter']:.4f}^2 + "
                      f"({cal['rate_per_decade']:.4f} * decades)^2), x {cal.get('multiplier', 0):.2f}"
                      f" at {cal.get('level', 0.9):.0%} ({cal['method']}, {cal['n_heldout']} "
-                     f"held-out errors in {cal.get('n_cuts', 0)} cuts, up to "
-                     f"{cal['max_distance']:.2f} decades)")
+                     f"held-out errors in {cal.get('n_cuts', 0)} cuts"
+                     + (f" worth {cal['n_effective_cuts']:.1f} independent ones"
+                        if cal.get("n_effective_cuts") is not None else "")
+                     + f", up to {cal['max_distance']:.2f} decades)")
     for band in bt.get("leave_one_scale_out", []):
         lo, hi = band["range"]
         lines.append(f"  leave-one-scale-out {format_number(lo, 3)}..{format_number(hi, 3)}: "

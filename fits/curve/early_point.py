@@ -92,6 +92,8 @@ def carry(law, free, amplitude, ref_rows):
     """``fixed`` and ``tied`` of the prefix problem from natural reference rows (S, P)."""
     col = {p: ref_rows[:, i] for i, p in enumerate(law.params)}
     amp = law.amplitude
+    if not amp:  # a law without an amplitude parameter: nothing to carry over or scale
+        amplitude = "free"
     fixed = {p: col[p] for p in law.params if p not in free and p != amp}
     tied = {}
     if amplitude == "fixed":
