@@ -54,6 +54,10 @@ class ParamModel:
         ``{tied symbol: ratio}`` for ratio ties (a float or an (S,) array per start).
     prior : dict
         ``{symbol: (mean natural, sd in fit space)}`` on free parameters.
+    groups : dict
+        Per-group (e.g. per-model-size) values (:meth:`grouped`): ``{group: (P,) int
+        array}``, where each of the law's parameters (law order) sits in the fit vector
+        for that group; empty for an ungrouped model.
     """
 
     names: tuple[str, ...]
@@ -64,6 +68,7 @@ class ParamModel:
     tied: dict = field(default_factory=dict)
     prior: dict = field(default_factory=dict)
     ratio: dict = field(default_factory=dict)
+    groups: dict = field(default_factory=dict)
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -72,6 +77,36 @@ class ParamModel:
         lower, upper = law.theta_bounds(bounds)
         return cls.build(law.params, law.is_log(), lower, upper, fixed=fixed, tied=tied,
                          prior=prior, owner=f"law {law.name!r}")
+
+    @classmethod
+    def grouped(cls, law, groups: Sequence[str], shared: Sequence[str], *,
+                bounds=None) -> "ParamModel":
+        """Per-group values of ``law``'s parameters (one group per model size): each
+        ``shared`` parameter once, then every other one once per group, named
+        ``"p[group]"`` (``L0[25M]``); ``groups`` of the model maps each group to where
+        the law's parameters sit (:meth:`group_theta`). ``bounds`` override the law's."""
+        unknown = sorted(set(shared) - set(law.params))
+        if unknown:
+            raise ValueError(f"cannot share {unknown}: law {law.name!r} has parameters "
+                             f"{list(law.params)}")
+        shared = tuple(p for p in law.params if p in shared)
+        own = [p for p in law.params if p not in shared]
+        names, index = list(shared), {}
+        for g in groups:
+            start = len(names)
+            names += [f"{p}[{g}]" for p in own]
+            index[g] = np.array([shared.index(p) if p in shared else start + own.index(p)
+                                 for p in law.params])
+        lower, upper = law.theta_bounds(bounds)
+        base = [law.params.index(n.split("[")[0]) for n in names]
+        model = cls.build(names, [n.split("[")[0] in law.log_params for n in names],
+                          lower[base], upper[base], owner="the joint fit")
+        model.groups = index
+        return model
+
+    def group_theta(self, theta, group) -> np.ndarray:
+        """Rows of a grouped model's fit vector -> that group's rows in law order."""
+        return np.atleast_2d(theta)[:, self.groups[group]]
 
     @classmethod
     def build(cls, names: Sequence[str], log_mask, lower, upper, *, fixed=None, tied=None,

@@ -9,15 +9,12 @@ epochs are worth it.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .compute_optimal import chinchilla_optimum
 from .data_constrained_fit import fit_data_constrained
 from .laws.data_constrained import (MUENNIGHOFF_2023, data_constrained,
                                     data_constrained_optimum, repeat_value_half_life)
-from .result import FitWarning
 
 __all__ = ["data_constrained_plan", "EPOCH_GRID", "PLAUSIBLE_TOKENS_PER_PARAM",
            "implausible_reasons", "refuse_constrained", "single_epoch_runs"]
@@ -31,10 +28,9 @@ def _repetition_params(table, base: dict, notes: list) -> tuple[dict, str]:
     final = table.final_points() if table is not None else None
     if final is not None and "U" in final and final["U"].notna().all() \
             and (final["D"] > final["U"] * 1.01).sum() >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FitWarning)
-            result, params = fit_data_constrained(final["N"], final["D"], final["U"],
-                                                  final["loss"], base=base)
+        # the fit's warnings stay on it (warn=False) and go into the plan's notes
+        result, params = fit_data_constrained(final["N"], final["D"], final["U"],
+                                              final["loss"], base=base, warn=False)
         notes.extend(result.warnings)
         return params, (f"R_D*, R_N* fitted on the table's {len(final)} runs (column U) with "
                         "the Chinchilla terms of the plan's fit held fixed "

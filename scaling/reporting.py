@@ -76,18 +76,19 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
 
         table = filter_table(table, selection["where"])
     law = law or ("chinchilla" if table.meta.get("tokens_known", True) else "tissue")
+    if law in law_names("curve"):
+        if drop_highest:
+            raise ValueError(curve_drop_highest_message())
+        # warnings stay on each fit (warn=False): the report lists them
+        fits_by_size = fit_curves_by_size(table, law, warn=False)
+        folders = _folders(fits_by_size)
+        return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1
+                                      else out,
+                                      table=table.subset(_runs_of(fit, table)),
+                                      title=f"{law} curve law ({name})", fmt=fmt)
+                         for name, fit in fits_by_size.items()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        if law in law_names("curve"):
-            if drop_highest:
-                raise ValueError(curve_drop_highest_message())
-            fits_by_size = fit_curves_by_size(table, law)
-            folders = _folders(fits_by_size)
-            return _summary([write_report(fit, out / folders[name] if len(fits_by_size) > 1
-                                          else out,
-                                          table=table.subset(_runs_of(fit, table)),
-                                          title=f"{law} curve law ({name})", fmt=fmt)
-                             for name, fit in fits_by_size.items()])
         estimator = ScalingLawFit(law=law, drop_highest=drop_highest, **selection)
         point_law = get_law(law)
         if compute and point_law.has_frontier and not point_law.frontier_given:

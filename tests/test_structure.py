@@ -20,9 +20,6 @@ MAX_LINES, MAX_PARAMS = 80, 10
 # functions and wide signatures are refactored once those changes land. Shrink this list;
 # never add to it. Reason for every entry: refactor pending, file under active change.
 PENDING_REFACTOR = {
-    "fits/curve/curves.py", "fits/curve/early.py", "fits/curve/fit.py",
-    "fits/curve/joint.py", "fits/curve/mpl_blocks.py", "fits/curve/mpl_sum.py",
-    "fits/curve/predict.py", "fits/curve/tissue.py",
     "fits/l2l/chain.py", "fits/l2l/engine.py", "fits/l2l/fit.py",
     "fits/plan.py", "fits/plan_report.py", "fits/intervals.py", "fits/calibration.py",
     "fits/multistart.py", "fits/bootstrap.py", "fits/backtest.py", "fits/plan_robust.py",
@@ -34,9 +31,6 @@ PENDING_EDGES = {
     # all import the result type: cut when the law objects carry their prediction hook
     # (CurveLaw in fits/curve/laws.py, file under active change)
     ("scaling.fits.result", "scaling.fits.saved"),
-    # the figure helpers (_save, _DPI, PLOT_FORMATS) are taken from plots, which plots
-    # curve fits too: import them from fits/figures.py instead (file under change)
-    ("scaling.fits.curve.predict", "scaling.fits.plots"),
     # intervals refits through ScalingLawFit/as_table/warm_refit; with clone() it can
     # refit the estimator it is given (file under active change)
     ("scaling.fits.intervals", "scaling.fits.fit"),

@@ -135,6 +135,37 @@ def warmup_of(schedule: Schedule, lr) -> int:
     return int(schedule.warmup_steps)
 
 
+def _kept(run_id, steps, lr, warm, rules):
+    """Which points of a run a fit keeps (mask) and how many each rule dropped;
+    ``rules`` = ``(drop_warmup, min_step, every)`` of :func:`curves_from_table`."""
+    drop_warmup, min_step, every = rules
+    area = np.cumsum(lr)
+    beyond = steps >= lr.size
+    early = ~beyond & (steps < warm) if drop_warmup else np.zeros_like(beyond)
+    before = ~beyond & ~early & (steps < min_step)
+    zero = ~beyond & ~early & ~before & (area[np.minimum(steps, lr.size - 1)] <= 0)
+    keep = ~(beyond | early | before | zero)
+    if not keep.any():
+        raise ValueError(f"run {run_id!r} has no points inside its schedule after "
+                         f"warmup (steps {steps.min()}..{steps.max()}, "
+                         f"{lr.size} scheduled steps, warmup {warm}"
+                         + (f", min_step {min_step}" if min_step else "") + ")")
+    if every > 1:
+        kept = np.flatnonzero(keep)
+        thin = np.zeros_like(keep)
+        thin[kept[::every]] = True
+        thin[kept[-1]] = True
+        thinned, keep = keep & ~thin, thin
+    else:
+        thinned = np.zeros_like(keep)
+    dropped = {name: int(mask.sum()) for name, mask in
+               (("warmup", early), ("beyond_schedule", beyond),
+                ("before_min_step", before), ("zero_lr_area", zero),
+                ("thinned", thinned))
+               if mask.any()}
+    return keep, dropped
+
+
 def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
                       min_step: int = 0, every: int = 1) -> list[Curve]:
     """The loss curves of ``run_ids`` (default: every run) of a runs table.
@@ -185,30 +216,7 @@ def curves_from_table(table, run_ids=None, *, drop_warmup: bool = True,
         steps = points["step"].to_numpy(dtype=np.int64)
         loss = points["loss"].to_numpy(dtype=np.float64)
         warm = warmup_of(schedule, lr)
-        area = np.cumsum(lr)
-        beyond = steps >= lr.size
-        early = ~beyond & (steps < warm) if drop_warmup else np.zeros_like(beyond)
-        before = ~beyond & ~early & (steps < min_step)
-        zero = ~beyond & ~early & ~before & (area[np.minimum(steps, lr.size - 1)] <= 0)
-        keep = ~(beyond | early | before | zero)
-        if not keep.any():
-            raise ValueError(f"run {run_id!r} has no points inside its schedule after "
-                             f"warmup (steps {steps.min()}..{steps.max()}, "
-                             f"{lr.size} scheduled steps, warmup {warm}"
-                             + (f", min_step {min_step}" if min_step else "") + ")")
-        if every > 1:
-            kept = np.flatnonzero(keep)
-            thin = np.zeros_like(keep)
-            thin[kept[::every]] = True
-            thin[kept[-1]] = True
-            thinned, keep = keep & ~thin, thin
-        else:
-            thinned = np.zeros_like(keep)
-        dropped = {name: int(mask.sum()) for name, mask in
-                   (("warmup", early), ("beyond_schedule", beyond),
-                    ("before_min_step", before), ("zero_lr_area", zero),
-                    ("thinned", thinned))
-                   if mask.any()}
+        keep, dropped = _kept(run_id, steps, lr, warm, (drop_warmup, min_step, every))
         split = (row["split"] if "split" in row else
                  points["split"].iloc[0] if "split" in points else None)
         N = float(row["N"]) if "N" in row and _present(row["N"]) else None

@@ -15,222 +15,67 @@ methods), and every candidate's scores are reported.
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import replace
 
 import numpy as np
 
 from ..finish import finish
-from ..multistart import count_at_best, multistart, polish
-from ..laws.numeric import solve_linear
-from ..objectives import get_objective
+from ..multistart import count_at_best
 from ..params import ParamModel
 from ..result import FitResult
 from .curves import curves_from_table
 from .errors import autocorr_time as _autocorr_time
 from .errors import heldout_errors
 from .errors import summary as _summary
-from .laws import get_curve_law
+from .fit_options import METHODS, SELECTIONS, CurveFitOptions, FitSetup, fit_setup
 from .luo import fit_luo2025
 from .problem import CurveProblem
 from .uncertainty import annotate_heldout
 from .selection import calibrate_choice, choose
+from .starts import linear_starts, optimize_ends
 
-__all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
-
-SELECTIONS = ("objective", "loco")
-#: How candidate fits are made: ``"converged"`` (multi-start optima of the objective)
-#: and, for the multi-power law, ``"luo2025"`` (the authors' AdamW procedure).
-METHODS = ("converged", "luo2025")
+__all__ = ["fit_curves", "fit_curve_law", "CurveFitOptions", "heldout_errors", "METHODS", "SELECTIONS"]
 
 
 
-def _grid_rows(problem):
-    """Natural-unit rows over the exponent grid (free nonlinear parameters only)."""
-    law = problem.law
-    grid_spec = law.grid  # the law's own exponent grid (fits/curve/laws.py)
-    names = [p for p in law.params if p in grid_spec and p not in problem.fixed]
-    combos = list(itertools.product(*(grid_spec[p] for p in names))) or [()]
-    rows = np.tile(law.natural(problem.full(problem.neutral())[0]), (len(combos), 1))
-    for j, name in enumerate(names):
-        rows[:, law.params.index(name)] = [c[j] for c in combos]
-    return rows
 
 
-def _linear_solve(problem, rows):
-    """Least squares (relative residuals) for the parameters the law is linear in, given
-    the others in each natural-unit row; rows where a log-scale one comes out <= 0 are
-    NaN."""
-    law = problem.law
-    idx = [law.params.index(p) for p in law.linear if p not in problem.fixed]
-    y = np.concatenate([c.loss for c in problem.curves])
-
-    def stacked(r):
-        return np.concatenate([p.evaluate(r) for p in problem.plans], axis=1)
-
-    return solve_linear(stacked, rows, idx, y, [law.params.index(p) for p in law.log_params])
-
-
-def _linear_starts(problem, n_keep):
-    """Grid over the nonlinear parameters, linear least squares for the others."""
-    law = problem.law
-    rows = _linear_solve(problem, _grid_rows(problem))
-    rows = rows[~np.isnan(rows).any(axis=1)]
-    if not rows.size:
-        return problem.neutral()[None, :]
-    starts = np.array([law.to_theta(dict(zip(law.params, row)))[problem.free]
-                       for row in rows])
-    values = problem.value(starts)
-    return starts[np.argsort(values)[:n_keep]]
+def _prior_scale(setup: FitSetup):
+    """``s2`` of the prior penalty: the given one, else the residual variance per
+    independent point of the fit without the prior."""
+    opts = setup.opts
+    if not opts.prior or opts.prior_scale is not None:
+        return opts.prior_scale
+    plain = fit_curve_law(setup.curves, setup.law.name,
+                          options=replace(opts, prior=None, prior_scale=None,
+                                          methods=("converged",), select="objective",
+                                          calibrate=False, warn=False))
+    # residual variance per independent point: the residuals are autocorrelated,
+    # so the curves carry n / tau independent points, not n
+    return plain.data["residual_variance"] * plain.data["residual_autocorr_time"]
 
 
-def _optimize(problem, lower, upper, theta0, max_iter):
-    batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
-    order = np.argsort(batch.values)
-    ends, seen = [], []
-    for i in order:  # distinct end points, best first
-        if not np.isfinite(batch.values[i]):
-            continue
-        if any(np.allclose(batch.theta[i], s, rtol=1e-3, atol=1e-3) for s in seen):
-            continue
-        seen.append(batch.theta[i])
-        theta, value, info = polish(problem, batch.theta[i], lower, upper)
-        ends.append((theta, value, info))
-    return batch, ends
-
-
-def _methods(law, methods, fixed, prior):
-    if methods is None:
-        plain = not fixed and not prior  # (ties count as fixed here)
-        # every method the law has, chosen by leave-one-run-out on the user's table
-        # (fits/curve/selection.py), never by a default that won on one public dataset
-        return tuple(law.methods) if plain else ("converged",)
-    methods = tuple(methods)
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"`methods` must be a non-empty subset of {list(METHODS)}, got "
-                         f"{list(methods)}")
-    if "luo2025" in methods and ("luo2025" not in law.methods or fixed or prior):
-        raise ValueError("method 'luo2025' fits the multi-power law ('mpl') with every "
-                         "parameter free (no `fixed`, no `prior`)")
-    return methods
-
-
-def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float = 1e-3,
-                  decays=None, select: str | None = None, methods=None,
-                  n_starts: int = 8, bounds=None, fixed=None, tied=None, max_iter: int = 200,
-                  heldout=None,
-                  prior=None, prior_scale=None,
-                  data_info: dict | None = None, calibrate: bool = True) -> FitResult:
-    """Fit ``law`` to loss curves (a list of :class:`~fits.curve.curves.Curve`).
-
-    Parameters
-    ----------
-    curves : list of Curve
-        The curves to fit (``curves_from_table``).
-    law : {"mpl", "tissue", "tissue-sized"}
-    loss, delta : str, float
-        Objective on log residuals (default Huber, delta 1e-3 as in Luo et al. 2025).
-    decays : sequence of float, optional
-        Momentum grid of the LR-annealing law (default 0.99, 0.995, 0.999, 0.9995).
-    select : {"objective", "loco"}, optional
-        How to choose between candidate fits (distinct optima, one per momentum, one per
-        method): lowest objective, or lowest leave-one-curve-out relative error (needs
-        >= 2 curves). Default: ``"loco"`` when there are several methods or momenta
-        and >= 2 curves, else ``"objective"``. Every candidate's scores are in
-        ``convergence["candidates"]``.
-    methods : sequence of {"converged", "luo2025"}, optional
-        How candidates are made (:data:`METHODS`). Default: every method the law has
-        (both for the multi-power law without ``fixed`` or ``prior``), chosen by
-        leave-one-run-out (:mod:`fits.curve.selection`; the candidate table is in
-        ``data["calibration"]["candidates"]``).
-    n_starts : int
-        Starting points kept from the variable-projection grid.
-    bounds : mapping, optional
-        ``{symbol: (lower, upper)}`` (natural units) overriding the defaults.
-    fixed : mapping, optional
-        ``{symbol: value}`` held fixed (e.g. shape parameters from a reference fit).
-    tied : mapping, optional
-        ``{symbol: source}``: ``symbol`` takes ``source``'s value.
-    max_iter : int
-        Iteration cap of the batched optimizer.
-    prior : mapping, optional
-        ``{symbol: (mean, sd)}``, a Gaussian prior on free parameters (``mean`` natural,
-        ``sd`` in fit space: log scale for ``A, B, C``), e.g. :data:`MPL_SHAPE_PRIOR`.
-        The fit is then the posterior mode: objective + ``s2 * sum (theta - mean)**2 /
-        (2 sd**2)``, ``s2`` the residual variance per point.
-    prior_scale : float, optional
-        ``s2``; by default the mean squared log residual of the fit without the prior.
-    heldout : list of Curve, optional
-        Curves to evaluate on; their errors go to ``data["heldout"]`` and ``heldout``.
-    data_info : dict, optional
-        Provenance stored in ``data``.
-    calibrate : bool
-        With >= 2 curves, store how the law's error grows in ``data["calibration"]``
-        (leave-one-run-out and truncation backtests, :mod:`fits.curve.selection`): the
-        prediction intervals of held-out runs, schedules and early curves use it.
-
-    Returns
-    -------
-    FitResult
-        With ``choices["decay"]`` (LR-annealing law), ``data["heldout"]``
-        ``{run_id: {mean_rel_error, max_rel_error, final_pred, final_true}}`` and
-        ``data["heldout_summary"]`` (PredE, WorstE). Its warnings are emitted as
-        :class:`~fits.result.FitWarning`.
-
-    Raises
-    ------
-    ValueError
-        For an unknown law, loss or selection rule, or too few points.
-    """
-    law = get_curve_law(law)
-    objective = get_objective(loss, delta=delta)
-    model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
-    methods = _methods(law, methods, {**model.fixed, **model.tied}, prior)
-    curves = list(curves)
-    decay_grid = tuple(decays) if decays is not None else (law.decays or (None,))
-    if select is None:
-        several = len(methods) > 1 or len(decay_grid) > 1
-        select = "loco" if several and len(curves) >= 2 else "objective"
-    if select not in SELECTIONS:
-        raise ValueError(f"`select` must be one of {list(SELECTIONS)}, got {select!r}")
-    if not curves:
-        raise ValueError("no curves to fit")
-    n_points = sum(c.loss.size for c in curves)
-    if n_points < model.n_free:
-        raise ValueError(f"law {law.name!r} has {model.n_free} free parameters and needs more "
-                         f"points; got {n_points}")
-    if select == "loco" and len(curves) < 2:
-        raise ValueError("select='loco' needs at least 2 curves")
-    if law.sized and any(c.N is None for c in curves):
-        raise ValueError(f"law {law.name!r} needs the model size N of every run")
-    if prior and prior_scale is None:
-        plain = fit_curve_law(curves, law.name, loss=loss, delta=delta, decays=decays,
-                              n_starts=n_starts, bounds=bounds, fixed=fixed, tied=tied,
-                              max_iter=max_iter, methods=("converged",),
-                              select="objective", calibrate=False)
-        # residual variance per independent point: the residuals are autocorrelated,
-        # so the curves carry n / tau independent points, not n
-        prior_scale = (plain.data["residual_variance"] *
-                       plain.data["residual_autocorr_time"])
-    lower_full, upper_full = law.theta_bounds(bounds)
-
-    candidates, n_starts_total, all_values = [], 0, []
-    for decay in decay_grid if "converged" in methods else ():
-        problem = CurveProblem(law, curves, objective, decay=decay, fixed=fixed, tied=tied,
-                               prior=prior, prior_scale=prior_scale or 1.0, bounds=bounds)
+def _candidates(setup: FitSetup, prior_scale):
+    """Candidate fits (distinct optima per momentum; Luo et al.'s procedure) and the
+    number of starts."""
+    law, opts = setup.law, setup.opts
+    candidates, n_starts_total = [], 0
+    for decay in setup.decay_grid if "converged" in setup.methods else ():
+        problem = CurveProblem(law, setup.curves, setup.objective, decay=decay,
+                               fixed=opts.fixed, tied=opts.tied, prior=opts.prior,
+                               prior_scale=prior_scale or 1.0, bounds=opts.bounds)
         lower, upper = problem.model.free_bounds()
-        theta0 = _linear_starts(problem, n_starts)
+        theta0 = linear_starts(problem, opts.n_starts)
         n_starts_total += len(theta0)
-        batch, ends = _optimize(problem, lower, upper, theta0, max_iter)
-        all_values.extend(batch.values.tolist())
+        batch, ends = optimize_ends(problem, lower, upper, theta0, opts.max_iter)
         for theta, value, info in ends[:3]:
             candidates.append({"method": "converged", "decay": decay,
                                "theta": problem.full(theta)[0],
                                "objective": float(value), "polish": info,
                                "n_at_best": count_at_best(batch.values, rtol=1e-4),
                                "problem": problem})
-    if "luo2025" in methods:
-        problem = CurveProblem(law, curves, objective)
+    if "luo2025" in setup.methods:
+        problem = CurveProblem(law, setup.curves, setup.objective)
         theta, value, info = fit_luo2025(problem)
         candidates.append({"method": "luo2025", "decay": None, "theta": theta,
                            "objective": value, "polish": info, "n_at_best": 1,
@@ -238,39 +83,72 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         n_starts_total += 1
     if not candidates:
         raise RuntimeError("no starting point gave a finite objective; check the data")
-    bounds_full = (lower_full, upper_full)
-    best = choose(law, objective, curves, candidates, select, bounds_full, max_iter)
-    calibration = (calibrate_choice(law, objective, curves, candidates, best, bounds_full,
-                                    max_iter) if calibrate and len(curves) >= 2 else None)
+    return candidates, n_starts_total
+
+
+def fit_curve_law(curves, law: str = "mpl", *, heldout=None, data_info: dict | None = None,
+                  options: CurveFitOptions | None = None, **settings) -> FitResult:
+    """Fit ``law`` to loss curves (a list of :class:`~fits.curve.curves.Curve`).
+
+    Parameters
+    ----------
+    curves : list of Curve
+        The curves to fit (``curves_from_table``).
+    law : {"mpl", "tissue", "tissue-sized"}
+    heldout : list of Curve, optional
+        Curves to evaluate on; their errors go to ``data["heldout"]`` and ``heldout``.
+    data_info : dict, optional
+        Provenance stored in ``data``.
+    options : CurveFitOptions, optional
+        The settings as one object; keyword ``settings`` (``loss``, ``delta``,
+        ``decays``, ``select``, ``methods``, ``n_starts``, ``bounds``, ``fixed``,
+        ``tied``, ``max_iter``, ``prior``, ``prior_scale``, ``calibrate``, ``warn``:
+        :class:`~fits.curve.fit_options.CurveFitOptions`) override its fields.
+    Returns
+    -------
+    FitResult
+        With ``choices["decay"]`` (LR-annealing law), ``data["heldout"]``
+        ``{run_id: {mean_rel_error, max_rel_error, final_pred, final_true}}`` and
+        ``data["heldout_summary"]`` (PredE, WorstE); its warnings on ``warnings``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown law, loss or selection rule, or too few points.
+    """
+    opts = CurveFitOptions.of(options, **settings)
+    setup = fit_setup(curves, law, opts)
+    law, curves = setup.law, setup.curves
+    prior_scale = _prior_scale(setup)
+    candidates, n_starts_total = _candidates(setup, prior_scale)
+    bounds_full = law.theta_bounds(opts.bounds)
+    best = choose(law, setup.objective, curves, candidates, setup.select, bounds_full,
+                  opts.max_iter)
+    calibration = (calibrate_choice(law, setup.objective, curves, candidates, best,
+                                    bounds_full, opts.max_iter)
+                   if opts.calibrate and len(curves) >= 2 else None)
     info = dict(data_info or {})
     if calibration is not None:
         info["calibration"] = calibration
-    result = _result(law, objective, curves, best, candidates, select, model,
-                     n_starts_total, max_iter, heldout, info)
+    result = _result(setup, best, candidates, n_starts_total, heldout, info)
     if heldout and calibration is not None:
         annotate_heldout(result, list(heldout))
-    if prior:
+    if opts.prior:
         result.choices["prior"] = {p: {"mean": float(m), "sd_fit_space": float(sd)}
-                                   for p, (m, sd) in prior.items()}
+                                   for p, (m, sd) in opts.prior.items()}
         result.choices["prior_scale"] = float(prior_scale)
         result.choices["objective_description"] += (
             " + Gaussian prior penalty s2 * sum((theta - mean) / sd)**2 / 2 (posterior "
             "mode; s2 = residual variance of the unpenalized fit)")
+    if opts.warn:
+        result.warn(stacklevel=2)
     return result
 
 
-def _result(law, objective, curves, best, candidates, select, model, n_starts,
-            max_iter, heldout, data_info):
-    theta, decay, problem = best["theta"], best["decay"], best["problem"]
-    if best["method"] == "luo2025":  # every parameter free
-        model = ParamModel.build(law.params, law.is_log(), model.lower, model.upper,
-                                 owner=f"law {law.name!r}")
-    natural = law.from_theta(theta)
-    notes = []
-    if decay is not None and decay in (min(law.decays), max(law.decays)) and \
-            len({c["decay"] for c in candidates}) > 1:
-        notes.append(f"the chosen momentum lambda={decay} is at the edge of the grid; "
-                     "pass a wider `decays` grid (--decays)")
+def _fit_data(setup: FitSetup, natural, best, heldout, data_info) -> dict:
+    """``data`` of the result: runs, held-out and in-sample errors, residual scale."""
+    law, curves, decay, problem = setup.law, setup.curves, best["decay"], best["problem"]
+    theta = best["theta"]
     data = dict(data_info or {})
     data.update({"run_ids": [c.run_id for c in curves],
                  "points_per_run": {c.run_id: int(c.loss.size) for c in curves},
@@ -287,34 +165,60 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
     data["residual_variance"] = float(np.mean(log_res ** 2))
     data["residual_autocorr_time"] = _autocorr_time(log_res, [c.loss.size for c in curves])
     data["fit_errors"] = _summary(fit_err)
+    return data
+
+
+def _choices(setup: FitSetup, best, candidates) -> dict:
+    law, objective, luo = setup.law, setup.objective, best["method"] == "luo2025"
     choices = {"law": law.name, "loss": objective.name, **objective.settings,
                "objective_description": objective.describe() + " over all fitted points",
-               "select": select, "method": best["method"], "decay": decay,
+               "select": setup.select, "method": best["method"], "decay": best["decay"],
                "decays": list(dict.fromkeys(c["decay"] for c in candidates)),
-               "max_iter": max_iter,
+               "max_iter": setup.opts.max_iter,
                "starts": ("instantaneous-drop fit + AdamW best iterate (Luo et al. 2025 "
-                          "procedure)" if best["method"] == "luo2025" else
+                          "procedure)" if luo else
                           "variable projection: exponent grid + linear least squares")}
-    if best["method"] == "luo2025":
+    if luo:
         choices["stderr_method"] = ("Gauss-Newton approximation on the fit residuals at a "
                                     "point that is not an optimum: indicative only")
-    convergence = {"n_at_best": int(best["n_at_best"]),
-                   "candidates": [{"method": c["method"], "decay": c["decay"],
-                                   "objective": c["objective"],
-                                   "params": law.from_theta(c["theta"]),
-                                   **({"loco": {r: v["mean_rel_error"]
-                                                for r, v in c["loco"].items()},
-                                       "loco_mean": c["loco_mean"]}
-                                      if "loco" in c else {}),
-                                   "chosen": c is best,
-                                   "plausible": bool(c.get("plausible"))}
-                                  for c in candidates]}
+    return choices
+
+
+def _convergence(law, best, candidates) -> dict:
+    return {"n_at_best": int(best["n_at_best"]),
+            "candidates": [{"method": c["method"], "decay": c["decay"],
+                            "objective": c["objective"],
+                            "params": law.from_theta(c["theta"]),
+                            **({"loco": {r: v["mean_rel_error"]
+                                         for r, v in c["loco"].items()},
+                                "loco_mean": c["loco_mean"]}
+                               if "loco" in c else {}),
+                            "chosen": c is best,
+                            "plausible": bool(c.get("plausible"))}
+                           for c in candidates]}
+
+
+def _result(setup: FitSetup, best, candidates, n_starts, heldout, data_info):
+    law, curves, model = setup.law, setup.curves, setup.model
+    theta, decay, problem = best["theta"], best["decay"], best["problem"]
+    if best["method"] == "luo2025":  # every parameter free
+        model = ParamModel.build(law.params, law.is_log(), model.lower, model.upper,
+                                 owner=f"law {law.name!r}")
+    natural = law.from_theta(theta)
+    notes = []
+    if decay is not None and decay in (min(law.decays), max(law.decays)) and \
+            len({c["decay"] for c in candidates}) > 1:
+        notes.append(f"the chosen momentum lambda={decay} is at the edge of the grid; "
+                     "pass a wider `decays` grid (--decays)")
+    data = _fit_data(setup, natural, best, heldout, data_info)
     result = finish(problem, model, theta[problem.free], best["objective"], best["polish"],
                     law=law, n_points=sum(c.loss.size for c in curves), n_runs=len(curves),
-                    n_starts=n_starts, data=data, choices=choices, convergence=convergence,
+                    n_starts=n_starts, data=data, choices=_choices(setup, best, candidates),
+                    convergence=_convergence(law, best, candidates),
                     notes=notes, bound_remedy="add curves whose schedules constrain {name}",
                     converge_remedy="raise `max_iter` (Python API), give more curves, or fix "
-                                    "shape parameters (--fix NAME=VALUE; `fixed=` in Python)", stacklevel=4)
+                                    "shape parameters (--fix NAME=VALUE; `fixed=` in Python)",
+                    warn=False)
     result.heldout = data.get("heldout", {})
     return result
 

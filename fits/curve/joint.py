@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,11 +25,11 @@ from ..result import FitResult
 from .curves import curves_from_table
 from .errors import heldout_errors
 from .errors import summary as _summary
-from .fit import _linear_solve
+from .starts import linear_solve
 from .laws import CURVE_LAWS, get_curve_law
 from .problem import CurveProblem, RobustSum
 
-__all__ = ["JointCurveProblem", "fit_curve_law_joint", "fit_curves_joint", "SHARED_DEFAULT"]
+__all__ = ["JointCurveProblem", "JointFitOptions", "fit_curve_law_joint", "fit_curves_joint", "SHARED_DEFAULT"]
 
 #: parameters shared across sizes by default (Luo et al. 2025: nearly size-independent)
 SHARED_DEFAULT = {name: law.shared for name, law in CURVE_LAWS.items()}  # from each law
@@ -51,25 +53,18 @@ class JointCurveProblem(RobustSum):
         Momentum of the LR-annealing law.
     """
 
-    def __init__(self, law, groups, objective, *, shared, decay=None):
-        unknown = sorted(set(shared) - set(law.params))
-        if unknown:
-            raise ValueError(f"cannot share {unknown}: law {law.name!r} has parameters "
-                             f"{list(law.params)}")
+    def __init__(self, law, groups, objective, *, shared, decay=None, bounds=None):
+        # one parameter model for single and joint fits: the per-size values live in it
+        # (ParamModel.grouped checks the shared names first)
+        self.model = ParamModel.grouped(law, list(groups), shared, bounds=bounds)
         if len(groups) < 1 or any(len(c) == 0 for c in groups.values()):
             raise ValueError("every group needs at least one curve")
         self.law, self.objective, self.decay, self.weights = law, objective, decay, None
         self.shared = tuple(p for p in law.params if p in shared)
         self.problems = {g: CurveProblem(law, curves, objective, decay=decay)
                          for g, curves in groups.items()}
-        self.names = list(self.shared)
-        self.index = {}
-        for g in self.problems:
-            own = [p for p in law.params if p not in self.shared]
-            start = len(self.names)
-            self.names += [f"{p}[{g}]" for p in own]
-            self.index[g] = np.array([self.shared.index(p) if p in self.shared else
-                                      start + own.index(p) for p in law.params])
+        self.names = list(self.model.names)
+        self.index = self.model.groups
 
     @property
     def n_points(self) -> int:
@@ -77,7 +72,7 @@ class JointCurveProblem(RobustSum):
 
     def group_theta(self, theta, group) -> np.ndarray:
         """Joint rows -> that group's full fit-space rows."""
-        return np.atleast_2d(theta)[:, self.index[group]]
+        return self.model.group_theta(theta, group)
 
     def residuals(self, theta, rows=None):
         theta = np.atleast_2d(theta)
@@ -91,6 +86,9 @@ class JointCurveProblem(RobustSum):
         return np.concatenate(rs, axis=1), np.concatenate(js, axis=2)
 
     def bounds(self, bounds=None):
+        """Fit-space bounds of the joint vector (``bounds`` override the law's)."""
+        if bounds is None:
+            return self.model.lower.copy(), self.model.upper.copy()
         lower, upper = self.law.theta_bounds(bounds)
         idx = [self.law.params.index(n.split("[")[0]) for n in self.names]
         return lower[idx], upper[idx]
@@ -108,7 +106,7 @@ def _joint_starts(problem, n_keep):
                        (len(combos), 1))
         for j, name in enumerate(names):
             rows[:, law.params.index(name)] = combos[:, j]
-        rows = _linear_solve(sub, rows)
+        rows = linear_solve(sub, rows)
         ok = ~np.isnan(rows).any(axis=1)
         thetas = np.full(rows.shape, np.nan)
         thetas[ok] = [law.to_theta(dict(zip(law.params, r))) for r in rows[ok]]
@@ -123,17 +121,12 @@ def _joint_starts(problem, n_keep):
     return starts
 
 
-def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "huber",
-                        delta: float = 1e-3, decay=None, n_starts: int = 8, bounds=None,
-                        max_iter: int = 300, heldout=None,
-                        data_info: dict | None = None) -> dict[str, FitResult]:
-    """Fit ``law`` to curves of several model sizes with shared parameters.
+@dataclass(frozen=True)
+class JointFitOptions:
+    """Settings of :func:`fit_curve_law_joint` as one object.
 
     Parameters
     ----------
-    groups : mapping
-        ``{size label: list of Curve}``, e.g. ``{"25M": [...], "100M": [...]}``.
-    law : {"mpl", "tissue"}
     shared : sequence of str, optional
         Parameters with one value across groups (default ``C, beta, gamma`` for the
         multi-power law, following Luo et al. 2025).
@@ -147,10 +140,48 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
         ``{symbol: (lower, upper)}`` (natural units), applied to every group.
     max_iter : int
         Iteration cap of the batched optimizer.
+    warn : bool
+        Emit the joint fit's warnings as :class:`~fits.result.FitWarning` (default);
+        ``False`` leaves them on each result's ``warnings`` for the caller to show.
+    """
+
+    shared: Any = None
+    loss: str = "huber"
+    delta: float = 1e-3
+    decay: float | None = None
+    n_starts: int = 8
+    bounds: Any = None
+    max_iter: int = 300
+    warn: bool = True
+
+    @classmethod
+    def of(cls, options=None, **changes) -> "JointFitOptions":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise TypeError(f"unknown joint-fit option(s) {unknown}; expected some of "
+                            f"{sorted(names)}")
+        return dataclasses.replace(options or cls(), **changes)
+
+
+def fit_curve_law_joint(groups, law: str = "mpl", *, heldout=None,
+                        data_info: dict | None = None, options: JointFitOptions | None = None,
+                        **settings) -> dict[str, FitResult]:
+    """Fit ``law`` to curves of several model sizes with shared parameters.
+
+    Parameters
+    ----------
+    groups : mapping
+        ``{size label: list of Curve}``, e.g. ``{"25M": [...], "100M": [...]}``.
+    law : {"mpl", "tissue"}
     heldout : mapping, optional
         ``{size label: list of Curve}`` to evaluate each group's parameters on.
     data_info : dict, optional
         Provenance stored in each result's ``data``.
+    options : JointFitOptions, optional
+        The settings as one object; keyword ``settings`` (``shared``, ``loss``,
+        ``delta``, ``decay``, ``n_starts``, ``bounds``, ``max_iter``, ``warn``:
+        :class:`JointFitOptions`) override its fields.
 
     Returns
     -------
@@ -175,62 +206,69 @@ def fit_curve_law_joint(groups, law: str = "mpl", *, shared=None, loss: str = "h
     >>> fits["100M"]["B"] > fits["25M"]["B"]  # doctest: +SKIP
     True
     """
+    opts = JointFitOptions.of(options, **settings)
     law = get_curve_law(law)
     if law.sized:
         raise ValueError(f"law {law.name!r} already models size; fit it with fit_curve_law")
-    objective = get_objective(loss, delta=delta)
+    objective = get_objective(opts.loss, delta=opts.delta)
     groups = {str(g): list(c) for g, c in dict(groups).items()}
-    shared = tuple(law.shared if shared is None else shared)
-    if law.decays and decay is None:
-        decay = 0.999
-    problem = JointCurveProblem(law, groups, objective, shared=shared, decay=decay)
-    lower, upper = problem.bounds(bounds)
-    theta0 = _joint_starts(problem, n_starts)
+    shared = tuple(law.shared if opts.shared is None else opts.shared)
+    decay = 0.999 if law.decays and opts.decay is None else opts.decay
+    problem = JointCurveProblem(law, groups, objective, shared=shared, decay=decay,
+                                bounds=opts.bounds)
+    model = problem.model
+    lower, upper = model.lower.copy(), model.upper.copy()
+    theta0 = _joint_starts(problem, opts.n_starts)
     if not len(theta0):
         raise RuntimeError("no starting point gave a finite objective; check the data")
-    batch = multistart(problem, theta0, lower, upper, max_iter=max_iter)
+    batch = multistart(problem, theta0, lower, upper, max_iter=opts.max_iter)
     theta, value, info = polish(problem, batch.theta[batch.best], lower, upper)
-    model = ParamModel.build(problem.names,
-                             [n.split("[")[0] in law.log_params for n in problem.names],
-                             lower, upper, owner="the joint fit")
-    joint_info = {"groups": list(groups), "shared": list(problem.shared),
-                  "names": problem.names, "n_points_total": problem.n_points,
-                  "rationale": "annealing shape shared across model sizes "
-                               "(Luo et al. 2025); per-size L0, A, alpha, B"}
     joint = finish(problem, model, theta, value, info, law=law, n_points=problem.n_points,
                    n_runs=sum(len(c) for c in groups.values()), n_starts=len(theta0),
                    start_values=batch.values, at_best_rtol=1e-4, warn=False,
                    bound_remedy="add curves whose schedules constrain {name}",
                    converge_remedy="raise `max_iter` (Python API) or share fewer parameters")
-    out = {}
-    for g, curves in groups.items():
-        params = {}
-        for name, j in zip(law.params, problem.index[g]):
-            params[name] = dataclasses.replace(joint.params[problem.names[j]], name=name)
-        natural = {p: e.value for p, e in params.items()}
-        data = dict(data_info or {})
-        data.update({"run_ids": [c.run_id for c in curves],
-                     "points_per_run": {c.run_id: int(c.loss.size) for c in curves},
-                     "fit_errors": _summary(heldout_errors(law, natural, curves,
-                                                           decay=decay))})
-        held = (heldout or {}).get(g)
-        if held:
-            data["heldout"] = heldout_errors(law, natural, held, decay=decay)
-            data["heldout_summary"] = _summary(data["heldout"])
-        choices = {**joint.choices, "law": law.name, "loss": objective.name,
-                   **objective.settings,
-                   "objective_description": objective.describe() + " over all points of "
-                   "every group", "decay": decay, "max_iter": max_iter, "joint": joint_info,
-                   "bounds": {p: [e.lower, e.upper] for p, e in params.items()},
-                   "starts": "shared exponent grid + per-group linear least squares"}
-        result = dataclasses.replace(
-            joint, params=params, n_points=sum(int(c.loss.size) for c in curves),
-            n_runs=len(curves), data=data, choices=choices,
-            convergence=dict(joint.convergence), warnings=list(joint.warnings))
-        result.heldout = data.get("heldout", {})
-        out[g] = result
-    joint.warn(stacklevel=2)
+    joint_info = {"groups": list(groups), "shared": list(problem.shared),
+                  "names": problem.names, "n_points_total": problem.n_points,
+                  "rationale": "annealing shape shared across model sizes "
+                               "(Luo et al. 2025); per-size L0, A, alpha, B",
+                  "objective": objective, "decay": decay, "max_iter": opts.max_iter}
+    out = {g: _group_result(joint, problem, g, curves, joint_info, (heldout or {}).get(g),
+                            data_info)
+           for g, curves in groups.items()}
+    if opts.warn:
+        joint.warn(stacklevel=2)
     return out
+
+
+def _group_result(joint, problem, g, curves, joint_info, held, data_info) -> FitResult:
+    """One group's result of the joint fit: its parameters (shared ones included)."""
+    law, objective, decay = problem.law, joint_info["objective"], joint_info["decay"]
+    params = {}
+    for name, j in zip(law.params, problem.index[g]):
+        params[name] = dataclasses.replace(joint.params[problem.names[j]], name=name)
+    natural = {p: e.value for p, e in params.items()}
+    data = dict(data_info or {})
+    data.update({"run_ids": [c.run_id for c in curves],
+                 "points_per_run": {c.run_id: int(c.loss.size) for c in curves},
+                 "fit_errors": _summary(heldout_errors(law, natural, curves, decay=decay))})
+    if held:
+        data["heldout"] = heldout_errors(law, natural, held, decay=decay)
+        data["heldout_summary"] = _summary(data["heldout"])
+    info = {k: v for k, v in joint_info.items() if k not in ("objective", "decay", "max_iter")}
+    choices = {**joint.choices, "law": law.name, "loss": objective.name,
+               **objective.settings,
+               "objective_description": objective.describe() + " over all points of "
+               "every group", "decay": decay, "max_iter": joint_info["max_iter"],
+               "joint": info,
+               "bounds": {p: [e.lower, e.upper] for p, e in params.items()},
+               "starts": "shared exponent grid + per-group linear least squares"}
+    result = dataclasses.replace(
+        joint, params=params, n_points=sum(int(c.loss.size) for c in curves),
+        n_runs=len(curves), data=data, choices=choices,
+        convergence=dict(joint.convergence), warnings=list(joint.warnings))
+    result.heldout = data.get("heldout", {})
+    return result
 
 
 def fit_curves_joint(table, law: str = "mpl", *, by: str = "model", fit_runs=None,

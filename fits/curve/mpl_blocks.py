@@ -25,6 +25,33 @@ def block_pairs_estimate(n_eval: int, T: int, ratio: int = 8, factor: int = 4) -
     return int(n_eval * ratio * (factor - 1) * levels)
 
 
+def _pairs(steps, blocks, expansions, ratio):
+    """Pairs (evaluation step i, unit u) summed: level l covers steps
+    ``[cut_(l+1), cut_l)``; returns the row and unit index arrays."""
+    pair_i, pair_u = [], []
+    n_levels = len(blocks)
+    t1 = steps + 1
+    cuts = [t1]
+    for level in range(1, n_levels):
+        b = blocks[level][0]
+        cuts.append(np.maximum((t1 - ratio * b) // b * b, 0))
+    cuts.append(np.zeros_like(t1))
+    for level, ((b, *_rest), (exp_key, exp_unit)) in enumerate(zip(blocks, expansions)):
+        block_id = exp_key // 2
+        first = np.searchsorted(block_id, cuts[level + 1] // b, side="left")
+        last = np.searchsorted(block_id, -(-cuts[level] // b), side="left")
+        count = np.maximum(last - first, 0)
+        if count.sum() == 0:
+            continue
+        rows = np.repeat(np.arange(steps.size), count)
+        shift = np.repeat(first - (np.cumsum(count) - count), count)
+        pair_i.append(rows)
+        pair_u.append(exp_unit[np.arange(rows.size) + shift])
+    pair_i = np.concatenate(pair_i) if pair_i else np.zeros(0, dtype=np.int64)
+    pair_u = np.concatenate(pair_u) if pair_u else np.zeros(0, dtype=np.int64)
+    return pair_i, pair_u
+
+
 class BlockSum:
     """``LD / B = sum_k d_k G(x_k(t))`` at given steps by multi-level blocks.
 
@@ -89,28 +116,7 @@ class BlockSum:
             size *= factor
         self._blocks = blocks
 
-        # pairs (evaluation step i, unit u): level l covers steps [cut_(l+1), cut_l)
-        pair_i, pair_u = [], []
-        n_levels = len(blocks)
-        t1 = steps + 1
-        cuts = [t1]
-        for level in range(1, n_levels):
-            b = blocks[level][0]
-            cuts.append(np.maximum((t1 - ratio * b) // b * b, 0))
-        cuts.append(np.zeros_like(t1))
-        for level, ((b, *_rest), (exp_key, exp_unit)) in enumerate(zip(blocks, expansions)):
-            block_id = exp_key // 2
-            first = np.searchsorted(block_id, cuts[level + 1] // b, side="left")
-            last = np.searchsorted(block_id, -(-cuts[level] // b), side="left")
-            count = np.maximum(last - first, 0)
-            if count.sum() == 0:
-                continue
-            rows = np.repeat(np.arange(steps.size), count)
-            shift = np.repeat(first - (np.cumsum(count) - count), count)
-            pair_i.append(rows)
-            pair_u.append(exp_unit[np.arange(rows.size) + shift])
-        pair_i = np.concatenate(pair_i) if pair_i else np.zeros(0, dtype=np.int64)
-        pair_u = np.concatenate(pair_u) if pair_u else np.zeros(0, dtype=np.int64)
+        pair_i, pair_u = _pairs(steps, blocks, expansions, ratio)
         self.n_pairs = pair_i.size
         self._pair_u = pair_u
         self._pair_S = self.S1[pair_i]

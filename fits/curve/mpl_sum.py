@@ -193,6 +193,17 @@ class AnnealingSum:
             self._down[key] = down
         return down
 
+    def _live_nodes(self, nodes, log_w, w_all, logC, gamma):
+        """The nodes whose terms matter: a node serves drops with x = w rho <= _X_MAX,
+        i.e. lr_k below a level; if every such drop is farther than 60 / w (in LR area)
+        from the next evaluated step, its terms are below exp(-60) there: skip it."""
+        level = (np.log(_X_MAX) - log_w + logC) / gamma
+        idx = np.searchsorted(self._log_lr_sorted, level, side="right")
+        reach = np.where(idx > 0, self._gap_min[np.maximum(idx - 1, 0)], np.inf)
+        keep = reach * w_all <= 60.0
+        keep[0] = True  # the tail series starts below the first node
+        return nodes[keep], log_w[keep], w_all[keep]
+
     def _quadrature(self, logC, beta, gamma, jacobian, P, dP):
         log_rho = gamma * self._log_lr - logC
         rho = np.exp(log_rho)
@@ -200,15 +211,7 @@ class AnnealingSum:
         log_w = self.h * nodes
         w_all = np.exp(log_w)
         if gamma > 1e-9:
-            # a node serves drops with x = w rho <= _X_MAX, i.e. lr_k below a level; if
-            # every such drop is farther than 60 / w (in LR area) from the next
-            # evaluated step, its terms are below exp(-60) there: skip the node
-            level = (np.log(_X_MAX) - log_w + logC) / gamma
-            idx = np.searchsorted(self._log_lr_sorted, level, side="right")
-            reach = np.where(idx > 0, self._gap_min[np.maximum(idx - 1, 0)], np.inf)
-            keep = reach * w_all <= 60.0
-            keep[0] = True  # the tail series starts below the first node
-            nodes, log_w, w_all = nodes[keep], log_w[keep], w_all[keep]
+            nodes, log_w, w_all = self._live_nodes(nodes, log_w, w_all, logC, gamma)
         sizes = _block_size(w_all, self._stream)
         q = 4 if jacobian else 1
         src, evals = self._stream.src, self._stream.evals

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..multistart import multistart
 from .calibrate import fit_growth, truncation_errors
+from .early_point import prefix_point
 from .errors import heldout_errors
 from .luo import fit_luo2025
 from .problem import CurveProblem
@@ -98,8 +99,6 @@ def candidate_table(law, candidates) -> list[dict]:
 
 
 def _prefix_predictor(law, objective, decay, max_iter):
-    from .early import prefix_point  # early imports this package's calibrate: no cycle
-
     free = ("L0", "A", "alpha") + (("B", "beta") if law.sized else ())
 
     def predict(curve, head, ref_row):

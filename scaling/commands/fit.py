@@ -66,45 +66,46 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     given = constraints(fix, tie, prior, bounds)
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
                  require_size=get_any_law(law).needs_size)
+    if law_kind(law) == "curve":
+        # the curve fit keeps its warnings on the result (warn=False); the report lists them
+        ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
+        methods = {"auto": None, "all": ("converged", "luo2025")}.get(
+            curve_method, (curve_method,))
+        if y_col != "loss":
+            raise InputError(f"--y applies to the point laws ({', '.join(law_names('point'))})")
+        if drop_highest:
+            raise InputError(CURVE_DROP_HIGHEST)
+        try:
+            grid = [float(v) for v in decays.split(",")] if decays else None
+        except ValueError:
+            raise InputError(f"--decays expects comma-separated numbers, got {decays!r}") \
+                from None
+        from scaling.fits import fit_curves_by_size  # only curve fits pay for its imports
+
+        fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
+                                    methods=methods, min_step=min_step, every=every,
+                                    decays=grid, warn=False, **given)
+        if len(fitted) > 1:
+            emit_groups(fitted, as_json, save)
+            return
+        emit(next(iter(fitted.values())), as_json, save)
+        return
     with warnings.catch_warnings():
         # the report lists every warning; do not print them twice
         warnings.simplefilter("ignore", FitWarning)
-        if law_kind(law) == "curve":
-            ids = [i.strip() for i in fit_runs.split(",") if i.strip()] if fit_runs else None
-            methods = {"auto": None, "all": ("converged", "luo2025")}.get(
-                curve_method, (curve_method,))
-            if y_col != "loss":
-                raise InputError(f"--y applies to the point laws ({', '.join(law_names('point'))})")
-            if drop_highest:
-                raise InputError(CURVE_DROP_HIGHEST)
-            try:
-                grid = [float(v) for v in decays.split(",")] if decays else None
-            except ValueError:
-                raise InputError(f"--decays expects comma-separated numbers, got {decays!r}") \
-                    from None
-            from scaling.fits import fit_curves_by_size  # only curve fits pay for its imports
+        if fit_runs or curve_method != "auto":
+            raise InputError("--fit-runs and --method apply to the curve laws ("
+                             f"{', '.join(CURVE_LAW_NAMES)}) only")
+        estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
+                                   y=y_col, **given)
+        result = estimator.fit(table, warn=False).result_
+        from scaling.fits import backtest, bootstrap, with_bootstrap
 
-            fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
-                                        methods=methods, min_step=min_step, every=every,
-                                        decays=grid, **given)
-            if len(fitted) > 1:
-                emit_groups(fitted, as_json, save)
-                return
-            result = next(iter(fitted.values()))
-        else:
-            if fit_runs or curve_method != "auto":
-                raise InputError("--fit-runs and --method apply to the curve laws ("
-                                 f"{', '.join(CURVE_LAW_NAMES)}) only")
-            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
-                                       y=y_col, **given)
-            result = estimator.fit(table, warn=False).result_
-            from scaling.fits import backtest, bootstrap, with_bootstrap
-
-            if n_boot:
-                result = with_bootstrap(result, bootstrap(result, n_boot=n_boot, seed=seed,
-                                                          level=level))
-            if do_backtest:
-                result = result.with_data(backtest=backtest(estimator, table, result,
-                                                            level=level, seed=seed))
+        if n_boot:
+            result = with_bootstrap(result, bootstrap(result, n_boot=n_boot, seed=seed,
+                                                      level=level))
+        if do_backtest:
+            result = result.with_data(backtest=backtest(estimator, table, result,
+                                                        level=level, seed=seed))
     emit(result, as_json, save)
 
