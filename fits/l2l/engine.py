@@ -9,9 +9,12 @@ fit vector by the shared parameter model (:mod:`fits.params`), so :func:`fits.mu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
+
+from scaling.data.options import Options
 
 from ..bootstrap import resample_counts
 from ..finish import finish
@@ -22,7 +25,7 @@ from ..params import ConstrainedProblem, ParamModel
 from ..problem import Problem
 from ..result import FitResult
 
-__all__ = ["fit_link", "bootstrap_link", "natural_to_theta"]
+__all__ = ["fit_link", "bootstrap_link", "BootLinkOptions", "natural_to_theta"]
 
 
 def natural_to_theta(law: Law, rows: np.ndarray) -> np.ndarray:
@@ -88,20 +91,34 @@ def fit_link(law: Law, x, y, objective: Objective, *, bounds: Mapping[str, tuple
     return result, theta
 
 
+@dataclass(frozen=True)
+class BootLinkOptions(Options):
+    """Resampling options of :func:`bootstrap_link` (see there)."""
+
+    n_boot: int = 1000
+    seed: int = 0
+    counts: np.ndarray | None = None
+    groups: object = None
+    max_iter: int = 200
+
+
 def bootstrap_link(law: Law, x, y, objective: Objective, theta: np.ndarray, *,
                    bounds: Mapping[str, tuple[float, float]], fixed: Mapping[str, float] | None,
-                   n_boot: int = 1000, seed: int = 0, counts: np.ndarray | None = None,
-                   groups=None, max_iter: int = 200) -> dict[str, np.ndarray]:
+                   options: BootLinkOptions | None = None, **kwargs) -> dict[str, np.ndarray]:
     """Refit on ``n_boot`` resamples (all at once, warm-started at ``theta``).
 
     ``counts`` (B, n) overrides the resampling (e.g. shared with another step of a chained
     prediction); otherwise points, or whole ``groups`` of points, are drawn with
-    replacement. Returns ``{symbol: (B,) natural values}``.
+    replacement. ``options`` (a :class:`BootLinkOptions`) or the keywords ``n_boot``
+    (1000), ``seed`` (0), ``counts``, ``groups`` and ``max_iter`` (200) set the
+    resampling. Returns ``{symbol: (B,) natural values}``.
     """
+    opts = BootLinkOptions.build(options, **kwargs)
+    counts, max_iter = opts.counts, opts.max_iter
     fixed = dict(fixed or {})
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if counts is None:
-        counts = resample_counts(y.size, n_boot, groups=groups, seed=seed)
+        counts = resample_counts(y.size, opts.n_boot, groups=opts.groups, seed=opts.seed)
     model = _model(law, bounds, fixed)
     reduced = ConstrainedProblem(Problem(law, [x], y, objective, weights=counts), model)
     start = np.repeat(model.reduce(theta), counts.shape[0], axis=0)
