@@ -24,7 +24,7 @@ from ..objectives import get_objective
 from ..prediction import Prediction
 from scaling.data.options import Options
 from .engine import bootstrap_link
-from .fit import fit_group
+from .group import fit_group
 from .result import LINK_LAWS
 
 __all__ = ["chain_predict", "ChainOptions"]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..fit import ScalingLawFit, as_table
-from .fit import fit_group
+from .group import fit_group
 from .shifted import shifted_power_law
 
 __all__ = ["proxy_pairs", "single_offset", "budget_link_predict"]

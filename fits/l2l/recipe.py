@@ -16,6 +16,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from .group import fit_group
+
 __all__ = ["offsets_from", "pair_groups", "fit_group_ols", "PAIR_X", "PAIR_Y", "PAIR_COL"]
 
 #: columns of the paired table (:func:`pair_groups`)
@@ -102,8 +104,6 @@ def fit_group_ols(x, y, *, E_x: float, E_y: float, **kwargs):
     power law with its offsets fixed, fitted by least squares on log residuals of the
     shifted losses. ``kwargs`` go to :func:`fits.l2l.fit_group`; the returned
     :class:`GroupFit` is in the original losses (offsets, held-out points and draws)."""
-    from .fit import fit_group
-
     if E_x is None or E_y is None:
         raise ValueError("`loss='ols'` is the regression on log(L - E): give both offsets "
                          "(--offsets-from FIT.json, or --fix E_x=... --fix E_y=...)")

@@ -18,7 +18,7 @@ import numpy as np
 from ..laws.base import Law
 
 __all__ = ["shifted_power_law", "shifted_power_law_inverse", "SHIFTED_POWER_LAW",
-           "shifted_bounds"]
+           "shifted_bounds", "shifted_grid"]
 
 
 def shifted_power_law(L_x, K, kappa, E_x, E_y):
@@ -68,7 +68,7 @@ def _line_log_k(x, y, e_x, e_y, kappa):
     return float(np.median(resid))
 
 
-def _grid(log_vars, log_y, bounds=None):
+def shifted_grid(log_vars, log_y, bounds=None):
     x, y = np.exp(log_vars[0]), np.exp(log_y)
     ex_hi = (bounds or {}).get("E_x", (0.0, 0.95 * x.min()))[1]
     ey_hi = (bounds or {}).get("E_y", (0.0, 0.95 * y.min()))[1]
@@ -108,7 +108,7 @@ SHIFTED_POWER_LAW = Law(
     log_params=("K",),
     bounds={"K": (1e-6, 1e6), "kappa": (0.05, 10.0), "E_x": (0.0, 1e6), "E_y": (0.0, 1e6)},
     log_model=_log_model,
-    grid=_grid,
+    grid=shifted_grid,
     guess=_guess,
     equation="L_y = K (L_x - E_x)^kappa + E_y",
     citation="Brandfonbrener et al. 2024, arXiv 2411.12925",
