@@ -26,7 +26,7 @@ __all__ = ["BootstrapResult", "bootstrap", "with_bootstrap", "resample_counts",
 
 #: Stopping rule of a refit (see fits.multistart.multistart): refits end within ~1e-6 of
 #: the tightly converged ones (ftol 1e-12, xtol 1e-9), far below the spread of resamples.
-_FTOL, _XTOL = 1e-10, 1e-6
+REFIT_FTOL, REFIT_XTOL = 1e-10, 1e-6
 
 
 def _huber_newton(r, delta=1e-3):
@@ -41,7 +41,7 @@ def _huber_newton(r, delta=1e-3):
     return rho, psi, (psi == r).astype(float)  # inside delta exactly where clip is a no-op
 
 
-def _refit_objective(objective: Objective) -> Objective:
+def refit_objective(objective: Objective) -> Objective:
     """The objective bootstrap refits descend (same values; see :func:`_huber_newton`)."""
     if objective.function is huber:
         return Objective(objective.name, objective.space, _huber_newton, objective.settings)
@@ -188,27 +188,15 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     counts = resample_counts(y.size, n_boot, groups=groups, seed=seed)
     # the fit's own parameter model: fixed and tied parameters stay so in every refit
     model, prior_scale = ParamModel.from_choices(law, choices)
-    objective = _refit_objective(objective)
-    problem = ConstrainedProblem(Problem(law, variables, y, objective, weights=counts), model,
-                                 prior_scale)
-    lower, upper = model.free_bounds()
+    objective = refit_objective(objective)
+
+    def problem(weights):
+        return ConstrainedProblem(Problem(law, variables, y, objective, weights=weights),
+                                  model, prior_scale)
+
     theta_hat = model.reduce(law.to_theta(result.values))[0]
-    batch = multistart(problem, np.repeat(theta_hat[None, :], n_boot, axis=0), lower, upper,
-                       max_iter=max_iter, ftol=_FTOL, xtol=_XTOL, desc="bootstrap",
-                       damping=1e-4)
-    theta, values, converged = batch.theta, batch.values, np.asarray(batch.converged, bool)
-    n_retried = int((~converged).sum())
-    if n_retried:
-        # hygiene: an unconverged refit is not a sample of the estimator; retry it with a
-        # longer budget from the warm start, then drop what still fails (and count it)
-        retry = ConstrainedProblem(Problem(law, variables, y, objective,
-                                           weights=counts[~converged]), model, prior_scale)
-        again = multistart(retry, theta[~converged], lower, upper, max_iter=4 * max_iter,
-                           ftol=_FTOL, xtol=_XTOL, desc="bootstrap retry")
-        theta, values = theta.copy(), values.copy()
-        theta[~converged], values[~converged] = again.theta, again.values
-        converged = converged.copy()
-        converged[~converged] = np.asarray(again.converged, bool)
+    theta, values, converged, n_retried = _warm_refits(problem, model, counts, theta_hat,
+                                                       max_iter)
     kept = np.flatnonzero(converged)
     if kept.size < 2:
         raise ValueError(f"only {kept.size} of {n_boot} bootstrap refits converged; the fit is "
@@ -224,6 +212,29 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
                           "converged": int(kept.size), "used": int(kept.size),
                           "retried": n_retried, "dropped": int(n_boot - kept.size)}
     return out
+
+
+def _warm_refits(problem, model: ParamModel, counts: np.ndarray, theta_hat: np.ndarray,
+                 max_iter: int):
+    """Refit ``problem(counts)`` from ``theta_hat``, retrying unconverged refits once with
+    four times the budget: (theta, values, converged, number retried)."""
+    lower, upper = model.free_bounds()
+    batch = multistart(problem(counts), np.repeat(theta_hat[None, :], counts.shape[0], axis=0),
+                       lower, upper, max_iter=max_iter, ftol=REFIT_FTOL, xtol=REFIT_XTOL,
+                       desc="bootstrap", damping=1e-4)
+    theta, values, converged = batch.theta, batch.values, np.asarray(batch.converged, bool)
+    n_retried = int((~converged).sum())
+    if n_retried:
+        # hygiene: an unconverged refit is not a sample of the estimator; retry it with a
+        # longer budget from the warm start, then drop what still fails (and count it)
+        again = multistart(problem(counts[~converged]), theta[~converged], lower, upper,
+                           max_iter=4 * max_iter, ftol=REFIT_FTOL, xtol=REFIT_XTOL,
+                           desc="bootstrap retry")
+        theta, values = theta.copy(), values.copy()
+        theta[~converged], values[~converged] = again.theta, again.values
+        converged = converged.copy()
+        converged[~converged] = np.asarray(again.converged, bool)
+    return theta, values, converged, n_retried
 
 
 def with_bootstrap(result: FitResult, boot: "BootstrapResult") -> FitResult:

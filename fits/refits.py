@@ -14,7 +14,7 @@ call of the batched optimizer of :mod:`fits.multistart`:
 - the refits are converged tightly (``ftol`` 1e-12, ``xtol`` 1e-9) instead of being
   polished one by one with L-BFGS-B;
 - bootstrap refits of every subset start from that subset's optimum and use Newton steps
-  with the exact Huber curvature (:func:`fits.bootstrap._refit_objective`).
+  with the exact Huber curvature (:func:`fits.bootstrap.refit_objective`).
 
 The result is the optimum a separate ``warm_refit`` per subset finds (same starts, same
 objective) at a fraction of its cost: no table selection, no per-refit set-up.
@@ -130,7 +130,7 @@ def bootstrap_subsets(data: FitData, masks, theta, *, n_boot: int, seed: int,
     -------
     list of (samples dict of (B_k,) arrays over converged refits)
     """
-    from .bootstrap import _XTOL as BXTOL, _FTOL as BFTOL, _refit_objective, resample_counts
+    from .bootstrap import REFIT_FTOL as BFTOL, REFIT_XTOL as BXTOL, refit_objective, resample_counts
 
     masks = np.atleast_2d(np.asarray(masks, dtype=bool))
     blocks = []
@@ -143,7 +143,7 @@ def bootstrap_subsets(data: FitData, masks, theta, *, n_boot: int, seed: int,
     counts = np.vstack(blocks)
     theta0 = np.repeat(np.asarray(theta), n_boot, axis=0)
     lower, upper = data.model.free_bounds()
-    objective = _refit_objective(data.objective)
+    objective = refit_objective(data.objective)
     batch = multistart(data.problem(counts, objective), theta0, lower, upper,
                        max_iter=max_iter, ftol=BFTOL, xtol=BXTOL, desc="bootstrap",
                        damping=1e-4)
