@@ -14,9 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from scaling.data.options import Options
+
 from .progress import progress_bar
 
-__all__ = ["MultistartResult", "multistart", "polish", "count_at_best", "evaluate_in_blocks",
+__all__ = ["MultistartResult", "MultistartOptions", "multistart", "polish", "count_at_best", "evaluate_in_blocks",
            "BLOCK_ELEMENTS"]
 
 #: Largest (starts x params x points) block evaluated at once: peak memory of a batch is
@@ -82,22 +85,12 @@ class MultistartResult:
         return int(np.nanargmin(self.values))
 
 
-def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: float = 1e-10,
-               xtol: float = 1e-6, merge_quantum: float | None = 1e-2,
-               merge_every: int = 1, progress: bool | None = None,
-               desc: str = "multistart", damping: float = 1e-3,
-               groups=None) -> MultistartResult:
-    """Minimize ``problem`` from every row of ``theta0`` at once.
+@dataclass(frozen=True)
+class MultistartOptions(Options):
+    """How :func:`multistart` runs.
 
-    Parameters
+    Attributes
     ----------
-    problem : fits.problem.Problem
-        Anything with ``evaluate(theta (S, P), rows) -> (value, grad, curvature, scale)``,
-        ``rows`` being the indices of the starts in ``theta0`` (for per-start data weights).
-    theta0 : (S, P) array
-        Starting points; clipped into the bounds.
-    lower, upper : (P,) arrays
-        Box bounds in fit space.
     max_iter : int
         Iteration cap per start.
     ftol, xtol : float
@@ -121,97 +114,164 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
         With per-start data weights: starts with the same label see the same data, so
         they may be merged (starts of different labels never are). Without it, per-start
         weights disable merging.
+    """
+
+    max_iter: int = 200
+    ftol: float = 1e-10
+    xtol: float = 1e-6
+    merge_quantum: float | None = 1e-2
+    merge_every: int = 1
+    progress: bool | None = None
+    desc: str = "multistart"
+    damping: float = 1e-3
+    groups: object = None
+
+
+def multistart(problem, theta0, lower, upper, *, options: MultistartOptions | None = None,
+               **kwargs) -> MultistartResult:
+    """Minimize ``problem`` from every row of ``theta0`` at once.
+
+    Parameters
+    ----------
+    problem : fits.problem.Problem
+        Anything with ``evaluate(theta (S, P), rows) -> (value, grad, curvature, scale)``,
+        ``rows`` being the indices of the starts in ``theta0`` (for per-start data weights).
+    theta0 : (S, P) array
+        Starting points; clipped into the bounds.
+    lower, upper : (P,) arrays
+        Box bounds in fit space.
+    options : MultistartOptions, optional
+        ``max_iter`` (200), ``ftol`` (1e-10), ``xtol`` (1e-6), ``merge_quantum`` (1e-2),
+        ``merge_every`` (1), ``progress``, ``desc``, ``damping`` (1e-3) and ``groups``
+        (see :class:`MultistartOptions`); its fields as keywords change it.
 
     Returns
     -------
     MultistartResult
     """
-    theta = np.clip(np.array(np.atleast_2d(theta0), dtype=float), lower, upper)
-    n_starts, n_par = theta.shape
-    weights = getattr(problem, "weights", None)
-    label = None
-    if weights is not None and weights.ndim == 2:
-        if groups is None:
-            merge_quantum = None  # starts see different data: equal iterates do not share a path
-        else:  # merged only within a group (a cell key column that rounds to the label)
-            label = np.asarray(groups, dtype=float)[:, None] * (merge_quantum or 1.0)
-    values = np.full(n_starts, np.inf)
-    iterations = np.zeros(n_starts, dtype=int)
-    converged = np.zeros(n_starts, dtype=bool)
-    damping = np.full(n_starts, float(damping))
-    growth = np.full(n_starts, 2.0)
-    leader = np.arange(n_starts)
-    eye = np.eye(n_par)
-
-    value, grad, curv, scale = evaluate_in_blocks(problem, theta, np.arange(n_starts))
-    values[:] = value
-    ok = np.isfinite(value)
-    active = np.flatnonzero(ok)
-    value, grad, curv, scale = value[ok], grad[ok], curv[ok], scale[ok]
-    bar = progress_bar(n_starts, desc, progress)
-    bar.update(n_starts - active.size)
-
-    for it in range(max_iter):
-        if merge_quantum and it % merge_every == merge_every - 1 and active.size > 1:
-            cells = theta[active] if label is None else np.hstack([theta[active],
-                                                                  label[active]])
-            first, inverse = _same_cell(cells, merge_quantum)
-            leader[active] = active[first][inverse]
-            keep = np.zeros(active.size, dtype=bool)
-            keep[first] = True
-            bar.update(int((~keep).sum()))
-            active, value, grad, curv, scale = (
-                active[keep], value[keep], grad[keep], curv[keep], scale[keep])
-        if active.size == 0:
+    opts = MultistartOptions.build(options, **kwargs)
+    batch = _Batch(problem, theta0, lower, upper, opts)
+    bar = progress_bar(batch.n_starts, opts.desc, opts.progress)
+    bar.update(batch.n_starts - batch.active.size)
+    every = opts.merge_every
+    for it in range(opts.max_iter):
+        if batch.merge_quantum and it % every == every - 1 and batch.active.size > 1:
+            bar.update(batch.merge())
+        if batch.active.size == 0:
             break
-        th = theta[active]
+        bar.update(batch.step())
+    bar.close()
+    return batch.result()
+
+
+class _Batch:
+    """Every start of one :func:`multistart` run; the live ones are ``active`` (their
+    value, gradient, curvature and scale in the arrays of the same name)."""
+
+    def __init__(self, problem, theta0, lower, upper, opts: MultistartOptions):
+        self.problem, self.lower, self.upper = problem, lower, upper
+        self.ftol, self.xtol = opts.ftol, opts.xtol
+        theta = np.clip(np.array(np.atleast_2d(theta0), dtype=float), lower, upper)
+        n_starts, n_par = theta.shape
+        weights = getattr(problem, "weights", None)
+        self.merge_quantum, self.label = opts.merge_quantum, None
+        if weights is not None and weights.ndim == 2:
+            if opts.groups is None:
+                # starts see different data: equal iterates do not share a path
+                self.merge_quantum = None
+            else:  # merged only within a group (a cell key column that rounds to the label)
+                self.label = (np.asarray(opts.groups, dtype=float)[:, None]
+                              * (opts.merge_quantum or 1.0))
+        self.theta, self.n_starts = theta, n_starts
+        self.values = np.full(n_starts, np.inf)
+        self.iterations = np.zeros(n_starts, dtype=int)
+        self.converged = np.zeros(n_starts, dtype=bool)
+        self.damping = np.full(n_starts, float(opts.damping))
+        self.growth = np.full(n_starts, 2.0)
+        self.leader = np.arange(n_starts)
+        self.eye = np.eye(n_par)
+        value, grad, curv, scale = evaluate_in_blocks(problem, theta, np.arange(n_starts))
+        self.values[:] = value
+        ok = np.isfinite(value)
+        self.active = np.flatnonzero(ok)
+        self.value, self.grad, self.curv, self.scale = value[ok], grad[ok], curv[ok], scale[ok]
+
+    def _keep(self, keep):
+        self.active, self.value, self.grad, self.curv, self.scale = (
+            self.active[keep], self.value[keep], self.grad[keep], self.curv[keep],
+            self.scale[keep])
+
+    def merge(self) -> int:
+        """Merge live starts in the same cell (one carries on); how many left."""
+        active = self.active
+        cells = self.theta[active] if self.label is None else np.hstack(
+            [self.theta[active], self.label[active]])
+        first, inverse = _same_cell(cells, self.merge_quantum)
+        self.leader[active] = active[first][inverse]
+        keep = np.zeros(active.size, dtype=bool)
+        keep[first] = True
+        self._keep(keep)
+        return int((~keep).sum())
+
+    def _solve(self, th):
+        """The damped Levenberg-Marquardt step of every live start."""
+        lower, upper, grad, scale = self.lower, self.upper, self.grad, self.scale
         # freeze parameters pinned at a bound whose gradient pushes outward
         free = ~(((th <= lower) & (grad > 0)) | ((th >= upper) & (grad < 0)))
-        system = curv + (damping[active, None] * np.maximum(scale, 1e-12))[:, :, None] * eye
-        system = np.where(free[:, :, None] & free[:, None, :], system, eye)
+        system = (self.curv + (self.damping[self.active, None]
+                               * np.maximum(scale, 1e-12))[:, :, None] * self.eye)
+        system = np.where(free[:, :, None] & free[:, None, :], system, self.eye)
         rhs = np.where(free, -grad, 0.0)
         try:
-            step = np.linalg.solve(system, rhs[..., None])[..., 0]
+            return np.linalg.solve(system, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
-            step = np.stack([np.linalg.lstsq(m, v, rcond=None)[0] for m, v in zip(system, rhs)])
-        candidate = np.clip(th + step, lower, upper)
-        v_new, g_new, c_new, s_new = evaluate_in_blocks(problem, candidate, active)
-        accept = np.isfinite(v_new) & (v_new <= value)
-        iterations[active] += 1
+            return np.stack([np.linalg.lstsq(m, v, rcond=None)[0] for m, v in zip(system, rhs)])
 
-        small_step = np.all(np.abs(candidate - th) <= xtol * (1.0 + np.abs(th)), axis=1)
-        small_gain = (value - v_new) <= ftol * (1.0 + np.abs(value))
+    def step(self) -> int:
+        """One iteration of every live start; how many finished."""
+        active, value = self.active, self.value
+        th = self.theta[active]
+        step = self._solve(th)
+        candidate = np.clip(th + step, self.lower, self.upper)
+        v_new, g_new, c_new, s_new = evaluate_in_blocks(self.problem, candidate, active)
+        accept = np.isfinite(v_new) & (v_new <= value)
+        self.iterations[active] += 1
+
+        small_step = np.all(np.abs(candidate - th) <= self.xtol * (1.0 + np.abs(th)), axis=1)
+        small_gain = (value - v_new) <= self.ftol * (1.0 + np.abs(value))
         done = accept & small_gain & small_step
         # no step lowers the objective even with huge damping: a (bounded) minimum
-        stuck = ~accept & (damping[active] > 1e10)
+        stuck = ~accept & (self.damping[active] > 1e10)
 
-        theta[active[accept]] = candidate[accept]
-        value_old, curv_old = value, curv
-        value = np.where(accept, v_new, value)
-        grad = np.where(accept[:, None], g_new, grad)
-        curv = np.where(accept[:, None, None], c_new, curv)
-        scale = np.where(accept[:, None], s_new, scale)
+        self.theta[active[accept]] = candidate[accept]
+        value_old, curv_old = value, self.curv
+        self.value = value = np.where(accept, v_new, value)
+        self.grad = grad = np.where(accept[:, None], g_new, self.grad)
+        self.curv = np.where(accept[:, None, None], c_new, self.curv)
+        self.scale = np.where(accept[:, None], s_new, self.scale)
         # Nielsen's damping update: shrink by how well the quadratic model predicted the
         # gain (gain ratio rho), grow geometrically faster on repeated rejections
         predicted = -(np.einsum("sp,sp->s", grad, step)
                       + 0.5 * np.einsum("sp,spq,sq->s", step, curv_old, step))
         rho = (value_old - v_new) / np.where(predicted > 0, predicted, np.inf)
         shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * np.clip(rho, 0.0, 1.0) - 1.0) ** 3)
-        damping[active] = np.where(accept, np.maximum(damping[active] * shrink, 1e-12),
-                                   damping[active] * growth[active])
-        growth[active] = np.where(accept, 2.0, growth[active] * 2.0)
-        values[active] = value
+        damping, growth = self.damping[active], self.growth[active]
+        self.damping[active] = np.where(accept, np.maximum(damping * shrink, 1e-12),
+                                        damping * growth)
+        self.growth[active] = np.where(accept, 2.0, growth * 2.0)
+        self.values[active] = value
         finished = done | stuck
-        converged[active[finished]] = True
-        keep = ~finished
-        bar.update(int(finished.sum()))
-        active, value, grad, curv, scale = (
-            active[keep], value[keep], grad[keep], curv[keep], scale[keep])
-    bar.close()
-    # followers take the final state of the start that carried on for them
-    while np.any(leader[leader] != leader):
-        leader = leader[leader]
-    return MultistartResult(theta[leader], values[leader], iterations, converged[leader])
+        self.converged[active[finished]] = True
+        self._keep(~finished)
+        return int(finished.sum())
+
+    def result(self) -> MultistartResult:
+        # followers take the final state of the start that carried on for them
+        leader = self.leader
+        while np.any(leader[leader] != leader):
+            leader = leader[leader]
+        return MultistartResult(self.theta[leader], self.values[leader], self.iterations,
+                                self.converged[leader])
 
 
 def count_at_best(values: np.ndarray, rtol: float = 1e-6, atol: float = 1e-12,
