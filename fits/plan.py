@@ -9,18 +9,22 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .display import ReportDisplay
+from scaling.data.options import Options
 
+from .display import ReportDisplay
 from .bootstrap import BootstrapResult, bootstrap, with_bootstrap
 from .compute_optimal import approach1_envelope, approach2_isoflop
-from .fit import ScalingLawFit, as_table, warm_refit
-from .laws import get_law, law_names
-from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
+from .fit import ScalingLawFit, as_table
+from .frontier import compute_for_loss, frontier_at, frontier_exponent, frontier_laws
+from .laws import get_law
+from .plan_checks import convention_variants as _convention_variants  # noqa: F401 (old name)
+from .plan_checks import judge_fragility, prediction_intervals, refit_params, sensitivity
+from .plan_data import refuse_constrained, single_epoch_runs
 from .plan_robust import DEFAULT_TOLERANCE, robust_choice
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
-__all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
+__all__ = ["Estimate", "Plan", "PlanOptions", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
            "frontier_laws"]
 
 _PENALTY_FACTORS = (0.25, 0.5, 2.0, 4.0)
@@ -159,27 +163,25 @@ def _samples(boot: BootstrapResult | None, function):
     return None if boot is None else boot.derived(function)
 
 
-def _variants(estimator: ScalingLawFit) -> list[tuple[str, dict]]:
-    base = estimator.drop_highest
-    out = []
-    if base:
-        out.append((f"keep the {base} highest-loss runs", {"drop_highest": 0}))
-    out.append((f"drop {base + 5} highest-loss runs", {"drop_highest": base + 5}))
-    out.append(("drop the smallest 20% of models", {"drop_smallest_frac": 0.2}))
-    if estimator.loss == "huber":
-        out.append(("Huber delta 1e-2", {"delta": 1e-2}))
-        out.append(("log-MSE loss", {"loss": "log-mse"}))
-    else:
-        out.append(("Huber loss (delta 1e-3)", {"loss": "huber", "delta": 1e-3}))
-    return out
+@dataclass(frozen=True)
+class PlanOptions(Options):
+    """Options of :func:`plan_compute` (see there for each)."""
+
+    estimator: ScalingLawFit | None = None
+    n_boot: int = 1000
+    seed: int = 0
+    level: float = DEFAULT_LEVEL
+    target_loss: float | None = None
+    k: float = 6.0
+    max_extrapolation: float = 2.0
+    sensitivity: bool = True
+    calibration: object = None
+    unique_tokens: float | None = None
+    tolerance: float = DEFAULT_TOLERANCE
 
 
-def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit | None = None,
-                 n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
-                 target_loss: float | None = None, k: float = 6.0,
-                 max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
-                 unique_tokens: float | None = None,
-                 tolerance: float = DEFAULT_TOLERANCE) -> Plan:
+def plan_compute(data, compute: float | None = None, *, options: PlanOptions | None = None,
+                 **kwargs) -> Plan:
     """Compute-optimal plan at ``compute`` FLOPs from a Chinchilla fit of ``data``.
 
     Parameters
@@ -188,6 +190,8 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     compute : float, optional
         Training budget in FLOPs (C = k N D). Without it, the budget is the compute
         needed to reach ``target_loss``.
+    options : PlanOptions, optional
+        The options below as one object; keyword arguments change it.
     estimator : ScalingLawFit, optional
         How to fit (default: Chinchilla law, Huber delta 1e-3, Epoch's grid).
     n_boot : int
@@ -211,66 +215,113 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
         Relative loss above the optimum accepted by the robust plan (0.005 = 0.5%):
         :func:`fits.plan_robust.robust_choice` (needs the bootstrap).
     """
-    if not 0 < tolerance < 1:
-        raise ValueError(f"`tolerance` must be in (0, 1) (0.005 = 0.5%), got {tolerance}")
-    if compute is None and target_loss is None:
+    opts = PlanOptions.build(options, **kwargs)
+    _check_request(compute, opts)
+    estimator = opts.estimator or ScalingLawFit(law="chinchilla")
+    opts = PlanOptions.build(opts, estimator=estimator)
+    law, given, tables, fit, single_note = _fit_for_plan(as_table(data), opts)
+    table = tables[0]
+    k, p = opts.k, fit.values
+    if compute is None:
+        compute = float(compute_for_loss(law, opts.target_loss, p, k, given))
+        if not math.isfinite(compute):
+            raise ValueError(f"target loss {opts.target_loss} is not above the fitted "
+                             f"irreducible loss E = {p['E']:.4g}: no amount of compute "
+                             "reaches it")
+    boot = (bootstrap(fit, n_boot=opts.n_boot, seed=opts.seed, level=opts.level)
+            if opts.n_boot else None)
+    fit = fit if boot is None else with_bootstrap(fit, boot)
+    plan = _optimum_plan(law, compute, fit, boot, given, opts,
+                         [single_note] if single_note else [])
+    _add_sections(plan, law, tables, compute, opts)
+    if opts.sensitivity:
+        sensitivity(plan, estimator, table, compute, k, law)
+    prediction_intervals(plan, estimator, table, compute, k, opts.level, opts.calibration, law)
+    if boot is not None:
+        ok = np.asarray(boot.converged, dtype=bool)
+        try:
+            plan.robust = robust_choice(law, compute, p, {q: np.asarray(v)[ok] for q, v in
+                                                          boot.samples.items()},
+                                        k=k, given=given, tolerance=opts.tolerance,
+                                        level=opts.level, alternatives=refit_params(plan))
+        except ValueError as err:
+            plan.warnings.append(f"no robust plan: {err}")
+    judge_fragility(plan)
+    return plan
+
+
+def _check_request(compute, opts: PlanOptions) -> None:
+    if not 0 < opts.tolerance < 1:
+        raise ValueError(f"`tolerance` must be in (0, 1) (0.005 = 0.5%), got {opts.tolerance}")
+    if compute is None and opts.target_loss is None:
         raise ValueError("give a budget `compute` (FLOPs) and/or a `target_loss`")
     if compute is not None and not (isinstance(compute, (int, float)) and math.isfinite(compute)
                                     and compute > 0):
         raise ValueError(f"`compute` must be a positive number of FLOPs, got {compute!r}")
-    table = as_table(data)
-    estimator = estimator or ScalingLawFit(law="chinchilla")
+
+
+def _fit_for_plan(table, opts: PlanOptions):
+    """The law (which must have a frontier), the variables held along it, the table fitted
+    (single-epoch runs for a law without U), the full table and the fit."""
+    estimator = opts.estimator
     law = get_law(estimator.law)
     if not law.has_frontier:
         raise ValueError("compute-optimal planning needs a law with a compute-optimal "
                          f"frontier ({', '.join(frontier_laws())}); got law {law.name!r}")
-    given = {v: value for v, value in (("U", unique_tokens),) if v in law.frontier_given}
-    law.frontier(1e20, {p: 1.0 for p in law.params}, k=k, **given)  # raises if U is missing
+    given = {v: value for v, value in (("U", opts.unique_tokens),) if v in law.frontier_given}
+    law.frontier(1e20, {p: 1.0 for p in law.params}, k=opts.k, **given)  # raises if U missing
     full_table = table
     single_note = None
     if "U" not in law.variables:  # a law without U counts repeated tokens as fresh
         table, single_note = single_epoch_runs(table)
     fit = estimator.fit(table, warn=False).result_
-    p = fit.values
-    if compute is None:
-        compute = float(_compute_for_loss(law, target_loss, p, k, given))
-        if not math.isfinite(compute):
-            raise ValueError(f"target loss {target_loss} is not above the fitted irreducible "
-                             f"loss E = {p['E']:.4g}: no amount of compute reaches it")
-    boot = bootstrap(fit, n_boot=n_boot, seed=seed, level=level) if n_boot else None
-    fit = fit if boot is None else with_bootstrap(fit, boot)
+    return law, given, (table, full_table), fit, single_note
+
+
+def _optimum_plan(law, compute, fit, boot, given, opts: PlanOptions, notes: list) -> Plan:
+    """The plan's optimum N*, D*, L* with bootstrap intervals, and its reach; ``notes``
+    join the fit's warnings."""
+    p, k, level = fit.values, opts.k, opts.level
 
     def optimum(**q):
-        return _frontier(law, compute, q, k, given)
+        return frontier_at(law, compute, q, k, given)
 
     n_opt, d_opt, l_opt = optimum(**p)
     if "U" in given:
         refuse_constrained(compute, given["U"], p, k)
     sample_opt = _samples(boot, optimum)
     pick = (lambda i: None) if sample_opt is None else (lambda i: sample_opt[i])
-    plan_warnings = list(fit.warnings) + ([single_note] if single_note else [])
+    plan_warnings = list(fit.warnings) + notes
     points = fit.data["points"]
     fitted_c = k * np.asarray(points["N"]) * np.asarray(points["D"])
     reach = extrapolation_by_axis({"C": compute, "N": n_opt, "D": d_opt},
                                   {"C": fitted_c, "N": points["N"], "D": points["D"]})
     axis = max(reach, key=reach.get)
     decades = reach[axis]
-    if decades > max_extrapolation:
+    if decades > opts.max_extrapolation:
         what = {"C": "the budget", "N": "N*", "D": "D*"}[axis]
         plan_warnings.append(f"{what} is {decades:.1f} decades beyond the largest fitted run "
-                             f"in {axis} (limit {max_extrapolation:g}): treat the plan as a "
-                             "guess; add larger proxy runs")
+                             f"in {axis} (limit {opts.max_extrapolation:g}): treat the plan as "
+                             "a guess; add larger proxy runs")
     if p["E"] > min(points["loss"]):
         plan_warnings.append(f"E = {p['E']:.4g} is above the smallest observed loss "
                              f"{min(points['loss']):.4g}: the fit contradicts the data")
     tpp_samples = None if sample_opt is None else sample_opt[1] / sample_opt[0]
-    plan = Plan(compute=float(compute),
+    return Plan(compute=float(compute),
                 N_opt=Estimate.from_samples(n_opt, pick(0), level),
                 D_opt=Estimate.from_samples(d_opt, pick(1), level),
                 loss=Estimate.from_samples(l_opt, pick(2), level),
                 tokens_per_param=Estimate.from_samples(d_opt / n_opt, tpp_samples, level),
                 extrapolation_decades=decades, flops_convention=f"C = {k:g} N D", fit=fit,
                 warnings=plan_warnings, bootstrap=boot, extrapolation=reach, given=given)
+
+
+def _add_sections(plan: Plan, law, tables, compute, opts: PlanOptions) -> None:
+    """Parameter correlations, isoFLOP penalties, Approaches 1-3, the target, the
+    data-constrained plan and the hyperparameter laws."""
+    table, full_table = tables
+    fit, boot, given, k = plan.fit, plan.bootstrap, plan.given, opts.k
+    p, points = fit.values, fit.data["points"]
     if boot is not None:
         # A and B measured at the data's centre, so the matrix shows real confounding
         centers = {"A": float(np.mean(np.log(points["N"]))),
@@ -281,97 +332,23 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                 plan.warnings.append(f"{a} and {b} are strongly correlated across bootstrap "
                                      f"resamples (r = {plan.correlation[a][b]:+.2f}): the data "
                                      "cannot separate them; widen the range of N and D")
+    n_opt, d_opt, l_opt = plan.N_opt.value, plan.D_opt.value, plan.loss.value
     plan.isoflop_penalty = {str(f): float(law.predict(p, N=n_opt * f, D=d_opt / f, **given)
                                           - l_opt) for f in _PENALTY_FACTORS}
     plan.approaches = _approaches(table, fit, compute, k, n_opt,
-                                  _exponent(law, p, compute, k, given))
-    if target_loss is not None:
-        plan.target = _target(law, target_loss, p, boot, level, k, given)
-    if unique_tokens is not None and not given:  # a law without U: a second, constrained plan
+                                  frontier_exponent(law, p, compute, k, given))
+    if opts.target_loss is not None:
+        plan.target = _target(law, opts.target_loss, p, boot, opts.level, k, given)
+    if opts.unique_tokens is not None and not given:  # a law without U: a second plan
         from .plan_data import data_constrained_plan
 
-        plan.data_constrained = data_constrained_plan(compute, unique_tokens, p, table=full_table,
-                                                      k=k)
+        plan.data_constrained = data_constrained_plan(compute, opts.unique_tokens, p,
+                                                      table=full_table, k=k)
         plan.warnings.extend(w for w in plan.data_constrained["warnings"]
-                             if not w.startswith("FRAGILE: "))  # _judge_fragility adds them
+                             if not w.startswith("FRAGILE: "))  # judge_fragility adds them
     from .hparams import hparam_plan_section
 
-    plan.hparams = hparam_plan_section(table, compute, seed=seed)
-    if sensitivity:
-        _sensitivity(plan, estimator, table, compute, k, law)
-    _prediction_intervals(plan, estimator, table, compute, k, level, calibration, law)
-    if boot is not None:
-        ok = np.asarray(boot.converged, dtype=bool)
-        try:
-            plan.robust = robust_choice(law, compute, p, {q: np.asarray(v)[ok] for q, v in
-                                                          boot.samples.items()},
-                                        k=k, given=given, tolerance=tolerance, level=level,
-                                        alternatives=_refit_params(plan))
-        except ValueError as err:
-            plan.warnings.append(f"no robust plan: {err}")
-    _judge_fragility(plan)
-    return plan
-
-
-def _refit_params(plan: Plan) -> list:
-    """Parameters of the backtest and sensitivity refits (same N convention)."""
-    out = [r["params"] for r in (plan.calibration or {}).get("refits", [])]
-    return out + [r["params"] for r in plan.sensitivity
-                  if "params" in r and not r.get("n_convention")]
-
-
-def _judge_fragility(plan: Plan) -> None:
-    """A plan is fragile when reasonable choices or methods move it a lot."""
-    reasons = []
-    moved = [r["variant"] for r in plan.sensitivity if r.get("outside_interval")]
-    if moved:
-        reasons.append("N* or tokens per parameter leave their interval when refitting with: "
-                       + "; ".join(moved))
-    tpp = [r["tokens_per_param"] for r in plan.sensitivity
-           if "tokens_per_param" in r and not r.get("n_convention")]  # other N counts differ
-    tpp.append(plan.tokens_per_param.value)
-    if max(tpp) / min(tpp) > 2.0:
-        reasons.append(f"tokens per parameter ranges {min(tpp):.1f}-{max(tpp):.1f} across the "
-                       "sensitivity refits (more than a factor 2)")
-    if plan.approaches.get("disagree"):
-        reasons.append(f"Approaches 1-3 disagree on N* by "
-                       f"{plan.approaches['disagreement_decades']:.2f} decades")
-    ci = plan.tokens_per_param.ci
-    if ci is not None and ci[0] > 0 and ci[1] / ci[0] > 4.0:
-        reasons.append(f"the tokens-per-parameter interval spans a factor {ci[1] / ci[0]:.1f}")
-    reasons += implausible_reasons(plan)
-    plan.fragile = bool(reasons)
-    plan.fragile_reasons = reasons
-    plan.warnings.extend(f"FRAGILE: {r}" for r in reasons)
-
-
-def frontier_laws() -> list[str]:
-    """Registered point laws with a compute-optimal frontier (what ``plan`` accepts)."""
-    return [name for name in law_names("point") if get_law(name).has_frontier]
-
-
-def _frontier(law, compute, q, k, given):
-    """``law.frontier`` for one parameter set or, vectorized, for bootstrap rows."""
-    if law.frontier_batched or np.ndim(q[law.params[0]]) == 0:
-        return law.frontier(compute, q, k=k, **given)
-    rows = [law.frontier(compute, {p: v[i] for p, v in q.items()}, k=k, **given)
-            for i in range(len(q[law.params[0]]))]
-    return tuple(np.array(col, dtype=float) for col in zip(*rows))
-
-
-def _exponent(law, q, compute, k, given) -> float:
-    """``a`` in N* ~ C^a at ``compute`` (the frontier's local slope; beta / (alpha + beta)
-    for Chinchilla, exactly, since its N* is a power of C)."""
-    lo, hi = (_frontier(law, compute * f, q, k, given)[0] for f in (0.5, 2.0))
-    return float(np.log(hi / lo) / np.log(4.0))
-
-
-def _compute_for_loss(law, target_loss, q, k, given):
-    """Compute at which the frontier's loss L*(C) reaches ``target_loss`` (inf if never)."""
-    if law.compute_for_loss is not None:
-        return law.compute_for_loss(target_loss, q, k)
-    raise ValueError(f"law {law.name!r} cannot invert its frontier for a target loss; give "
-                     "a budget (--compute)")
+    plan.hparams = hparam_plan_section(table, compute, seed=opts.seed)
 
 
 def _approaches(table, fit, compute, k, n_opt3, a3) -> dict:
@@ -399,122 +376,9 @@ def _target(law, target_loss, p, boot, level, k, given) -> dict:
     if target_loss <= p["E"]:
         raise ValueError(f"target loss {target_loss} is not above the fitted irreducible loss "
                          f"E = {p['E']:.4g}: no amount of compute reaches it")
-    c_need = _compute_for_loss(law, target_loss, p, k, given)
-    samples = _samples(boot, lambda **q: _compute_for_loss(law, target_loss, q, k, given))
-    n, d, _ = _frontier(law, c_need, p, k, given)
+    c_need = compute_for_loss(law, target_loss, p, k, given)
+    samples = _samples(boot, lambda **q: compute_for_loss(law, target_loss, q, k, given))
+    n, d, _ = frontier_at(law, c_need, p, k, given)
     unreachable = 0 if samples is None else int(np.sum(~np.isfinite(samples)))
     return {"loss": float(target_loss), "compute": asdict(Estimate.from_samples(c_need, samples, level)),
             "N_opt": float(n), "D_opt": float(d), "resamples_never_reaching": unreachable}
-
-
-def _drop_smallest(table, frac: float):
-    final = table.final_points()
-    cut = np.quantile(final["N"], frac)
-    return table.subset(final.loc[final["N"] > cut, "run_id"])
-
-
-def _convention_variants(estimator, table) -> list[tuple[str, dict]]:
-    """Refit with N counted another way, when the table tells how (model shape or an
-    ``N_total`` column): Porian et al. 2024 and Pearce & Song 2024 trace much of the
-    Kaplan/Chinchilla disagreement to this choice."""
-    from scaling.data.nconvention import N_CONVENTION_CHOICES, convert_n
-
-    merged = table.merged()
-    current = estimator.n_convention
-    try:
-        base = convert_n(merged, current)[0] if current else merged["N"].to_numpy(dtype=float)
-    except ValueError:
-        return []
-    out = []
-    for convention in N_CONVENTION_CHOICES:
-        try:
-            values, how = convert_n(merged, convention)
-        except ValueError:
-            continue
-        if "declared" in how or "as given" in how or np.allclose(values, base, rtol=1e-9):
-            continue
-        out.append((f"N counted as {convention} (N* in that count)",
-                    {"n_convention": convention}))
-    return out
-
-
-def _sensitivity(plan: Plan, estimator, table, compute, k, law) -> None:
-    base = plan.fit
-    rows = []
-    for label, changes in _variants(estimator) + _convention_variants(estimator, table):
-        try:
-            frac = changes.pop("drop_smallest_frac", None)
-            alt = warm_refit(estimator, _drop_smallest(table, frac) if frac else table, base,
-                             **changes)
-        except ValueError as err:
-            rows.append({"variant": label, "skipped": str(err)})
-            continue
-        q = alt.values
-        n, d, loss = _frontier(law, compute, q, k, plan.given)
-        row = {"variant": label, "params": dict(q),
-               **{s: q[s] for s in ("alpha", "beta") if s in q}, "N_opt": float(n),
-               "tokens_per_param": float(d / n), "loss": float(loss)}
-        row["outside_interval"] = not (plan.N_opt.contains(n) and
-                                       plan.tokens_per_param.contains(d / n))
-        if "n_convention" in changes:
-            # N* counts other parameters: compare the exponent of N* ~ C^a, not N* itself
-            a_base = _exponent(law, base.values, compute, k, plan.given)
-            row.update(n_convention=changes["n_convention"], outside_interval=False,
-                       a=_exponent(law, q, compute, k, plan.given))
-            if abs(row["a"] - a_base) > 0.05:
-                plan.warnings.append(
-                    f"counting N as {changes['n_convention']} moves the exponent of N* ~ C^a "
-                    f"from {a_base:.2f} to {row['a']:.2f} (Pearce & Song 2024; Porian et al. "
-                    "2024): at this scale the parameter-count convention matters; fit the "
-                    "count your target model will be sized by (--n-convention)")
-        rows.append(row)
-    plan.sensitivity = rows
-
-
-def _prediction_intervals(plan: Plan, estimator, table, compute, k, level, calibration,
-                          law) -> None:
-    """``pi`` of N*, D*, tokens per parameter and the loss at the optimum.
-
-    The loss: the calibrated interval of a new run at (N*, D*)
-    (:mod:`fits.intervals`). N*, D*, D*/N*: the bootstrap spread combined in quadrature
-    (log units) with how far the optimum moved when the backtests removed the largest
-    5-50% of the runs and under the sensitivity refits (RMS of the log moves), times the
-    calibration's multiplier: the optimum drifts as larger runs arrive, which resampling
-    the same runs cannot show.
-    """
-    from .intervals import calibrate, extrapolation
-
-    cal = calibration or calibrate(estimator, table, plan.fit)
-    points = plan.fit.data["points"]
-    where = extrapolation({"N": points["N"], "D": points["D"]},
-                          {"N": plan.N_opt.value, "D": plan.D_opt.value})
-    plan.loss.pi = tuple(float(v) for v in cal.interval(plan.loss.value, where["decades"],
-                                                        level, plan.loss.ci))
-    moved = {"N": [], "D": [], "tpp": []}
-    params = [r["params"] for r in cal.refits]
-    params += [r["params"] for r in plan.sensitivity if "params" in r]
-    for q in params:
-        n, d, _ = _frontier(law, compute, q, k, plan.given)
-        moved["N"].append(np.log(n / plan.N_opt.value))
-        moved["D"].append(np.log(d / plan.D_opt.value))
-        moved["tpp"].append(np.log((d / n) / plan.tokens_per_param.value))
-    m, z = cal.multiplier(level), _z(level)
-    for key, est in (("N", plan.N_opt), ("D", plan.D_opt), ("tpp", plan.tokens_per_param)):
-        s_move = (float(np.sqrt(np.mean(np.square(moved[key])))) if moved[key]
-                  else cal.rate * max(where["decades"], 1.0))
-        lo_sd = hi_sd = 0.0
-        if est.ci is not None:
-            lo_sd = np.log(est.value / min(est.ci[0], est.value)) / z
-            hi_sd = np.log(max(est.ci[1], est.value) / est.value) / z
-        est.pi = (float(est.value * np.exp(-m * np.hypot(lo_sd, s_move))),
-                  float(est.value * np.exp(m * np.hypot(hi_sd, s_move))))
-    for est in (plan.N_opt, plan.D_opt, plan.tokens_per_param, plan.loss):
-        est.level, est.extrapolation = float(level), where
-    plan.calibration = cal.to_dict(level)
-    plan.warnings.extend(note for note in cal.notes if note not in plan.warnings)
-
-
-def _z(level: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(0.5 + level / 2))
