@@ -13,9 +13,13 @@ nobody can act on. The loss near the optimum is flat, though (half or twice N* c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["DEFAULT_TOLERANCE", "loss_grid", "robust_choice", "tolerance_range"]
+from scaling.data.options import Options
+
+__all__ = ["DEFAULT_TOLERANCE", "RobustOptions", "loss_grid", "robust_choice", "tolerance_range"]
 
 #: relative loss above the optimum a plan may give up (``--tolerance``)
 DEFAULT_TOLERANCE = 0.005
@@ -73,10 +77,21 @@ def _refits_within(law, compute, alternatives, N, best, k, given, tolerance):
     return {"share": float(within.mean()), "n": int(alt.shape[0])}
 
 
-def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float = 6.0,
-                  given: dict | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                  level: float = 0.9, span: float = 3.0, n_grid: int = 601,
-                  alternatives=()) -> dict:
+@dataclass(frozen=True)
+class RobustOptions(Options):
+    """Options of :func:`robust_choice` (see there)."""
+
+    k: float = 6.0
+    given: dict | None = None
+    tolerance: float = DEFAULT_TOLERANCE
+    level: float = 0.9
+    span: float = 3.0
+    n_grid: int = 601
+    alternatives: object = ()
+
+
+def robust_choice(law, compute: float, fitted: dict, samples: dict, *,
+                  options: RobustOptions | None = None, **kwargs) -> dict:
     """The robust N at ``compute`` and the N range within ``tolerance`` of the optimum.
 
     Parameters
@@ -89,6 +104,9 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
         The fitted parameters (the law's own answer).
     samples : dict of (B,) arrays
         Bootstrap draws of the parameters (converged ones).
+    options : RobustOptions, optional
+        The options below (and ``k``, FLOPs per parameter-token, 6; ``given``, variables
+        held along the frontier) as one object; keyword arguments change it.
     tolerance : float
         Relative loss above the optimum one accepts (0.005: 0.5%).
     level : float
@@ -114,11 +132,13 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
         least ``level`` of the draws; None when no N is), tokens per parameter at the
         ends of both, and ``n_draws``.
     """
+    opts = RobustOptions.build(options, **kwargs)
+    tolerance, k = opts.tolerance, opts.k
     if not 0 < tolerance < 1:
         raise ValueError(f"`tolerance` must be in (0, 1) (0.005 = 0.5%), got {tolerance}")
-    given = given or {}
+    given = opts.given or {}
     n_star = float(law.frontier(compute, fitted, k=k, **given)[0])
-    N = n_star * np.logspace(-span, span, n_grid)
+    N = n_star * np.logspace(-opts.span, opts.span, opts.n_grid)
     draws = loss_grid(law, compute, samples, N, k, given)
     draws = draws[np.all(np.isfinite(draws), axis=1)]
     if draws.shape[0] < 10:
@@ -126,6 +146,19 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
                          "needs >= 10 (raise --bootstrap)")
     own = loss_grid(law, compute, {p: np.atleast_1d(fitted[p]) for p in law.params}, N, k,
                     given)[0]
+    out, best = _summary(compute, N, (draws, own), n_star, opts)
+    shares = _refits_within(law, compute, opts.alternatives, N, best, k, given, tolerance)
+    if shares:
+        out["refits_within"] = shares
+    _sure_range(out, compute, N, k)
+    return out
+
+
+def _summary(compute, N, grids, n_star, opts: RobustOptions):
+    """The robust choice over the draws' loss grid (and the fitted law's ``own``): the
+    result dict (``sure_range`` still as indices) and the robust N's index."""
+    draws, own = grids
+    tolerance, level, k = opts.tolerance, opts.level, opts.k
     expected = draws.mean(axis=0)
     best = int(np.argmin(expected))
     optimum = draws.min(axis=1, keepdims=True)
@@ -133,7 +166,6 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
     p_within = np.mean(excess <= tolerance, axis=0)
     ends = np.array([tolerance_range(N, row, tolerance) for row in draws])
     lo, hi = tolerance_range(N, own, tolerance)
-    sure = np.flatnonzero(p_within >= level)
     n_rob = float(N[best])
     out = {"tolerance": float(tolerance), "level": float(level),
            "n_draws": int(draws.shape[0]), "interval": list(tolerance_range(N, expected,
@@ -147,13 +179,16 @@ def robust_choice(law, compute: float, fitted: dict, samples: dict, *, k: float 
            "range": {"N": [lo, hi], "lo_interval": _percentiles(ends[:, 0], level),
                      "hi_interval": _percentiles(ends[:, 1], level),
                      "tokens_per_param": [compute / (k * hi ** 2), compute / (k * lo ** 2)]},
-           "sure_range": None, "N_law": n_star}
-    shares = _refits_within(law, compute, alternatives, N, best, k, given, tolerance)
-    if shares:
-        out["refits_within"] = shares
+           "sure_range": np.flatnonzero(p_within >= level), "N_law": n_star}
+    return out, best
+
+
+def _sure_range(out: dict, compute, N, k) -> None:
+    """``out["sure_range"]`` from the indices of the N within tolerance in at least
+    ``level`` of the draws (None unless they lie inside the grid)."""
+    sure, out["sure_range"] = out["sure_range"], None
     if sure.size and sure[0] > 0 and sure[-1] < N.size - 1:
         a, b = float(N[sure[0]]), float(N[sure[-1]])
         out["sure_range"] = {"N": [a, b], "contiguous": bool(sure.size == sure[-1] - sure[0] + 1),
                              "tokens_per_param": [compute / (k * b ** 2),
                                                   compute / (k * a ** 2)]}
-    return out
