@@ -285,7 +285,7 @@ def plot_calibration(calibration: dict, path=None, *, ax=None):
     return save_figure(fig, path)
 
 
-# the old private names, still imported by fits/curve/predict.py and fits/l2l/plots.py
-# (files under change when the helpers became public); remove once those import the
+# the old private names, still imported by fits/curve/predict.py
+# (file under change when the helpers became public); remove once it imports the
 # public names
 _figure, _save, _DPI = new_figure, save_figure, DPI

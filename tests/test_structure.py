@@ -36,8 +36,8 @@ PENDING_EDGES = {
 PENDING_PRIVATE_IMPORTS = {
     # plots' old figure helpers: import the public ones from fits/figures.py (files under
     # active change)
-    "fits/curve/predict.py", "fits/l2l/plots.py",
-    # helpers of sibling modules inside fits/curve and fits/l2l (files under active change)
+    "fits/curve/predict.py",
+    # helpers of sibling modules inside fits/curve (files under active change)
     "fits/curve/tissue.py", "fits/curve/joint.py",
 }
 # Curve-law forms: the paper's symbols, but no registry hook names the function yet.

@@ -20,11 +20,11 @@ def plot_l2l(result, path=None, *, ax=None, max_groups: int = 10):
     max_groups : int
         Groups drawn (the first ones).
     """
-    from ..plots import _figure, _save
+    from ..figures import new_figure, save_figure
     from .result import LINK_LAWS
 
     law = LINK_LAWS[result.law]
-    fig, ax = _figure(path, ax, (6.0, 4.5))
+    fig, ax = new_figure(path, ax, (6.0, 4.5))
     fitted = [(name, g) for name, g in result.groups.items() if g.fit is not None]
     for i, (name, g) in enumerate(fitted[:max_groups]):
         color = f"C{i % 10}"
@@ -49,4 +49,4 @@ def plot_l2l(result, path=None, *, ax=None, max_groups: int = 10):
     ax.set_title(f"{result.law}: dots fitted, crosses held out (bars: intervals)", fontsize=9)
     if fitted:
         ax.legend(fontsize=6)
-    return _save(fig, path)
+    return save_figure(fig, path)
