@@ -12,10 +12,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from scaling.data import RunsTable, load_table, validate
+from scaling.data import RunsTable
 from scaling.data.options import Options
 
-from .estimator import EstimatorParams, clone
+from .estimator import EstimatorParams
 from .laws import Law, get_law
 from .checks import positive_arrays
 from .finish import finish
@@ -28,23 +28,14 @@ from .starts import lm_bounds
 from .problem import Problem
 from .selection import finish_selection, select_points, selection_info
 from .prediction import DEFAULT_LEVEL, Prediction
+from .refits import warm_refit
 from .result import FitResult
+from .tables import as_table
 
 __all__ = ["fit_law", "FitLawOptions", "ScalingLawFit", "as_table", "warm_refit", "POINT_VARIABLES"]
 
 #: Columns a one-variable law can use as x.
 POINT_VARIABLES = ("N", "D", "C", "step")
-
-
-def as_table(data) -> RunsTable:
-    """A :class:`RunsTable` from a table, a DataFrame or a path."""
-    if isinstance(data, RunsTable):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return validate(data)
-    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
-        return load_table(data)
-    raise TypeError(f"expected a RunsTable, a DataFrame or a path, got {type(data).__name__}")
 
 
 def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray, n_free: int,
@@ -503,28 +494,3 @@ class ScalingLawFit(EstimatorParams):
             except ValueError as err:  # e.g. a selection the backtests cannot cut
                 self.calibration_ = default_calibration(f"backtests not possible ({err})")
         return self.calibration_
-
-
-def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: int = 255,
-               **changes) -> FitResult:
-    """Refit ``estimator``'s choices (with ``changes``) on ``table``, starting from the
-    ``warm`` optimum plus ``n_random`` seeded starts in the law's grid box.
-
-    Backtests and sensitivity checks refit many variants of one fit; a warm start finds
-    the same optimum as the full grid at a fraction of its cost.
-    """
-
-    refit = clone(estimator, **changes)  # every hyperparameter: constraints included
-    law = get_law(refit.law)
-    rng = np.random.default_rng(refit.seed)
-    rows = [law.to_theta(warm.values)]
-    points = warm.data.get("points") or {}
-    names = [n for n in warm.data.get("ranges", {})]
-    if names and n_random:
-        log_vars = tuple(np.log(np.asarray(points[n], dtype=float)) for n in names)
-        grid = law.grid(log_vars, np.log(np.asarray(points["loss"], dtype=float)))
-        lo, hi = grid.min(axis=0), grid.max(axis=0)
-        rows.extend(lo + (hi - lo) * rng.random((n_random, lo.size)))
-    refit.set_params(starts=np.array([[law.from_theta(r)[p] for p in law.params]
-                                      for r in rows]))
-    return refit.fit(table, warn=False).result_

@@ -28,21 +28,25 @@ Floors keep the interval from collapsing on tables where the backtests happen to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from scaling.data.select import expand_run_ids
 
 from .bootstrap import bootstrap
 from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
                           default_calibration, effective_cuts)
-from scaling.data.select import expand_run_ids
-
 from .estimator import clone
-from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
 from .prediction import DEFAULT_LEVEL, Prediction
-from .refits import bootstrap_subsets, fit_data, refit_subsets
+from .refits import bootstrap_subsets, fit_data, refit_subsets, warm_refit
 from .result import FitResult
 from .selection import SELECTION_OPTIONS, select_points
+from .tables import as_table
+
+if TYPE_CHECKING:
+    from .fit import ScalingLawFit
 
 __all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
            "far_rate", "observation_scatter", "pi_from_ci", "point_intervals", "prediction_entry", "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE",

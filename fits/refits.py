@@ -22,8 +22,11 @@ objective) at a fraction of its cost: no table selection, no per-refit set-up.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from .estimator import clone
 from .laws import get_law
 from .multistart import multistart
 from .objectives import get_objective
@@ -32,7 +35,10 @@ from .problem import Problem
 from .result import FitResult
 from .starts import fit_starts
 
-__all__ = ["FitData", "fit_data", "refit_subsets", "bootstrap_subsets"]
+if TYPE_CHECKING:
+    from .fit import ScalingLawFit
+
+__all__ = ["FitData", "fit_data", "refit_subsets", "bootstrap_subsets", "warm_refit"]
 
 #: Stopping rule of a subset refit (no polish follows).
 _FTOL, _XTOL = 1e-12, 1e-9
@@ -161,3 +167,28 @@ def bootstrap_subsets(data: FitData, masks, theta, *, n_boot: int, seed: int,
         keep = ok[rows]
         out.append({p: natural[rows][keep, i] for i, p in enumerate(data.law.params)})
     return out
+
+
+def warm_refit(estimator: ScalingLawFit, table, warm: FitResult, *, n_random: int = 255,
+               **changes) -> FitResult:
+    """Refit ``estimator``'s choices (with ``changes``) on ``table``, starting from the
+    ``warm`` optimum plus ``n_random`` seeded starts in the law's grid box.
+
+    Backtests and sensitivity checks refit many variants of one fit; a warm start finds
+    the same optimum as the full grid at a fraction of its cost.
+    """
+
+    refit = clone(estimator, **changes)  # every hyperparameter: constraints included
+    law = get_law(refit.law)
+    rng = np.random.default_rng(refit.seed)
+    rows = [law.to_theta(warm.values)]
+    points = warm.data.get("points") or {}
+    names = [n for n in warm.data.get("ranges", {})]
+    if names and n_random:
+        log_vars = tuple(np.log(np.asarray(points[n], dtype=float)) for n in names)
+        grid = law.grid(log_vars, np.log(np.asarray(points["loss"], dtype=float)))
+        lo, hi = grid.min(axis=0), grid.max(axis=0)
+        rows.extend(lo + (hi - lo) * rng.random((n_random, lo.size)))
+    refit.set_params(starts=np.array([[law.from_theta(r)[p] for p in law.params]
+                                      for r in rows]))
+    return refit.fit(table, warn=False).result_
