@@ -27,8 +27,9 @@ import pandas as pd
 
 from ..schema import RunsTable
 from ._core import Options, default_run_id, fail, to_table
+from .hf_config import CONFIG_FILE, find_config, params_from_config
 
-__all__ = ["load_hf_trainer_state", "find_trainer_state", "STATE_FILE"]
+__all__ = ["load_hf_trainer_state", "find_trainer_state", "hf_run_folders", "STATE_FILE"]
 
 STATE_FILE = "trainer_state.json"
 _LABEL = "Hugging Face trainer_state.json"
@@ -38,6 +39,21 @@ _SUMMARY = {"train_loss", "train_runtime", "train_samples_per_second",
 _STATE_FACTS = ("global_step", "max_steps", "num_train_epochs", "logging_steps",
                 "eval_steps", "save_steps", "train_batch_size", "total_flos",
                 "num_input_tokens_seen")
+
+
+def _has_state(folder: Path) -> bool:
+    return (folder / STATE_FILE).is_file() or any(folder.glob(f"checkpoint-*/{STATE_FILE}"))
+
+
+def hf_run_folders(path: Path) -> list[Path]:
+    """``[path]`` for a Trainer output folder; for a folder of them (one per run, e.g.
+    ``out/125m``, ``out/350m``), those folders in name order; else []."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    if _has_state(path):
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_dir() and _has_state(p))
 
 
 def find_trainer_state(path: Path) -> Path:
@@ -55,7 +71,7 @@ def find_trainer_state(path: Path) -> Path:
     return max(checkpoints, key=lambda p: int(p.parent.name.split("-")[1]))
 
 
-def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None = None,
+def load_hf_trainer_state(path, *, N=None, tokens_per_step=None, tokens: str | None = None,
                           run_id: str | None = None, loss: str | None = None,
                           lr: str | None = "auto", columns: Mapping[str, str] | None = None,
                           n_convention: str | None = None, flops_per_token_factor: float = 6.0,
@@ -68,8 +84,10 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
     path : str or Path
         The file, or a Trainer output folder (its own state file, else that of the
         latest ``checkpoint-<step>/``).
-    N : float or str
-        Parameters of the model (the state does not record them).
+    N : float or str, optional
+        Parameters of the model (the state does not record them). Default: counted from
+        the model's ``config.json`` next to the state (or in the output folder above a
+        checkpoint), non-embedding (see :mod:`scaling.data.logs.hf_config`).
     tokens_per_step : int, optional
         Tokens per optimizer step (per-device batch x devices x gradient accumulation
         x sequence length), giving ``D = step * tokens_per_step``. Without it,
@@ -96,6 +114,11 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
         entry that is not an object or has no ``step``, no loss, invalid values.
     """
     path = find_trainer_state(Path(path))
+    size = {}
+    if N is None:
+        size = _size_from_config(path)
+        n_convention = n_convention or "non_embedding"
+        N = size["N_total"] if n_convention == "total" else size["N"]
     opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
                    loss=loss, lr=lr, columns=columns, n_convention=n_convention,
                    flops_per_token_factor=flops_per_token_factor,
@@ -134,6 +157,21 @@ def load_hf_trainer_state(path, *, N, tokens_per_step=None, tokens: str | None =
         raise fail(path, _LABEL, f"'log_history' has no training logs ({len(history)} "
                    "entries); was the state saved before the first logging step?")
     facts = {k: state[k] for k in _STATE_FACTS if k in state}
-    return to_table(records, source=path, label=_LABEL, opts=opts,
-                    where=lambda r: f"log_history[{r['loc']}]",
-                    meta={"trainer_state": facts})
+    table = to_table(records, source=path, label=_LABEL, opts=opts,
+                     where=lambda r: f"log_history[{r['loc']}]",
+                     meta={"trainer_state": facts, **({"model_config": size} if size else {})})
+    if size:  # the total count too, so a fit can ask for either convention
+        table.runs["N_total"] = size["N_total"]
+    return table
+
+
+def _size_from_config(state_file: Path) -> dict:
+    config = find_config(state_file)
+    if config is None:
+        raise fail(state_file, _LABEL, f"the parameter count is unknown: no {CONFIG_FILE} "
+                   "next to it (nor in the output folder); pass N= (--model-size)")
+    try:
+        size = params_from_config(config)
+    except ValueError as err:
+        raise fail(state_file, _LABEL, str(err)) from None
+    return {**size, "config": str(config)}

@@ -10,7 +10,7 @@ from ..loaders import combine_tables, expand_paths, load_table, read_frame
 from ..schema import RunsTable, validate
 from ._core import fail
 from ._csv import csv_header
-from .hf_trainer import STATE_FILE, load_hf_trainer_state
+from .hf_trainer import STATE_FILE, find_trainer_state, hf_run_folders, load_hf_trainer_state
 from .lightning_csv import METRICS_FILE, load_lightning_csv
 from .tb_events import EVENT_GLOB, load_tensorboard
 from .wandb_csv import is_wandb_header, load_wandb_csv
@@ -49,7 +49,8 @@ def sniff_log(path) -> str:
     """The kind of log at ``path``, one of :data:`LOG_KINDS`.
 
     Folders: ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
-    ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) -> hf,
+    ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) in it or in its
+    sub-folders (one Trainer output folder per run) -> hf,
     ``metrics.csv`` below it -> lightning, event files below it -> tensorboard, else
     table. Files: ``events.out.tfevents.*`` -> tensorboard; JSON with
     ``log_history`` -> hf; a CSV whose header has ``_step``/``_runtime``/``_timestamp``
@@ -67,7 +68,7 @@ def sniff_log(path) -> str:
     if path.is_dir():
         if offline_run_files(path):
             return "wandb-offline"
-        if (path / STATE_FILE).is_file() or any(path.glob(f"checkpoint-*/{STATE_FILE}")):
+        if hf_run_folders(path):  # an output folder, or a folder of them
             return "hf"
         if any(path.rglob(METRICS_FILE)):
             return "lightning"
@@ -158,5 +159,24 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
     paths = expand_paths(path)
     if len(paths) > 1 and kwargs.get("run_id") is not None:
         raise ValueError(f"`run_id` names one run; {len(paths)} logs were given")
-    tables = [_LOADERS[kind or sniff_log(p)](p, **kwargs) for p in paths]
-    return combine_tables(tables, paths)
+    kinds = [kind or sniff_log(p) for p in paths]
+    # a folder of Trainer output folders: one run each
+    pairs = [(run, k) for p, k in zip(paths, kinds)
+             for run in ((hf_run_folders(p) or [p]) if k == "hf" else [p])]
+    if len(pairs) > 1 and kwargs.get("run_id") is not None:
+        raise ValueError(f"`run_id` names one run; {len(pairs)} logs were given")
+    tables = [_LOADERS[k](p, **_for_log(kwargs, p, k)) for p, k in pairs]
+    return combine_tables(tables, [p for p, _ in pairs])
+
+
+def _for_log(kwargs: dict, path: Path, kind: str) -> dict:
+    """A per-run ``N`` mapping keyed by output-folder name, narrowed to this HF run (so
+    ``N={"125m": ..., "350m": ...}`` works over a folder of output folders)."""
+    N = kwargs.get("N")
+    if kind == "hf" and isinstance(N, Mapping) and kwargs.get("run_id") is None:
+        from ._core import default_run_id
+
+        name = default_run_id(find_trainer_state(path).parent)
+        if name in {str(k) for k in N}:
+            return {**kwargs, "N": {name: {str(k): v for k, v in N.items()}[name]}}
+    return kwargs

@@ -11,6 +11,7 @@ TensorBoard reads it: every folder below it holding event files is one run.
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from pathlib import Path
 from typing import Mapping
@@ -46,13 +47,36 @@ def _reader():
 def event_files(path: Path) -> dict[str, list[Path]]:
     """run_id -> its event files (in name order, which is creation order)."""
     if path.is_file():
-        return {default_run_id(path.parent): [path]}
+        return _without_hf_timestamps({default_run_id(path.parent): [path]}, path.parent)
     runs: dict[str, list[Path]] = {}
     for file in sorted(p for p in path.rglob(EVENT_GLOB) if p.is_file()):
         folder = file.parent
         name = default_run_id(path) if folder == path else folder.relative_to(path).as_posix()
         runs.setdefault(name, []).append(file)
-    return runs
+    return _without_hf_timestamps(runs, path)
+
+
+# Hugging Face's TensorBoardCallback logs to <output_dir>/runs/<Mon><DD>_<HH-MM-SS>_<host>
+_HF_STAMP = re.compile(r"[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_.+")
+
+
+def _without_hf_timestamps(runs: dict, root: Path) -> dict:
+    """Run names without HF's ``runs/<timestamp>_<host>`` tail (``out/125m/runs/Dec07_05-
+    17-18_gpu1`` -> ``125m``), so ``--model-size 125m=...`` needs no timestamp typed out;
+    kept as logged where two logs of one output folder would get one name."""
+    short = {}
+    root = root.resolve()
+    for name, files in runs.items():
+        folder = files[0].parent.resolve()
+        if not (_HF_STAMP.fullmatch(folder.name) and folder.parent.name == "runs"):
+            short[name] = name
+            continue
+        output = folder.parent.parent
+        inside = output != root and root in output.parents
+        short[name] = output.relative_to(root).as_posix() if inside else output.name
+    if len(set(short.values())) < len(short):
+        return runs
+    return {short[k]: v for k, v in runs.items()}
 
 
 def _count_records(path: Path) -> int:

@@ -91,6 +91,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             if fit_runs or curve_method != "auto":
                 raise InputError("--fit-runs and --method apply to the curve laws ("
                                  f"{', '.join(CURVE_LAWS)}) only")
+            _points_for_few_runs(table, get_any_law(law), given, drop_highest)
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
             result = estimator.fit(table).result_
@@ -101,3 +102,24 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                                                    seed=seed)
     emit(result, as_json, save)
 
+
+
+def _points_for_few_runs(table, law, given, drop_highest) -> None:
+    """Too few runs for the law's free parameters at one final point each, but every run
+    logged a curve (e.g. three Trainer output folders): fit every checkpoint, and say so.
+    Only when --points was not given; an explicit --points final still refuses."""
+    from scaling.commands._common import _SELECTION
+
+    ctx = click.get_current_context()
+    if (ctx.get_parameter_source("points") != click.core.ParameterSource.DEFAULT
+            or ctx.params.get("x") is not None):
+        return
+    n_free = len(law.params) - len(given.get("fixed") or {})
+    n_runs = len(table.runs) - drop_highest
+    per_run = table.points.groupby("run_id").size()
+    if n_runs < n_free and len(per_run) and per_run.min() > 1:
+        ctx.meta[_SELECTION] = {**ctx.meta[_SELECTION], "points": "all"}
+        if not ctx.params.get("as_json"):
+            click.echo(f"note: {n_runs} runs cannot fit {n_free} free parameters at one final point "
+                       "each; fitting every checkpoint (--points all; --points final to refuse)",
+                       err=True)
