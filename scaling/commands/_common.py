@@ -192,41 +192,21 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
     ctx = click.get_current_context(silent=True)
     if ctx is not None and _GROUP_TABLE in ctx.meta:
         return ctx.meta[_GROUP_TABLE]
-    from scaling.data import load_dataset, load_log, load_table, parse_column_map
-
-    if data.startswith("bundled:"):
-        return load_dataset(data.split(":", 1)[1])
-    from scaling.data.loaders import combine_tables, expand_paths
+    from scaling.data import parse_column_map
+    from scaling.data.source import load_source
 
     try:
-        paths = expand_paths(data)  # one path, or a glob of several logs or tables
+        table, kinds = load_source(data, columns=parse_column_map(columns) or None, runs=runs,
+                                   log_format=log_format or "auto", model_size=model_size,
+                                   tokens_per_step=tokens_per_step, require_size=require_size)
     except ValueError as err:
-        what = str(err) if any(c in data for c in "*?[") else f"DATA {data!r} does not exist"
-        raise InputError(f"{what} (give a file, a directory, a glob such as 'out/*/wandb' in "
-                         "quotes, or bundled:NAME; see `scaling datasets`)") from None
-    log_format = log_format or "auto"
-    if log_format == "auto":
-        from scaling.data.logs import sniff_log
-
-        kinds = {sniff_log(p) for p in paths}
-        if kinds != {"table"}:
-            _say_format(kinds, data)
-        elif len(paths) > 1:
-            return combine_tables([_load(str(p), columns, runs, "table", model_size,
-                                         tokens_per_step, require_size) for p in paths], paths)
-    else:
-        kinds = {log_format}
-    if kinds == {"table"} and model_size is None and tokens_per_step is None:
-        # curve laws need no token counts; point laws check for them and say so
-        return load_table(data, runs=runs, columns=parse_column_map(columns),
-                          require_tokens=False, require_size=require_size)
-    # offline W&B runs keep their config, HF output folders their config.json
-    if model_size is None and not kinds <= {"wandb-offline", "hf"}:
-        raise InputError(f"reading a {'/'.join(sorted(kinds))} log needs the model size: "
-                         "--model-size N (124M, or run_a=124M,run_b=350M)")
-    return load_log(paths, None if log_format == "auto" else log_format, N=model_size,
-                    tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
-                    require_tokens=False)
+        if "does not exist" in str(err) or "matches no file" in str(err) \
+                or "needs the model size" in str(err):
+            raise InputError(str(err)) from None
+        raise
+    if kinds != {"table"}:
+        _say_format(kinds, data)
+    return table
 
 
 def _say_format(kinds: set, data: str) -> None:

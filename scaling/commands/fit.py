@@ -105,21 +105,20 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
 
 
 def _points_for_few_runs(table, law, given, drop_highest) -> None:
-    """Too few runs for the law's free parameters at one final point each, but every run
-    logged a curve (e.g. three Trainer output folders): fit every checkpoint, and say so.
-    Only when --points was not given; an explicit --points final still refuses."""
+    """Too few runs for the law at one final point each (fits.selection.points_for_few_runs):
+    fit every checkpoint, and say so. Only when --points was not given."""
     from scaling.commands._common import _SELECTION
+    from scaling.fits.selection import points_for_few_runs
 
     ctx = click.get_current_context()
     if (ctx.get_parameter_source("points") != click.core.ParameterSource.DEFAULT
             or ctx.params.get("x") is not None):
         return
-    n_free = len(law.params) - len(given.get("fixed") or {})
-    n_runs = len(table.runs) - drop_highest
-    per_run = table.points.groupby("run_id").size()
-    if n_runs < n_free and len(per_run) and per_run.min() > 1:
+    n_fixed = len(given.get("fixed") or {})
+    if points_for_few_runs(table, law, n_fixed=n_fixed, drop_highest=drop_highest):
         ctx.meta[_SELECTION] = {**ctx.meta[_SELECTION], "points": "all"}
         if not ctx.params.get("as_json"):
-            click.echo(f"note: {n_runs} runs cannot fit {n_free} free parameters at one final point "
-                       "each; fitting every checkpoint (--points all; --points final to refuse)",
+            click.echo(f"note: {len(table.runs) - drop_highest} runs cannot fit "
+                       f"{len(law.params) - n_fixed} free parameters at one final point each; "
+                       "fitting every checkpoint (--points all; --points final to refuse)",
                        err=True)

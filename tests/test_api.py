@@ -1,0 +1,78 @@
+"""scaling.api: each verb as a function, giving the CLI's numbers."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import scaling
+from cli import main
+
+HF = Path(__file__).parent / "fixtures" / "hf_output_folders"
+
+
+def _cli_json(*args):
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_import_scaling_stays_light():
+    lazy = subprocess.run([sys.executable, "-c", "import sys, scaling; print(sorted(m for m in "
+                           "('pandas', 'scipy', 'torch', 'scaling.api') if m in sys.modules))"],
+                          capture_output=True, text=True, check=True)
+    assert lazy.stdout.strip() == "[]"
+    # the names resolve on first use
+    assert scaling.fit is scaling.api.fit and "check" in dir(scaling)
+
+
+def test_fit_equals_the_cli():
+    cli = _cli_json("fit", "bundled:chinchilla_epoch", "--drop-highest", "5")
+    api = scaling.fit("bundled:chinchilla_epoch", drop_highest=5)
+    for name, entry in api.params.items():
+        assert entry.value == pytest.approx(cli["params"][name]["value"], rel=1e-9)
+    assert api.n_points == cli["n_points"]
+
+
+def test_fit_of_hf_output_folders_with_no_option():
+    api = scaling.fit(HF)
+    cli = _cli_json("fit", str(HF))
+    assert api.params["alpha"].value == pytest.approx(cli["params"]["alpha"]["value"], rel=1e-9)
+    assert api.params["alpha"].value == pytest.approx(0.34, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_predict_equals_the_cli():
+    args = dict(N=7e10, D=1.4e12)
+    cli = _cli_json("predict", "bundled:chinchilla_epoch", "--drop-highest", "5", "--N", "7e10",
+                    "--D", "1.4e12", "--bootstrap", "50")
+    api = scaling.predict("bundled:chinchilla_epoch", drop_highest=5, bootstrap=50, **args)
+    row = api.to_frame().iloc[0]
+    assert row["value"] == pytest.approx(cli["loss"]["value"], rel=1e-12)
+    assert [row["pi_lower"], row["pi_upper"]] == pytest.approx(cli["loss"]["pi"], rel=1e-12)
+    assert [row["ci_lower"], row["ci_upper"]] == pytest.approx(cli["loss"]["ci"], rel=1e-12)
+
+
+@pytest.mark.slow
+def test_plan_equals_the_cli():
+    cli = _cli_json("plan", "bundled:chinchilla_epoch", "--drop-highest", "5", "--compute",
+                    "5.88e23", "--bootstrap", "50", "--no-sensitivity", "--gpus", "8")
+    api = scaling.plan("bundled:chinchilla_epoch", drop_highest=5, compute=5.88e23,
+                       bootstrap=50, sensitivity=False, gpus=8)
+    assert api.N_opt.value == pytest.approx(cli["N_opt"]["value"], rel=1e-12)
+    assert list(api.N_opt.pi) == pytest.approx(cli["N_opt"]["pi"], rel=1e-12)
+    assert api.loss.value == pytest.approx(cli["loss"]["value"], rel=1e-12)
+    assert api.resources["wall_days"].value == pytest.approx(cli["wall_days"]["value"])
+
+
+def test_dataframe_in_and_cli_keywords():
+    from scaling.data import load_chinchilla_epoch
+
+    frame = load_chinchilla_epoch().merged()  # one row per run, as a user's CSV
+    result = scaling.fit(frame, drop_highest=5, fix={"alpha": 0.34})
+    assert result.params["alpha"].value == 0.34
+    with pytest.raises(TypeError, match="unexpected keyword.*'model_size'"):
+        scaling.fit("bundled:chinchilla_epoch", modelsize=1)
