@@ -133,6 +133,8 @@ def _scratch(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "tests" / "data" / "fixtures" / "hf_trainer_state_tokens_seen.json",
                 tmp_path / "trainer_state.json")
     (tmp_path / "tiny-ladder.json").write_text(_TINY_LADDER)
+    # Trainer output folders (trainer_state.json + config.json each), as in a clean clone
+    shutil.copytree(ROOT / "tests" / "fixtures" / "hf_output_folders", tmp_path / "hf-runs")
     # a ladder-shaped file: 3 checkpoints per run, a dataset column, a repeated run
     rows = []
     for i, (rid, n, d, loss) in enumerate(zip(final["run_id"], final["N"], final["D"],
@@ -191,3 +193,52 @@ def test_every_documented_command_runs(tmp_path, monkeypatch):
             failures.append(f"{where}: `{command}` -> exit {result.exit_code}: "
                             f"{result.output.strip().splitlines()[-1:] or result.exception}")
     assert not failures, "\n".join(failures)
+
+
+# -- quoted output ---------------------------------------------------------------------
+# A doc quotes what a command prints with a marker line right before the output block:
+#   <!-- output of: scaling predict bundled:chinchilla_epoch --N 7e10 --D 1.4e12 -->
+#   ```text
+#   predicted loss 1.9734  pi 90% [1.8927, 2.0589] (prediction interval: a new run)
+#   ...
+#   ```
+# Every quoted line (spaces collapsed; "..." lines skip) must be a line, or part of a line,
+# of what the command prints: the numbers in the docs are the numbers users get.
+_OUTPUT = re.compile(r"<!-- output of: (scaling [^\n]*?) -->\n *```(?:text)?\n(.*?)^ *```",
+                     re.S | re.M)
+
+
+def quoted_outputs():
+    out = []
+    for path in DOCS:
+        for command, block in _OUTPUT.findall(path.read_text()):
+            lines = [" ".join(line.split()) for line in block.splitlines()]
+            out.append((path.name, command, [l for l in lines if l and l != "..."]))
+    return out
+
+
+QUOTED = quoted_outputs()
+
+
+def test_docs_quote_outputs_under_the_marker():
+    assert len(QUOTED) >= 5
+    for where, command, lines in QUOTED:
+        assert lines, f"{where}: the output quoted for `{command}` is empty"
+        assert not _is_template(command), f"{where}: a quoted output needs a concrete command"
+        _resolve(shlex.split(command)[1:], resilient=False)
+
+
+def _mismatches(printed: str, quoted: list[str]) -> list[str]:
+    have = [" ".join(line.split()) for line in printed.splitlines()]
+    return [line for line in quoted if not any(line in h for h in have)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where,command,lines", QUOTED, ids=[f"{w}:{c[8:60]}" for w, c, _ in QUOTED])
+def test_quoted_output_is_what_the_command_prints(where, command, lines, tmp_path, monkeypatch):
+    monkeypatch.chdir(_scratch(tmp_path))
+    result = CliRunner().invoke(main, shlex.split(command)[1:])
+    assert result.exit_code == 0, result.output
+    wrong = _mismatches(result.output, lines)
+    assert not wrong, (f"{where}: `{command}` no longer prints\n  " + "\n  ".join(wrong)
+                       + "\nit prints:\n" + result.output)
