@@ -48,7 +48,7 @@ def _has_log_history(path: Path) -> bool:
 def sniff_log(path) -> str:
     """The kind of log at ``path``, one of :data:`LOG_KINDS`.
 
-    Folders: ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
+    Folders: ``points.*`` (or ``curves.*``) in it -> table; ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
     ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) in it or in its
     sub-folders (one Trainer output folder per run) -> hf,
     ``metrics.csv`` below it -> lightning, event files below it -> tensorboard, else
@@ -66,6 +66,10 @@ def sniff_log(path) -> str:
     if not path.exists():
         raise ValueError(f"no such file or folder: {str(path)!r}")
     if path.is_dir():
+        from ..loaders import _POINT_STEMS, _find
+
+        if _find(path, _POINT_STEMS) is not None:  # a runs table's folder: runs.*, points.*
+            return "table"
         if offline_run_files(path):
             return "wandb-offline"
         if hf_run_folders(path):  # an output folder, or a folder of them
