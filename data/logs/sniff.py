@@ -66,9 +66,9 @@ def sniff_log(path) -> str:
     if not path.exists():
         raise ValueError(f"no such file or folder: {str(path)!r}")
     if path.is_dir():
-        from ..loaders import _POINT_STEMS, _find
+        from ..loaders import _find
 
-        if _find(path, _POINT_STEMS) is not None:  # a runs table's folder: runs.*, points.*
+        if _find(path, ("points", "curves")) is not None:  # a runs table's folder: runs.*, points.*
             return "table"
         if offline_run_files(path):
             return "wandb-offline"
