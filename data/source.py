@@ -49,8 +49,9 @@ def load_source(data, *, columns: Mapping[str, str] | None = None, runs=None,
         tables = [load_table(p, runs=runs, columns=columns, require_tokens=False,
                              require_size=require_size) for p in paths]
         return combine_tables(tables, paths), kinds
-    # offline W&B runs keep their config, HF output folders their config.json
-    if model_size is None and not kinds <= {"wandb-offline", "hf"}:
+    # offline W&B runs keep their config, HF output folders (and the TensorBoard logs in
+    # them) their config.json: the loaders say when it is missing
+    if model_size is None and not kinds <= {"wandb-offline", "hf", "tensorboard"}:
         raise ValueError(f"reading a {'/'.join(sorted(kinds))} log needs the model size: "
                          "--model-size N (124M, or run_a=124M,run_b=350M)")
     table = load_log(paths, None if log_format == "auto" else log_format, N=model_size,

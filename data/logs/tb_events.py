@@ -147,7 +147,7 @@ def _scalars(path: Path, run: str, shown: str) -> list[tuple]:
     return rows
 
 
-def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None,
+def load_tensorboard(path, *, N=None, tokens_per_step=None, tokens: str | None = None,
                      run_id: str | None = None, loss: str | None = None,
                      lr: str | None = "auto", columns: Mapping[str, str] | None = None,
                      n_convention: str | None = None, flops_per_token_factor: float = 6.0,
@@ -161,8 +161,10 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
         is a run named by its path below ``path`` (the folder's own name for files
         directly in it). Folders that do not log the loss (such as the sub-folders
         ``add_scalars`` makes) are left out and listed in ``meta["skipped_runs"]``.
-    N : float, str or mapping
-        Parameters (one value for every run, or ``{run_id: N}``).
+    N : float, str or mapping, optional
+        Parameters (one value for every run, or ``{run_id: N}``). Default: for runs
+        logged by Hugging Face's ``TensorBoardCallback`` (``<output>/runs/<time>/``),
+        counted from ``<output>/config.json`` (non-embedding, :mod:`.hf_config`).
     tokens_per_step, tokens, run_id, loss, lr, columns
         As for :func:`load_wandb_csv`; tags are the metric names (``train/loss``,
         ``Loss/train``, ``train/learning_rate``, ``eval/loss``, ...).
@@ -185,11 +187,14 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
     path = Path(path)
     if not path.exists():
         raise fail(path, _LABEL, "no such file or folder")
+    runs = event_files(path)
+    if N is None and runs:
+        N = _sizes_from_configs(path, runs)
+        n_convention = n_convention or "non_embedding"
     opts = Options(N=N, tokens_per_step=tokens_per_step, tokens=tokens, run_id=run_id,
                    loss=loss, lr=lr, columns=columns, n_convention=n_convention,
                    flops_per_token_factor=flops_per_token_factor,
                    require_tokens=require_tokens, drop_nonfinite=drop_nonfinite)
-    runs = event_files(path)
     if not runs:
         raise fail(path, _LABEL, f"the folder holds no event files ({EVENT_GLOB})")
     by_run = {name: [row for file in files for row in _scalars(
@@ -212,3 +217,21 @@ def load_tensorboard(path, *, N, tokens_per_step=None, tokens: str | None = None
     return to_table(records, source=source, label=_LABEL, opts=opts,
                     where=lambda r: f"{r['loc']} step {int(r['step'])}",
                     meta={"skipped_runs": skipped} if skipped else None)
+
+
+def _sizes_from_configs(path: Path, runs: dict) -> dict:
+    """run_id -> N from the config.json of each run's HF output folder."""
+    from .hf_config import find_config, params_from_config
+
+    sizes = {}
+    for name, files in runs.items():
+        config = find_config(files[0])
+        if config is None:
+            raise fail(path, _LABEL, f"the parameter count of run {name!r} is unknown: no "
+                       "config.json in its output folder; give N (--model-size 124M, or "
+                       "run_a=124M,run_b=350M)")
+        try:
+            sizes[name] = params_from_config(config)["N"]
+        except ValueError as err:
+            raise fail(path, _LABEL, str(err)) from None
+    return sizes

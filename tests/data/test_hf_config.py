@@ -100,3 +100,24 @@ def test_tensorboard_run_names_drop_hf_timestamps(tmp_path):
         (folder / "events.out.tfevents.1.gpu1").write_bytes(b"")
     assert set(event_files(tmp_path)) == {"m125", "m350"}
     assert set(event_files(tmp_path / "m125")) == {"m125"}
+
+
+def test_tensorboard_logs_of_hf_output_folders_take_n_from_config(tmp_path):
+    pytest.importorskip("tensorboard")
+    writer_module = pytest.importorskip("torch.utils.tensorboard")
+    for name, (layers, width) in {"m1": (2, 64), "m2": (4, 128)}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(
+            {"model_type": "llama", "num_hidden_layers": layers, "hidden_size": width,
+             "intermediate_size": 4 * width, "num_attention_heads": 4, "vocab_size": 1000}))
+        writer = writer_module.SummaryWriter(str(tmp_path / name / "runs" / "Dec07_05-17-18_gpu1"))
+        for step in range(1, 6):
+            writer.add_scalar("train/loss", 3.0 / step ** 0.1, step)
+        writer.close()
+    table = load_log(tmp_path, require_tokens=False)
+    # gated MLP: L (2 d^2 + 2 d^2 + 3 d 4d) = 16 L d^2
+    assert dict(zip(table.runs["run_id"], table.runs["N"])) == {"m1": 16 * 2 * 64 ** 2,
+                                                                "m2": 16 * 4 * 128 ** 2}
+    (tmp_path / "m2" / "config.json").unlink()
+    with pytest.raises(ValueError, match="run 'm2' is unknown: no config.json"):
+        load_log(tmp_path, require_tokens=False)
