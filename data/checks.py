@@ -224,6 +224,26 @@ def _tokens_problem(points) -> str | None:
             "use the logged count, or correct it")
 
 
+def _tokens_column_problem(finals) -> str | None:
+    """A ``tokens_per_step`` column that contradicts the ``D`` column (final points)."""
+    if "tokens_per_step" not in finals.columns or "step" not in finals.columns:
+        return None
+    rows = finals[["run_id", "step", "D", "tokens_per_step"]].dropna()
+    rows = rows[(rows["step"] > 0) & (rows["tokens_per_step"] > 0)]
+    if rows.empty:
+        return None
+    ratio = rows["D"].to_numpy(dtype=float) / (rows["step"] * rows["tokens_per_step"]).to_numpy(
+        dtype=float)
+    bad = np.abs(np.log(ratio)) > np.log1p(TOKEN_MISMATCH)
+    if not bad.any():
+        return None
+    row = rows[bad].iloc[0]
+    return (f"column 'tokens_per_step' ({row['tokens_per_step']:.4g}) x step ({int(row['step'])}) "
+            f"gives D = {row['step'] * row['tokens_per_step']:.4g} for run {row['run_id']!r}, "
+            f"but column 'D' says {row['D']:.4g} ({ratio[bad][0]:.3g}x; {int(bad.sum())} of "
+            f"{len(rows)} runs disagree): correct tokens_per_step or D")
+
+
 def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
     """Refuse numbers that are almost surely in the wrong unit, naming the fix.
 
@@ -242,6 +262,8 @@ def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
     if table.meta.get("units_as_is"):
         return
     frame = table.merged() if frame is None else frame
+    if not {"run_id", "loss", "N", "D"} <= set(frame.columns) or frame.empty:
+        return
     finals = frame.groupby("run_id", sort=False).tail(1)
     loss = _finite(frame["loss"])
     n = finals["N"].to_numpy(dtype=float)
@@ -252,6 +274,7 @@ def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
     if ratio and not any(problems[1:]):
         problems.append(_ratio_problem(n[ok], d[ok]))
     problems.append(_tokens_problem(frame))
+    problems.append(_tokens_column_problem(finals))
     problems = [p for p in problems if p]
     if problems:
         raise ValueError("implausible values: " + "; and ".join(problems)

@@ -26,7 +26,6 @@ The returned :class:`Selection` holds the rows, the held-out rows and a plain-JS
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,28 +33,17 @@ import pandas as pd
 
 from .checks import check_plausible
 from .nconvention import convert_n, normalize_convention
+from .repeats import (LAW_INPUTS, POOLING_COLUMNS, REPEATS_CHOICES, best_of, config_keys,
+                      mean_repeats, measured_columns, parse_repeats, repeat_scatter,
+                      setting_columns, sweep_columns, sweep_message)
 from .schema import RunsTable
 from .where import where_mask
 
 __all__ = ["Selection", "select_points", "filter_table", "group_tables", "config_keys", "repeat_scatter",
            "expand_run_ids", "same_value_hint", "setting_columns", "sweep_columns",
-           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS"]
+           "POINTS_CHOICES", "REPEATS_CHOICES", "POOLING_COLUMNS", "LAW_INPUTS"]
 
 POINTS_CHOICES = ("final", "all")
-#: ``repeats`` values; ``"best:COL[,COL]"`` is also accepted (best setting of COL).
-REPEATS_CHOICES = ("keep", "mean", "all")
-#: Columns that, with several values, mean the table pools different experiments.
-POOLING_COLUMNS = ("dataset", "group", "tokenizer")
-# columns that never make two rows different configurations: identity, the seed, the
-# variables and the measured loss
-_NOT_SETTINGS = frozenset({"run_id", "seed", "N", "D", "C", "loss", "split", "N_convention",
-                           "n_repeats"})
-# measured columns (metrics, timings) by name: they differ between seeds by nature
-_MEASURED = re.compile(
-    r"^(val|valid|validation|eval|test|train|task|tasks|metric|metrics|perf|system|logged)[/_.]"
-    r"|(^|[/_.])(loss|ppl|perplexity|acc|accuracy|bpb|bpc|runtime|time|timestamp|throughput|"
-    r"mfu|grad_norm|gradnorm|memory|mem|flos|score|f1|_step|_runtime|_timestamp)$"
-    r"|per_second$|per_sec$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,142 +69,6 @@ class Selection:
 def _choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
-
-
-def setting_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns that describe how a run was set up (everything but the run id, the
-    seed, N, D, C, the loss, the split label and measured metrics such as ``val/loss``,
-    ``eval_runtime`` or ``train/grad_norm``)."""
-    return [c for c in frame.columns
-            if c not in _NOT_SETTINGS and not _MEASURED.search(str(c))]
-
-
-def _cell(value) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def _labels(frame: pd.DataFrame, cols) -> pd.Series:
-    parts = [frame[c].map(_cell) for c in cols]
-    if "run_id" in frame.columns:
-        # a checkpoint at D of a longer run is not a repeat of a run that ends at D
-        budget = frame.groupby("run_id")["D"].transform("max")
-        parts.append(budget.map(lambda v: f"{v:.6g}"))
-    return pd.Series(["|".join(row) for row in zip(*parts)], index=frame.index, dtype=str)
-
-
-def config_keys(frame: pd.DataFrame) -> pd.Series:
-    """One label per row naming its configuration: N, D, the run's final D and every
-    setting column (not the seed, run id or measured metrics), so that rows with equal
-    labels differ only in seed: repeats of one experiment."""
-    return _labels(frame, ["N", "D"] + setting_columns(frame))
-
-
-def sweep_columns(frame: pd.DataFrame) -> dict[str, list[str]]:
-    """Setting columns that vary among rows at the same (N, D, run budget) and pooling
-    columns: ``{column: its values}`` (empty when runs at one (N, D) differ only in seed).
-
-    Pooling columns (``dataset``, ``group``, ``tokenizer``) are left out: they mean
-    different experiments and are handled by ``--group``.
-    """
-    pooled = [c for c in POOLING_COLUMNS if c in frame.columns]
-    base = _labels(frame, ["N", "D"] + pooled)
-    multi = base.map(base.value_counts()) > 1
-    if not multi.any():
-        return {}
-    sub, keys = frame[multi], base[multi]
-    out = {}
-    for col in setting_columns(frame):
-        if col in POOLING_COLUMNS:
-            continue
-        if (sub[col].map(_cell).groupby(keys).nunique() > 1).any():
-            out[col] = sorted(map(str, sub[col].dropna().unique()))
-    return out
-
-
-def repeat_scatter(frame: pd.DataFrame) -> dict | None:
-    """Observation scatter from repeated configurations, or None when nothing repeats.
-
-    The pooled within-configuration standard deviation of log loss,
-    ``sqrt(sum_g sum_i (log L_gi - mean_g)^2 / sum_g (n_g - 1))``: the noise of one
-    run's loss around its configuration's mean (seed-to-seed scatter), on the fit scale.
-    """
-    if frame["D"].isna().any():
-        return None  # without token counts a configuration cannot be told from a checkpoint
-    codes, _ = pd.factorize(config_keys(frame))
-    log_loss = np.log(frame["loss"].to_numpy(dtype=float))
-    sizes = np.bincount(codes)
-    repeated = sizes >= 2
-    if not repeated.any():
-        return None
-    means = np.bincount(codes, weights=log_loss) / sizes
-    ss = float(np.sum(((log_loss - means[codes]) ** 2)[repeated[codes]]))
-    dof = int((sizes[repeated] - 1).sum())
-    repeated = sizes[repeated]
-    sd = float(np.sqrt(ss / dof))
-    return {"sd_log_loss": sd, "n_configs": int(repeated.size),
-            "n_runs": int(repeated.sum()), "dof": dof,
-            "method": "pooled within-configuration sd of log loss (one run's seed scatter)"}
-
-
-def _mean_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """One row per configuration: mean loss; run_id of its first member."""
-    keys = config_keys(frame)
-    members = frame.groupby(keys, sort=False)["run_id"].agg(lambda s: sorted(set(s)))
-    first = frame.groupby(keys, sort=False).head(1).copy()
-    first["loss"] = frame.groupby(keys, sort=False)["loss"].transform("mean")[first.index]
-    first["n_repeats"] = frame.groupby(keys, sort=False)["loss"].transform("size")[first.index]
-    first["run_id"] = [members[k][0] for k in keys[first.index]]
-    merged = {m[0]: m for m in members if len(m) > 1}
-    return first.reset_index(drop=True), merged
-
-
-def _parse_repeats(repeats: str) -> tuple[str, list[str]]:
-    """``("keep" | "mean" | "all" | "best", columns)`` from a ``repeats`` value."""
-    text = str(repeats).strip()
-    if text.startswith("best:"):
-        cols = [c.strip() for c in text[5:].split(",") if c.strip()]
-        if not cols:
-            raise ValueError("`repeats='best:COL'` needs a column, e.g. 'best:lr'")
-        return "best", cols
-    if text not in REPEATS_CHOICES:
-        raise ValueError(f"`repeats` must be one of {list(REPEATS_CHOICES)} or 'best:COL' "
-                         f"(e.g. 'best:lr'), got {repeats!r}")
-    return text, []
-
-
-def _best_of(frame: pd.DataFrame, columns: list[str]) -> tuple[list, dict]:
-    """Per configuration but ``columns``, the runs of the setting of ``columns`` with the
-    lowest mean log loss of their final points (its seeds kept): ``(run ids, record)``."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"--best-of {','.join(missing)}: no such column; the setting "
-                         f"columns are {setting_columns(frame)}")
-    others = [c for c in ["N", "D"] + setting_columns(frame) if c not in columns]
-    outer = _labels(frame, others)
-    inner = outer + "#" + _labels(frame[columns], columns)
-    score = np.log(frame["loss"].astype(float)).groupby(inner).transform("mean")
-    best = score.groupby(outer).transform("min")
-    keep = np.isclose(score, best, rtol=0, atol=1e-15)
-    chosen = frame[keep]
-    winners = chosen.groupby(outer.loc[chosen.index], sort=False).head(1)
-    picks = {f"N={r['N']:.4g} D={r['D']:.4g}": {c: _cell(r[c]) for c in columns}
-             for _, r in winners.iterrows()}
-    return chosen["run_id"].tolist(), {
-        "columns": columns, "configurations": int(outer.nunique()),
-        "runs_in": int(len(frame)), "runs_kept": int(len(chosen)), "picked": picks}
-
-
-def _sweep_message(sweeps: dict, chosen: list) -> str:
-    shown = "; ".join(f"{c}: {', '.join(v[:4])}{' ...' if len(v) > 4 else ''}"
-                      for c, v in sweeps.items())
-    first = next(iter(sweeps))
-    done = f" (besides --best-of {','.join(chosen)})" if chosen else ""
-    return (f"runs at the same (N, D) differ in {', '.join(map(repr, sweeps))}{done} "
-            f"({shown}): a sweep, not seed repeats; choose one: --best-of {first} (the "
-            f"lowest loss per (N, D)), --where \"{first} == ...\" (one setting), or "
-            "--repeats all (fit every run as its own configuration); if a column is a "
-            "measurement rather than a setting, drop it from the file (or rename it "
-            "with a val/ prefix)")
 
 
 def _apply_split(frame: pd.DataFrame, split, record: dict):
@@ -295,7 +147,7 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
         a selection that leaves no rows.
     """
     _choice("points", points, POINTS_CHOICES)
-    how, best_cols = _parse_repeats(repeats)
+    how, best_cols = parse_repeats(repeats)
     frame = table.merged()
     record: dict = {"where": where, "split": split, "points": points, "repeats": repeats,
                     "n_convention": table.meta.get("n_convention"), "rows_in": int(len(frame)),
@@ -326,9 +178,11 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
 
     frame, heldout = _apply_split(frame, split, record)
     record["checkpoints"] = _checkpoints(frame)
-    finals = frame.groupby("run_id", sort=True).tail(1)
+    # columns that change within a run (wall time, throughput, metrics) are measurements
+    measured = measured_columns(frame)
+    finals = frame.groupby("run_id", sort=True).tail(1).drop(columns=measured)
     if points == "final":
-        frame = finals
+        frame = frame.groupby("run_id", sort=True).tail(1)
         if record["checkpoints"].get("max_per_run", 1) > 1:
             record["notes"].append(
                 f"fitted the final point of each run (runs have up to "
@@ -340,30 +194,31 @@ def select_points(table: RunsTable, *, where: str | None = None, split: str | No
                 "rate had not finished decaying sit above the loss of a run trained to that "
                 "D (Hoffmann et al. 2022, Approach 1 uses the envelope); bootstrap and "
                 "backtests resample whole runs")
-    # canonical order: the same rows in any order give the same fit
+    # canonical order: the same rows in any order give the same fit (a table without
+    # run ids names its rows by position, so the run id alone would not do)
     frame = frame.sort_values(["N", "D", "loss", "run_id"], kind="stable").reset_index(drop=True)
 
     # seed scatter only among runs that differ in nothing but the seed (never a sweep)
-    scatter = repeat_scatter(frame)
+    scatter = repeat_scatter(frame.drop(columns=measured))
     record["repeat_scatter"] = scatter
     sweeps = sweep_columns(finals)
     record["sweep"] = sweeps
     if how == "best":
-        runs, record["best_of"] = _best_of(finals, best_cols)
+        runs, record["best_of"] = best_of(finals, best_cols)
         frame = frame[frame["run_id"].isin(set(runs))].reset_index(drop=True)
         left = {c: v for c, v in sweeps.items() if c not in best_cols}
         if left:
-            raise ValueError(_sweep_message(left, best_cols))
+            raise ValueError(sweep_message(left, best_cols))
         record["notes"].append(f"kept the best {'/'.join(best_cols)} of each configuration: "
                                f"{record['best_of']['runs_kept']} of "
                                f"{record['best_of']['runs_in']} runs")
     elif sweeps and how != "all":
-        raise ValueError(_sweep_message(sweeps, []))
+        raise ValueError(sweep_message(sweeps, []))
     elif sweeps:
         record["notes"].append("fitted every run of the sweep over "
                                + ", ".join(sweeps) + " as its own configuration")
     if how == "mean" and scatter is not None:
-        frame, members = _mean_repeats(frame)
+        frame, members = mean_repeats(frame.drop(columns=measured))
         record["repeat_members"] = members
         record["notes"].append(f"averaged {scatter['n_runs']} repeated runs into "
                                f"{scatter['n_configs']} configurations")

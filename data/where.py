@@ -132,6 +132,9 @@ def _arith(op, left, right):
             and abs(left) > 1 and right > 0 and right * math.log2(abs(left)) > _MAX_BITS:
         raise _TooBig("a constant beyond the float range (about 1.8e308)")
     if isinstance(op, ast.Mult):
+        if any(isinstance(v, pd.Series) and (v.dtype == object or pd.api.types.is_string_dtype(v))
+               for v in (left, right)):  # `tag * 10**9` would repeat every cell's text
+            raise _TooBig("repeated text from a column (multiply numbers only)")
         for seq, count in ((left, right), (right, left)):
             if isinstance(seq, (str, list)) and isinstance(count, int) \
                     and len(seq) * max(count, 0) > MAX_ITEMS:

@@ -11,7 +11,7 @@ import types
 # Add a public name here, or as a plain `from .module import name` line below.
 _EXPORTS = {
     ".backtest": ("backtest",),
-    ".bootstrap": ("BootstrapResult", "bootstrap",),
+    ".bootstrap": ("BootstrapResult", "bootstrap", "with_bootstrap",),
     ".check": ("CheckResult", "check_target",),
     ".compute_optimal": ("approach1_envelope", "approach2_isoflop", "chinchilla_compute_for_loss", "chinchilla_optimum", "isoflop_penalty",),
     ".curve": ("CURVE_LAWS", "Curve", "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curves", "fit_curves_by_size", "get_curve_law", "heldout_errors", "lr_annealing", "lr_annealing_sized", "multi_power", "predict_curve", "predict_final_loss", "predict_from_prefix", "predict_early",),
@@ -63,7 +63,8 @@ __all__ = [
     "L2LResult", "chain_predict", "l2l_fit", "l2l_predict", "shifted_power_law", "sigmoid_link",
     "BootstrapResult", "CheckResult", "check_target", "CURVE_LAWS", "Curve", "Estimate", "FitResult", "FitWarning", "LAWS",
     "Law", "OBJECTIVES", "ParamEstimate", "Plan", "Problem", "ScalingLawFit",
-    "approach1_envelope", "approach2_isoflop", "as_table", "backtest", "bootstrap", "chinchilla",
+    "approach1_envelope", "approach2_isoflop", "as_table", "backtest", "bootstrap",
+    "with_bootstrap", "chinchilla",
     "chinchilla_compute_for_loss", "chinchilla_optimum", "compare_schedules", "count_at_best",
     "curves_from_table", "extrapolation_decades", "fit_curve_law", "fit_curves", "fit_curves_by_size", "fit_law",
     "get_curve_law", "get_law", "get_objective", "heldout_errors", "isoflop_penalty", "kaplan",

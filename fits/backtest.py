@@ -8,6 +8,8 @@ Errors are absolute relative errors of the final loss, compared with a usefulnes
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ from .fit import ScalingLawFit, as_table, warm_refit
 from .intervals import calibrate, point_intervals
 from .selection import SELECTION_OPTIONS, select_points
 from .laws import get_law
+from .refits import fit_data, refit_subsets
 from .result import FitResult
 
 __all__ = ["backtest", "seed_noise", "USEFUL_ERROR"]
@@ -42,20 +45,42 @@ def _variables(estimator: ScalingLawFit, frame: pd.DataFrame, law) -> dict:
     return {v: frame[v].to_numpy(dtype=float) for v in law.variables}
 
 
-def _holdout(estimator, table, kept, held_ids, warm, law, keep_fit=False) -> dict:
+def _holdout(estimator, table, kept, held_ids, warm, law, start=None):
+    """The warm refit without ``held_ids`` and the table it was fitted on; ``start``
+    (natural parameters, e.g. from the batched refits) replaces the warm start and its
+    random companions (one start: the refit only builds the result there)."""
     train_ids = kept.loc[~kept["run_id"].isin(held_ids), "run_id"]
     members = (warm.data.get("selection") or {})  # a mean of repeats stands for its seeds
     train = table.subset(expand_run_ids(train_ids, members))
-    fit = warm_refit(estimator, train, warm, drop_highest=0)
-    if keep_fit:
-        return fit, train
+    if start is not None:
+        return warm_refit(estimator, train, SimpleNamespace(values=start, data={}),
+                          drop_highest=0, n_random=0), train
+    return warm_refit(estimator, train, warm, drop_highest=0), train
+
+
+def _errors(kept, held_ids, values, estimator, law, n_fit) -> dict:
+    """Absolute relative errors of a refit (natural ``values``) on the held-out runs."""
     held = kept[kept["run_id"].isin(held_ids)]
-    pred = law.predict(fit.values, **_variables(estimator, held, law))
+    pred = law.predict(values, **_variables(estimator, held, law))
     err = np.abs(pred - held["loss"].to_numpy()) / held["loss"].to_numpy()
-    return {"n_fit": int(len(train_ids)),
+    return {"n_fit": int(n_fit),
             "held_out": {rid: {"true": float(t), "predicted": float(p), "abs_rel_error": float(e)}
                          for rid, t, p, e in zip(held["run_id"], held["loss"], pred, err)},
             "mean_abs_rel_error": float(err.mean()), "max_abs_rel_error": float(err.max())}
+
+
+def _band_refits(estimator, table, kept, held_sets, warm, law) -> list[dict]:
+    """Natural parameters of the refit without each held-out set: all in one batch
+    (:mod:`fits.refits`) when the fit stores its points by run, else one warm refit each."""
+    data = fit_data(warm)
+    if data is None:
+        return [_holdout(estimator, table, kept, ids, warm, law)[0].values
+                for _, ids in held_sets]
+    masks = [~np.isin(data.run_ids, np.array(sorted(ids), dtype=object)) for _, ids in held_sets]
+    if not masks:
+        return []
+    theta, _, _ = refit_subsets(data, masks, n_random=255)
+    return data.natural(theta)
 
 
 def _coverage(estimator, fit, train, held, law, level, n_boot, seed) -> dict:
@@ -124,26 +149,27 @@ def backtest(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
                          f"got {len(kept)}")
     n_held = int(np.clip(round(largest_frac * len(kept)), 1, len(kept) - n_min))
     order = np.argsort(-kept["C"].to_numpy(), kind="stable")
-    largest = _holdout(estimator, table, kept, set(kept["run_id"].iloc[order[:n_held]]),
-                       result, law)
-    largest["compute_cut"] = float(kept["C"].iloc[order[n_held - 1]])
     held_ids = set(kept["run_id"].iloc[order[:n_held]])
-    fit, train = _holdout(estimator, table, kept, held_ids, result, law, keep_fit=True)
+    scale = kept[estimator.x or "N"] if law.takes_x else kept["N"]
+    bands = pd.qcut(np.log(scale.to_numpy(dtype=float)), q=min(n_scale_groups, scale.nunique()),
+                    labels=False, duplicates="drop")
+    held_sets = [(band, set(kept["run_id"][bands == band])) for band in np.unique(bands)]
+    held_sets = [(band, ids) for band, ids in held_sets if len(kept) - len(ids) >= n_min]
+    # the leave-largest-out refit and every band's, in one batch
+    refits = _band_refits(estimator, table, kept, [(None, held_ids)] + held_sets, result, law)
+    fit, train = _holdout(estimator, table, kept, held_ids, result, law, start=refits[0])
+    largest = _errors(kept, held_ids, fit.values, estimator, law, len(kept) - n_held)
+    largest["compute_cut"] = float(kept["C"].iloc[order[n_held - 1]])
     largest["coverage"] = _coverage(estimator, fit, train, kept[kept["run_id"].isin(held_ids)],
                                     law, level, n_boot, seed)
     largest["useful"] = largest["mean_abs_rel_error"] <= bar
 
-    scale = kept[estimator.x or "N"] if law.takes_x else kept["N"]
-    bands = pd.qcut(np.log(scale.to_numpy(dtype=float)), q=min(n_scale_groups, scale.nunique()),
-                    labels=False, duplicates="drop")
     by_scale = []
-    for band in np.unique(bands):
-        held_ids = set(kept["run_id"][bands == band])
-        if len(kept) - len(held_ids) < n_min:
-            continue
-        entry = _holdout(estimator, table, kept, held_ids, result, law)
-        values = scale[bands == band]
-        entry.update({"band": int(band), "range": [float(values.min()), float(values.max())]})
+    for (band, ids), values in zip(held_sets, refits[1:]):
+        entry = _errors(kept, ids, values, estimator, law, len(kept) - len(ids))
+        band_scale = scale[bands == band]
+        entry.update({"band": int(band),
+                      "range": [float(band_scale.min()), float(band_scale.max())]})
         entry.pop("held_out")
         by_scale.append(entry)
     return {"leave_largest_out": largest, "leave_one_scale_out": by_scale, "bar": bar,

@@ -7,7 +7,7 @@ batched optimizer of :mod:`fits.multistart` runs every row from the full-data op
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -20,7 +20,8 @@ from .problem import Problem
 from .prediction import DEFAULT_LEVEL
 from .result import FitResult
 
-__all__ = ["BootstrapResult", "bootstrap", "resample_counts", "percentile_interval"]
+__all__ = ["BootstrapResult", "bootstrap", "with_bootstrap", "resample_counts",
+           "percentile_interval"]
 
 
 #: Stopping rule of a refit (see fits.multistart.multistart): refits end within ~1e-6 of
@@ -161,8 +162,8 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
     Returns
     -------
     BootstrapResult
-        Also sets ``interval`` on every parameter of ``result`` and stores the draws in
-        ``result.draws`` (saved with the fit; predictions from it carry intervals).
+        ``result`` is not changed; :func:`with_bootstrap` gives a copy of it with the
+        parameters' intervals and the draws (saved with the fit).
     """
     if n_boot < 2:
         raise ValueError(f"`n_boot` must be >= 2, got {n_boot}")
@@ -219,11 +220,18 @@ def bootstrap(result: FitResult, *, n_boot: int = 1000, seed: int = 0, groups=No
                                 "n_retried": n_retried, "n_dropped": int(n_boot - kept.size),
                                 "kept_index": kept,
                                 "grouped": groups is not None, "warm_start": "full-data optimum"})
-    for name, param in result.params.items():
-        param.interval = out.interval(name)
-    result.draws = {p: v.copy() for p, v in samples.items()}  # saved fits predict with them
-    result.choices["bootstrap"] = {"n_boot": n_boot, "seed": seed, "level": level,
-                                   "unit": unit,
-                                   "converged": int(kept.size), "used": int(kept.size),
-                                   "retried": n_retried, "dropped": int(n_boot - kept.size)}
+    out.meta["record"] = {"n_boot": n_boot, "seed": seed, "level": level, "unit": unit,
+                          "converged": int(kept.size), "used": int(kept.size),
+                          "retried": n_retried, "dropped": int(n_boot - kept.size)}
     return out
+
+
+def with_bootstrap(result: FitResult, boot: "BootstrapResult") -> FitResult:
+    """A copy of ``result`` carrying ``boot``: each parameter's interval, the draws (saved
+    with the fit; predictions from it carry intervals) and the bootstrap's record in
+    ``choices["bootstrap"]``. ``result`` is not changed."""
+    params = {name: replace(p, interval=boot.interval(name))
+              for name, p in result.params.items()}
+    return replace(result, params=params,
+                   draws={p: np.asarray(v).copy() for p, v in boot.samples.items()},
+                   choices={**result.choices, "bootstrap": dict(boot.meta["record"])})

@@ -135,7 +135,7 @@ def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
     -------
     Comparison
     """
-    from .bootstrap import bootstrap
+    from .bootstrap import bootstrap, with_bootstrap
 
     if not 0 < level < 1:
         raise ValueError(f"`level` must be in (0, 1), got {level}")
@@ -157,6 +157,8 @@ def compare_ladders(ladder_a, ladder_b, *, budgets=None, n_boot: int = 1000,
     if n_boot:
         ba = bootstrap(fa, n_boot=n_boot, seed=seed, level=level)
         bb = bootstrap(fb, n_boot=n_boot, seed=seed + 1, level=level)
+        fa, fb = with_bootstrap(fa, ba), with_bootstrap(fb, bb)
+        fits = dict(zip(names, (fa, fb)))
         # unconverged refits are dropped by the bootstrap: pair the first m of each
         m = n_pairs = min(ba.samples["E"].size, bb.samples["E"].size)
         samples = effective_compute_multiplier(budgets[None, :],

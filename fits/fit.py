@@ -437,7 +437,10 @@ class ScalingLawFit(EstimatorParams):
             raise ValueError(f"`calibration` must be 'backtest', 'default' or a Calibration, "
                              f"got {how!r}")
         if getattr(self, "calibration_", None) is None:
-            self.calibration_ = calibrate(self, self.table_, self.result_)
+            try:
+                self.calibration_ = calibrate(self, self.table_, self.result_)
+            except ValueError as err:  # e.g. a selection the backtests cannot cut
+                self.calibration_ = default_calibration(f"backtests not possible ({err})")
         return self.calibration_
 
 

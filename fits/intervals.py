@@ -40,6 +40,7 @@ from .estimator import clone
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law
 from .prediction import DEFAULT_LEVEL, Prediction
+from .refits import bootstrap_subsets, fit_data, refit_subsets
 from .result import FitResult
 from .selection import SELECTION_OPTIONS, select_points
 
@@ -100,18 +101,44 @@ def observation_scatter(result: FitResult, n_params: int | None = None) -> float
 
 def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, ci_var=0.0):
     """Maximum-likelihood ``(s0, r)`` of errors ~ N(0, v_ci + s0^2 + r^2 d^2), with floors
-    (``v_ci``: the refit's own bootstrap variance at each held-out point, known)."""
-    def nll(log_params):
-        s0, r = np.exp(log_params)
-        var = ci_var + s0 ** 2 + (r * distance) ** 2
-        return float(np.sum(np.log(var) + error ** 2 / var))
+    (``v_ci``: the refit's own bootstrap variance at each held-out point, known).
 
-    from scipy import optimize
+    Damped Newton steps on ``u = (log s0, log r)`` with the exact gradient and Hessian of
+    the negative log-likelihood (two parameters: no scipy.optimize import)."""
+    d2, e2 = np.asarray(distance, float) ** 2, np.asarray(error, float) ** 2
 
-    start = np.log([max(scatter_floor, 1e-4), max(MIN_RATE, 1e-3)])
-    best = optimize.minimize(nll, start, method="Nelder-Mead",
-                             options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 2000})
-    s0, r = np.exp(best.x)
+    def nll(u):
+        var = ci_var + np.exp(2 * u[0]) + np.exp(2 * u[1]) * d2
+        return float(np.sum(np.log(var) + e2 / var)), var
+
+    u = np.log([max(scatter_floor, 1e-4), max(MIN_RATE, 1e-3)])
+    value, var = nll(u)
+    lam = 1e-3
+    for _ in range(200):
+        dv = np.stack([2 * np.exp(2 * u[0]) * np.ones_like(d2), 2 * np.exp(2 * u[1]) * d2])
+        first, second = 1 / var - e2 / var ** 2, -1 / var ** 2 + 2 * e2 / var ** 3
+        grad = dv @ first
+        hess = (dv * second) @ dv.T + np.diag(2 * dv @ first)  # d2v/du2 = 2 dv/du
+        while lam < 1e12:
+            h = hess + lam * np.diag(np.maximum(np.abs(np.diag(hess)), 1e-12))
+            try:
+                step = -np.linalg.solve(h, grad)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            new_u = np.clip(u + step, -30.0, 5.0)
+            new_value, new_var = nll(new_u)
+            if new_value <= value:
+                break
+            lam *= 10
+        else:
+            break
+        done = abs(value - new_value) <= 1e-13 * (1 + abs(value)) and np.all(
+            np.abs(new_u - u) <= 1e-9)
+        u, value, var, lam = new_u, new_value, new_var, max(lam / 10, 1e-12)
+        if done:
+            break
+    s0, r = np.exp(u)
     return max(float(s0), scatter_floor), max(float(r), MIN_RATE)
 
 
@@ -135,7 +162,10 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     fractions : sequence of float
         Parts of the runs held out, one refit each.
     n_random : int
-        Random starts added to the warm start of each refit.
+        Seeded random starts added to the warm start of each refit, for a law without
+        linear parameters (a law with them adds the default fit's variable-projection
+        starts instead). All cuts are refitted, and bootstrapped, in one batch each
+        (:mod:`fits.refits`).
     n_boot : int
         Bootstrap resamples of each refit: its own parameter uncertainty at the held-out
         runs is known and taken out of the errors, so that ``s0`` and ``r`` measure only
@@ -159,37 +189,15 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
                                    scatter)
     size = _size(estimator, kept, law)
     order = np.argsort(-size, kind="stable")
-    points, seen, refits = [], set(), []
+    cuts = []
     for frac in fractions:
         n_held = int(np.clip(round(frac * len(kept)), 1, len(kept) - n_min))
-        if n_held in seen:
-            continue
-        seen.add(n_held)
-        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
-        if len(train) < n_min:
-            continue
-        try:
-            members = result.data.get("selection") or {}
-            fit = warm_refit(estimator, table.subset(expand_run_ids(train["run_id"], members)),
-                             result, drop_highest=0, n_random=n_random)
-        except ValueError:
-            continue
-        at = _variables(estimator, held, law)
-        refits.append({"cut": float(frac), "n_fit": int(len(train)), "params": fit.values})
-        pred = law.predict(fit.values, **at)
-        err = np.log(held["loss"].to_numpy(dtype=float) / pred)
-        ci_sd = np.zeros_like(err)
-        if n_boot:
-            boot = bootstrap(fit, n_boot=n_boot, seed=estimator.seed)
-            ok = boot.converged
-            draws = law.function(*[np.asarray(v)[None, :] for v in at.values()],
-                                 **{k: v[ok, None] for k, v in boot.samples.items()})
-            ci_sd = np.nanstd(np.log(draws), axis=0)
-        dist = extrapolation(_variables(estimator, train, law),
-                             _variables(estimator, held, law))["decades"]
-        points += [{"cut": float(frac), "distance": float(d), "log_error": float(e),
-                    "ci_sd": float(v)}
-                   for d, e, v in zip(np.atleast_1d(dist), np.atleast_1d(err), ci_sd)]
+        if n_held not in {c[1] for c in cuts} and len(kept) - n_held >= n_min:
+            cuts.append((float(frac), n_held))
+    fitted = fit_data(result)
+    backtests = _batched_cuts if fitted is not None else _looped_cuts
+    points, refits = backtests(estimator, table, result, kept, order, cuts, law,
+                               data=fitted, n_random=n_random, n_boot=n_boot)
     if len(points) < min_heldout:
         return default_calibration(f"only {len(points)} held-out predictions from the "
                                    "backtests", scatter)
@@ -204,6 +212,67 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
         cal.notes.append(f"the backtests show no growth of the error with distance; the "
                          f"growth rate is held at its floor {MIN_RATE:.1%} per decade")
     return cal
+
+
+def _cut_points(estimator, law, train, held, frac, values, samples) -> list:
+    """Held-out log errors of one cut, with distance and the refit's own bootstrap sd."""
+    at = _variables(estimator, held, law)
+    err = np.log(held["loss"].to_numpy(dtype=float) / law.predict(values, **at))
+    ci_sd = np.zeros_like(err)
+    if samples is not None:
+        draws = law.function(*[np.asarray(v)[None, :] for v in at.values()],
+                             **{k: v[:, None] for k, v in samples.items()})
+        ci_sd = np.nanstd(np.log(draws), axis=0)
+    dist = extrapolation(_variables(estimator, train, law), at)["decades"]
+    return [{"cut": frac, "distance": float(d), "log_error": float(e), "ci_sd": float(v)}
+            for d, e, v in zip(np.atleast_1d(dist), np.atleast_1d(err), ci_sd)]
+
+
+def _batched_cuts(estimator, table, result, kept, order, cuts, law, *, data, n_random,
+                  n_boot):
+    """Every cut's refit (warm start + the default fit's starts) in one batch, and every
+    refit's bootstrap in another (:mod:`fits.refits`)."""
+    masks, splits = [], []
+    for frac, n_held in cuts:
+        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
+        mask = np.isin(data.run_ids, train["run_id"].to_numpy())
+        n_free = data.model.n_free
+        if mask.sum() < max(n_free, 1) or any(np.unique(v[mask]).size < 2
+                                               for v in data.variables):
+            continue  # as a refit on these runs would refuse (see fits.fit._check_arrays)
+        masks.append(mask)
+        splits.append((frac, held, train))
+    if not masks:
+        return [], []
+    theta, _, _ = refit_subsets(data, masks, n_random=n_random)
+    samples = (bootstrap_subsets(data, masks, theta, n_boot=n_boot, seed=estimator.seed)
+               if n_boot else [None] * len(masks))
+    points, refits = [], []
+    for (frac, held, train), values, draws in zip(splits, data.natural(theta), samples):
+        refits.append({"cut": frac, "n_fit": int(len(train)), "params": values})
+        points += _cut_points(estimator, law, train, held, frac, values, draws)
+    return points, refits
+
+
+def _looped_cuts(estimator, table, result, kept, order, cuts, law, *, data, n_random,
+                 n_boot):
+    """One warm refit per cut (a fit that does not store its points by run)."""
+    points, refits = [], []
+    for frac, n_held in cuts:
+        held, train = kept.iloc[order[:n_held]], kept.iloc[order[n_held:]]
+        try:
+            members = result.data.get("selection") or {}
+            fit = warm_refit(estimator, table.subset(expand_run_ids(train["run_id"], members)),
+                             result, drop_highest=0, n_random=n_random)
+        except ValueError:
+            continue
+        refits.append({"cut": frac, "n_fit": int(len(train)), "params": fit.values})
+        samples = None
+        if n_boot:
+            boot = bootstrap(fit, n_boot=n_boot, seed=estimator.seed)
+            samples = {k: v[boot.converged] for k, v in boot.samples.items()}
+        points += _cut_points(estimator, law, train, held, frac, fit.values, samples)
+    return points, refits
 
 
 def pi_from_ci(calibration: Calibration, value, distance, level: float, ci=None) -> list:

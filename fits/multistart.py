@@ -5,7 +5,8 @@ matrix (exact Newton steps were tried and converge more slowly from far-off grid
 starts, where the Hessian is indefinite), so an iteration is a handful of (starts x points x params) array operations instead
 of thousands of Python-level optimizer calls. Starts leave the batch when they
 converge, and starts whose paths meet are merged, so the cost falls as the batch
-settles. The best start is then polished by L-BFGS-B (quasi-Newton).
+settles. The best start is then polished by Newton steps to a tight tolerance (L-BFGS-B,
+quasi-Newton, where those fall short).
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-
 from .progress import progress_bar
 
 __all__ = ["MultistartResult", "multistart", "polish", "count_at_best", "evaluate_in_blocks",
            "BLOCK_ELEMENTS"]
 
 #: Largest (starts x params x points) block evaluated at once: peak memory of a batch is
-#: O(starts + points) plus this constant (about 8 bytes x a few x this number).
-BLOCK_ELEMENTS = 1 << 21
+#: O(starts + points) plus this constant (about 8 bytes x a few x this number). Blocks of
+#: about 1 MiB stay in cache: 1,000 bootstrap refits of Chinchilla run 2.4x faster in
+#: blocks of 2**17 elements than in one block of 2**21.
+BLOCK_ELEMENTS = 1 << 17
 
 
 def evaluate_in_blocks(problem, theta, rows, block: int = BLOCK_ELEMENTS):
@@ -84,7 +85,8 @@ class MultistartResult:
 def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: float = 1e-10,
                xtol: float = 1e-6, merge_quantum: float | None = 1e-2,
                merge_every: int = 1, progress: bool | None = None,
-               desc: str = "multistart", damping: float = 1e-3) -> MultistartResult:
+               desc: str = "multistart", damping: float = 1e-3,
+               groups=None) -> MultistartResult:
     """Minimize ``problem`` from every row of ``theta0`` at once.
 
     Parameters
@@ -115,6 +117,10 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     damping : float
         Initial Levenberg-Marquardt damping, relative to the curvature's diagonal (smaller
         for warm starts next to an optimum, e.g. bootstrap refits).
+    groups : (S,) int array, optional
+        With per-start data weights: starts with the same label see the same data, so
+        they may be merged (starts of different labels never are). Without it, per-start
+        weights disable merging.
 
     Returns
     -------
@@ -123,8 +129,12 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
     theta = np.clip(np.array(np.atleast_2d(theta0), dtype=float), lower, upper)
     n_starts, n_par = theta.shape
     weights = getattr(problem, "weights", None)
+    label = None
     if weights is not None and weights.ndim == 2:
-        merge_quantum = None  # starts see different data: equal iterates do not share a path
+        if groups is None:
+            merge_quantum = None  # starts see different data: equal iterates do not share a path
+        else:  # merged only within a group (a cell key column that rounds to the label)
+            label = np.asarray(groups, dtype=float)[:, None] * (merge_quantum or 1.0)
     values = np.full(n_starts, np.inf)
     iterations = np.zeros(n_starts, dtype=int)
     converged = np.zeros(n_starts, dtype=bool)
@@ -143,7 +153,9 @@ def multistart(problem, theta0, lower, upper, *, max_iter: int = 200, ftol: floa
 
     for it in range(max_iter):
         if merge_quantum and it % merge_every == merge_every - 1 and active.size > 1:
-            first, inverse = _same_cell(theta[active], merge_quantum)
+            cells = theta[active] if label is None else np.hstack([theta[active],
+                                                                  label[active]])
+            first, inverse = _same_cell(cells, merge_quantum)
             leader[active] = active[first][inverse]
             keep = np.zeros(active.size, dtype=bool)
             keep[first] = True
@@ -215,7 +227,9 @@ def count_at_best(values: np.ndarray, rtol: float = 1e-6, atol: float = 1e-12,
 
 
 def polish(problem, theta, lower, upper, *, max_iter: int = 2000, row: int | None = None):
-    """Refine one point with L-BFGS-B (quasi-Newton, analytic gradient, bounded).
+    """Refine one point: Newton (Levenberg-Marquardt) steps to a tight tolerance, then
+    L-BFGS-B (quasi-Newton, analytic gradient, bounded) only where those did not reach a
+    vanishing projected gradient (scipy.optimize is imported only then).
 
     ``row`` selects the start's row of per-start data weights, if any.
 
@@ -224,17 +238,49 @@ def polish(problem, theta, lower, upper, *, max_iter: int = 2000, row: int | Non
     theta : (P,) array
     value : float
     info : dict
-        ``success``, ``message``, ``iterations`` and the projected-gradient norm.
+        ``success``, ``message``, ``iterations``, ``projected_gradient`` and ``method``.
     """
+    theta = np.asarray(theta, dtype=float)
+    if np.size(theta) == 0:  # every parameter fixed (a published law): evaluate it
+        value = problem.evaluate(theta.reshape(1, 0), None if row is None else [row])[0]
+        return theta, float(value[0]), {
+            "success": True, "message": "every parameter fixed: evaluated, not fitted",
+            "iterations": 0, "projected_gradient": 0.0}
+    if row is None:
+        newton = multistart(problem, theta[None, :], lower, upper, max_iter=_NEWTON_ITER,
+                            ftol=1e-15, xtol=1e-12, merge_quantum=None, progress=False,
+                            damping=1e-6)
+        value, grad, _, _ = problem.evaluate(newton.theta, None)
+        if np.isfinite(value[0]) and value[0] <= problem.evaluate(theta[None, :], None)[0][0]:
+            pg = _projected_gradient(newton.theta[0], grad[0], lower, upper)
+            if pg <= _NEWTON_GTOL * max(1.0, abs(float(value[0]))):
+                return newton.theta[0].copy(), float(value[0]), {
+                    "success": True, "message": "projected gradient below tolerance (Newton)",
+                    "iterations": int(newton.iterations[0]), "projected_gradient": pg,
+                    "method": "newton"}
+            theta = newton.theta[0]
+    return _lbfgsb(problem, theta, lower, upper, max_iter=max_iter, row=row)
+
+
+#: Newton polish: iteration cap and the projected-gradient tolerance (relative to the
+#: objective; 10x below the convergence rule of fits.finish) under which L-BFGS-B is
+#: not needed.
+_NEWTON_ITER, _NEWTON_GTOL = 100, 1e-7
+
+
+def _projected_gradient(theta, grad, lower, upper) -> float:
+    outward = ((theta <= lower) & (grad > 0)) | ((theta >= upper) & (grad < 0))
+    return float(np.max(np.abs(np.where(outward, 0.0, grad))))
+
+
+def _lbfgsb(problem, theta, lower, upper, *, max_iter: int, row):
+    from scipy.optimize import minimize  # ~0.7 s to import: only when Newton fell short
+
     def fun(vec):
         value, grad, _, _ = problem.evaluate(vec[None, :], None if row is None else [row])
         return float(value[0]), grad[0]
 
     start_value = fun(theta)[0]
-    if np.size(theta) == 0:  # every parameter fixed (a published law): evaluate it
-        return (np.asarray(theta, dtype=float), start_value,
-                {"success": True, "message": "every parameter fixed: evaluated, not fitted",
-                 "iterations": 0, "projected_gradient": 0.0})
     res = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=list(zip(lower, upper)),
                    options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20})
     if res.fun <= start_value:
@@ -242,8 +288,8 @@ def polish(problem, theta, lower, upper, *, max_iter: int = 2000, row: int | Non
     else:
         best_theta, best_value = np.asarray(theta, dtype=float), start_value
     grad = fun(best_theta)[1]
-    outward = ((best_theta <= lower) & (grad > 0)) | ((best_theta >= upper) & (grad < 0))
     info = {"success": bool(res.success), "message": str(res.message),
             "iterations": int(res.nit),
-            "projected_gradient": float(np.max(np.abs(np.where(outward, 0.0, grad))))}
+            "projected_gradient": _projected_gradient(best_theta, grad, lower, upper),
+            "method": "L-BFGS-B"}
     return best_theta, best_value, info

@@ -11,12 +11,12 @@ import numpy as np
 
 from .display import ReportDisplay
 
-from .bootstrap import BootstrapResult, bootstrap
+from .bootstrap import BootstrapResult, bootstrap, with_bootstrap
 from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
 from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
-from .prediction import DEFAULT_LEVEL
+from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
 __all__ = ["Estimate", "Plan", "plan_compute", "extrapolation_decades", "extrapolation_by_axis",
@@ -113,6 +113,39 @@ class Plan(ReportDisplay):
 
         return json.dumps(self.to_dict(), indent=indent)
 
+    def loss_prediction(self) -> Prediction:
+        """The loss at the optimum (N*, D*) as a :class:`~fits.prediction.Prediction`."""
+        est = self.loss
+        return Prediction(value=[est.value], ci=None if est.ci is None else [est.ci],
+                          pi=None if est.pi is None else [est.pi],
+                          level=est.level or DEFAULT_LEVEL,
+                          at={"C": self.compute, "N": self.N_opt.value, "D": self.D_opt.value},
+                          index=[f"C={self.compute:.3g}"],
+                          extrapolation=[self.extrapolation_decades],
+                          extrapolation_by={k: [max(0.0, v)] for k, v in
+                                            (self.extrapolation or {}).items()},
+                          law=self.fit.law, warnings=tuple(self.warnings),
+                          interval_method=(self.calibration or {}).get("method", ""))
+
+    def to_frame(self):
+        """One row per planned quantity (N*, D*, tokens per parameter, loss): value,
+        ``ci_*``, ``pi_*``, level."""
+        import pandas as pd
+
+        rows = {}
+        for name in ("N_opt", "D_opt", "tokens_per_param", "loss"):
+            est = getattr(self, name)
+            ci, pi = est.ci or (None, None), est.pi or (None, None)
+            rows[name] = {"value": est.value, "ci_lower": ci[0], "ci_upper": ci[1],
+                          "pi_lower": pi[0], "pi_upper": pi[1], "level": est.level}
+        return pd.DataFrame.from_dict(rows, orient="index").astype(float)
+
+    def html_tables(self):
+        """Heading, tables and warnings of the notebook view (``_repr_html_``)."""
+        return (f"compute-optimal plan at C = {self.compute:.3g} FLOPs"
+                + (" (FRAGILE)" if self.fragile else ""),
+                [("plan", self.to_frame())], self.warnings)
+
     def report(self) -> str:
         from .plan_report import format_plan
 
@@ -196,6 +229,7 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
             raise ValueError(f"target loss {target_loss} is not above the fitted irreducible "
                              f"loss E = {p['E']:.4g}: no amount of compute reaches it")
     boot = bootstrap(fit, n_boot=n_boot, seed=seed, level=level) if n_boot else None
+    fit = fit if boot is None else with_bootstrap(fit, boot)
 
     def optimum(**q):
         return _frontier(law, compute, q, k, given)

@@ -40,14 +40,15 @@ def law_targets(law, given: dict, *, x_name: str | None = None) -> dict:
     return {v: np.atleast_1d(np.asarray(given[v], dtype=float)) for v in law.variables}
 
 
-def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
-                  n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
-                  max_extrapolation: float = 2.0, calibration=None, result=None,
-                  at: dict | None = None, **variables) -> Prediction:
+def predict_point(estimator: ScalingLawFit, data, *, n_boot: int = 1000, seed: int = 0,
+                  level: float = DEFAULT_LEVEL, max_extrapolation: float = 2.0,
+                  calibration=None, result=None, at: dict | None = None,
+                  **variables) -> Prediction:
     """Fit ``estimator`` to ``data`` and predict the loss at new points.
 
-    The law's variables by name (``N`` and ``D`` for two-variable laws, ``x`` for the
-    power law, ``U`` ... for laws with more), numbers or arrays. ``ci`` is the
+    The law's variables by name as keywords (``N=``, ``D=`` for two-variable laws,
+    ``x=`` for the power law, ``U=`` ... for laws with more; ``None`` is ignored) or in
+    ``at``, numbers or arrays. ``ci`` is the
     bootstrap interval (over runs) of the law's mean; ``pi`` the prediction interval for
     a new run, calibrated by backtests on ``data`` (:func:`fits.intervals.calibrate`);
     the extrapolation is in decades past the fitted range (the largest over the
@@ -70,8 +71,7 @@ def predict_point(estimator: ScalingLawFit, data, *, N=None, D=None, x=None,
         extrapolation's (shown by the caller).
     """
     law = get_law(estimator.law)
-    at = law_targets(law, {"N": N, "D": D, "x": x, **(at or {}), **variables},
-                     x_name=estimator.x)
+    at = law_targets(law, {**(at or {}), **variables}, x_name=estimator.x)
     table = as_table(data)
     if result is None:
         result = estimator.fit(table).result_

@@ -87,6 +87,9 @@ class Prediction:
         Problems the caller should show (extrapolation, uncalibrated interval ...).
     extra : dict of str -> array (m,)
         Further per-row columns (``observed``, ``error`` ...), kept in ``to_frame``.
+    details : dict, optional
+        What is not per row (the calibration, the fitted steps of a chain ...), plain
+        JSON types; in ``to_dict`` under ``"details"``, not in ``to_frame``.
     """
 
     value: np.ndarray
@@ -102,6 +105,7 @@ class Prediction:
     interval_method: str = ""
     warnings: tuple = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         value = np.atleast_1d(np.asarray(self.value, dtype=float))
@@ -213,9 +217,12 @@ class Prediction:
         rows = []
         for i in range(len(self)):
             rows.append(self.entry(i))
-        return {"quantity": self.quantity, "law": self.law, "level": self.level,
-                "interval_method": self.interval_method, "warnings": list(self.warnings),
-                "rows": rows}
+        out = {"quantity": self.quantity, "law": self.law, "level": self.level,
+               "interval_method": self.interval_method, "warnings": list(self.warnings),
+               "rows": rows}
+        if self.details:
+            out["details"] = dict(self.details)
+        return out
 
     def entry(self, i: int = 0) -> dict:
         """Row ``i`` in the JSON shape every verb prints: ``value, ci, pi, level,

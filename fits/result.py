@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -188,6 +188,14 @@ class FitResult(ReportDisplay):
 
     def __str__(self) -> str:
         return self.report()
+
+    def with_data(self, **entries) -> "FitResult":
+        """A copy with ``entries`` added to ``data`` (results are not mutated)."""
+        return replace(self, data={**self.data, **entries})
+
+    def with_warnings(self, *more: str) -> "FitResult":
+        """A copy with ``more`` warnings appended."""
+        return replace(self, warnings=list(self.warnings) + list(more))
 
     def params_frame(self):
         """The parameters as a DataFrame: value, stderr, interval, bounds, at_bound."""

@@ -51,6 +51,8 @@ def summarize_selection(record: dict) -> str:
     scatter = record.get("repeat_scatter")
     if scatter:
         how = "averaged" if record.get("repeats") == "mean" else "kept"
+        if record.get("best_of"):
+            how = "seeds of the best setting kept; scatter over every setting's seeds"
         parts.append(f"{scatter['n_runs']} rows repeat {scatter['n_configs']} configurations, {how} "
                      f"(seed scatter {scatter['sd_log_loss']:.2%} in loss)")
     if record.get("n_convention") not in (None, "unknown"):

@@ -30,7 +30,7 @@ def fit_starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
             if not law.linear:
                 raise ValueError(f"starts='projected' needs a law that declares its linear "
                                  f"parameters; law {law.name!r} does not (use 'grid')")
-            rows = projected_grid(law, log_vars, log_y)
+            rows = projected_grid(law, *_projection_sample(log_vars, log_y, seed))
             label = (f"projected: {len(rows)} grid points of "
                      f"{', '.join(p for p in law.params if p not in law.linear)}, "
                      f"{', '.join(law.linear)} by least squares")
@@ -57,6 +57,21 @@ def fit_starts(law: Law, model: ParamModel, log_vars, log_y, starts, seed):
         _, first = np.unique(free, axis=0, return_index=True)
         free = free[np.sort(first)]
     return free, label
+
+
+#: Variable projection solves the linear parameters of every grid point by least squares
+#: over the points (S x n x k arrays): above this many points it runs on a seeded random
+#: sample of them, so that the starts of a million-row fit cost O(1) memory (the fit
+#: itself then runs on every point).
+PROJECTION_ROWS = 4096
+
+
+def _projection_sample(log_vars, log_y, seed):
+    log_y = np.asarray(log_y)
+    if log_y.size <= PROJECTION_ROWS:
+        return log_vars, log_y
+    rows = np.sort(np.random.default_rng(seed).choice(log_y.size, PROJECTION_ROWS, False))
+    return tuple(np.asarray(v)[rows] for v in log_vars), log_y[rows]
 
 
 def lm_bounds(model: ParamModel, law: Law) -> dict:

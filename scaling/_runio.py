@@ -64,7 +64,9 @@ def read_mapping(path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file {str(path)!r} does not exist")
+        raise ValueError(f"config file {str(path)!r} " + (
+            "is not a regular file (a folder, device or pipe)" if path.exists()
+            else "does not exist"))
     try:
         if path.suffix.lower() not in (".yaml", ".yml"):  # bounded: size, depth
             values = read_json_file(path, "config file")

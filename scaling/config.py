@@ -163,6 +163,10 @@ class TrainConfig:
         if isinstance(self.peak_flops, str) and self.peak_flops not in PEAK_FLOPS:
             raise ValueError(f"`peak_flops` must be a number or one of {sorted(PEAK_FLOPS)}, "
                              f"got {self.peak_flops!r}")
+        for key, value in (self.schedule.items() if isinstance(self.schedule, dict) else ()):
+            if isinstance(value, float) and value != value:  # NaN would read as "missing"
+                raise ValueError(f"`schedule.{key}` is NaN; give a number (e.g. "
+                                 f"schedule.peak_lr=3e-3)")
         self.schedule = as_schedule(self.schedule).to_dict()
         self.branches = sorted({int(b) for b in self.branches})
         bad = [b for b in self.branches if not 1 <= b < self.total_steps]

@@ -46,21 +46,25 @@ def gpu_time(flops, gpu: str = "h100-sxm", *, n_gpus: int | None = 1, mfu: float
 
 def attach_resources(plan, gpu: str = "h100-sxm", *, n_gpus: int | None = None, mfu: float = DEFAULT_MFU,
                      price_per_gpu_hour: float | None = None):
-    """Fill ``plan.resources`` (GPU-hours, days, cost at the budget) and, for a target
-    loss, the same with intervals propagated from the compute interval."""
+    """A copy of ``plan`` with ``resources`` (GPU-hours, days, cost at the budget) and, for
+    a target loss, the same with intervals propagated from the compute interval
+    (``plan`` is not changed)."""
+    from dataclasses import replace
+
     from scaling.fits.plan import Estimate
 
     budget = gpu_time(plan.compute, gpu, n_gpus=n_gpus, mfu=mfu,
                       price_per_gpu_hour=price_per_gpu_hour)
-    plan.resources = {k: (Estimate(float(v)) if k in ("gpu_hours", "wall_days", "cost") else v)
-                      for k, v in budget.items()}
-    if plan.target:
-        need = plan.target["compute"]
+    resources = {k: (Estimate(float(v)) if k in ("gpu_hours", "wall_days", "cost") else v)
+                 for k, v in budget.items()}
+    target = dict(plan.target) if plan.target else plan.target
+    if target:
+        need = target["compute"]
         points = [need["value"]] + list(need["ci"] or [])
         spent = gpu_time(points, gpu, n_gpus=n_gpus, mfu=mfu, price_per_gpu_hour=price_per_gpu_hour)
         for key in ("gpu_hours", "wall_days", "cost"):
             if key in spent:
                 vals = spent[key]
-                plan.target[key] = {"value": float(vals[0]),
-                                    "ci": [float(vals[1]), float(vals[2])] if len(vals) == 3 else None}
-    return plan
+                target[key] = {"value": float(vals[0]),
+                               "ci": [float(vals[1]), float(vals[2])] if len(vals) == 3 else None}
+    return replace(plan, resources=resources, target=target)

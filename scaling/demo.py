@@ -22,6 +22,8 @@ CHINCHILLA_BUDGET = 5.88e23
 def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000, fmt: str = "png") -> str:
     """Run the demo, write reports under ``out_dir`` (plots in ``fmt``: png, svg or pdf)
     and return the terminal text."""
+    from dataclasses import replace
+
     from scaling.data import load_chinchilla_epoch, load_multipower
     from scaling.fits import FitWarning, ScalingLawFit, backtest, fit_curves, plan_compute
     from scaling.fits.design import suggest_runs
@@ -35,9 +37,10 @@ def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000, fmt: str = "png") ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         plan = plan_compute(table, CHINCHILLA_BUDGET, estimator=estimator, n_boot=n_boot)
-        attach_resources(plan, "h100", n_gpus=1024, mfu=0.4, price_per_gpu_hour=2.0)
+        plan = attach_resources(plan, "h100", n_gpus=1024, mfu=0.4, price_per_gpu_hour=2.0)
         boot = plan.bootstrap
-        plan.fit.data["backtest"] = backtest(estimator, table, plan.fit)
+        plan = replace(plan, fit=plan.fit.with_data(backtest=backtest(estimator, table,
+                                                                      plan.fit)))
         suggestion = suggest_runs(plan.fit, boot, {"N": plan.N_opt.value, "D": plan.D_opt.value},
                                   budget_flops=1e22)
         plan_files = write_report(plan, out / "chinchilla", table=table, boot=boot,

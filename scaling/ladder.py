@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import _runio
-from .flops import flops_per_token_exact
 from .ladder_checks import _report, ladder_check
+from .ladder_progress import _Progress
 from .trainer import TrainConfig
 
 __all__ = ["LadderSpec", "PRESETS", "get_preset", "ladder_check", "ladder_from_cli",
@@ -245,7 +245,9 @@ def load_ladder(preset_or_file) -> LadderSpec:
     path = Path(preset_or_file)
     if not path.is_file():
         raise ValueError(f"{str(preset_or_file)!r} is neither a ladder preset "
-                         f"{sorted(PRESETS)} nor a file")
+                         f"{sorted(PRESETS)} nor a file" + (
+                             " (it is not a regular file: a folder, device or pipe)"
+                             if path.exists() else ""))
     values = _runio.read_mapping(path)
     valid = {f.name for f in fields(LadderSpec)}
     unknown = sorted(set(values) - valid)
@@ -253,15 +255,6 @@ def load_ladder(preset_or_file) -> LadderSpec:
         raise ValueError(f"{path}: unknown ladder field(s) {unknown}; valid fields are "
                          f"{sorted(valid)}")
     return LadderSpec(**values)
-
-
-def _job_flops(config: TrainConfig) -> float:
-    """Training FLOPs of a job and its branches (after their fork), for the ETA."""
-    per_token = flops_per_token_exact(config.n_layer, config.d_model, config.seq_len, 256)
-    from .config import branch_fork_step
-
-    steps = config.total_steps + sum(b - branch_fork_step(config, b) for b in config.branches)
-    return per_token * steps * config.tokens_per_step
 
 
 def _threads(job: TrainConfig, share: int | None) -> int | None:
@@ -321,10 +314,13 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
     out_dir = Path(out_dir)
     jobs = spec.configs()
     if backend == "local":  # refuse a run that cannot fit before any starts
-        from .config import check_memory
+        from .config import check_memory, machine_memory
 
-        for job in jobs:
-            check_memory(job)
+        total = machine_memory()
+        split = total is not None and workers > 1 and jobs[0].device == "cpu"
+        for job in jobs:  # K CPU workers train K runs at once in one machine's memory
+            check_memory(job, total // workers if split else total,
+                         f"a 1/{workers} share of this machine" if split else "this machine")
     rank = int(os.environ.get("RANK", "0"))
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (backend != "local" or workers != 1):
         raise ValueError("under torchrun every rank trains each run together: use "
@@ -385,85 +381,6 @@ def run_ladder(spec: LadderSpec, out_dir, *, quiet: bool = False, corpus=None,
         summary["checks"] = ladder_check(out_dir) if finished else {}
         summary["report"] = _report(summary)
     return summary
-
-
-class _Progress:
-    """A FLOP-weighted bar with the counts of runs done, running (holding a lock), failed."""
-
-    def __init__(self, jobs, out_dir: Path, name: str, disabled: bool) -> None:
-        from tqdm.auto import tqdm
-
-        self.costs = {job.run_id: _job_flops(job) for job in jobs}
-        self.locks = out_dir / "locks"
-        self.counts = {"done": 0, "failed": 0}
-        self.bar = tqdm(total=sum(self.costs.values()) / 1e12, unit="TFLOP", disable=disabled,
-                        desc=name, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} TFLOP "
-                                              "[{elapsed}<{remaining}] {postfix}")
-        self.credited: dict[str, float] = {}
-
-    def step(self, job: TrainConfig):
-        """A per-step callback for a job trained in this process."""
-        seen: dict[str, int] = {}
-        per_step = self.costs[job.run_id] / max(1, job.total_steps + sum(job.branches)) / 1e12
-
-        def progress(run_id, done, total):
-            delta = (done - seen.get(run_id, _start_of(run_id, job))) * per_step
-            seen[run_id] = done
-            self.credited[job.run_id] = self.credited.get(job.run_id, 0.0) + delta
-            self.bar.update(delta)
-            self._postfix(run_id)
-
-        return progress
-
-    def _postfix(self, current: str | None = None, running: int | None = None) -> None:
-        text = f"{self.counts['done']} done, {running if running is not None else 1} " \
-               f"running, {self.counts['failed']} failed"
-        self.bar.set_postfix_str(f"{text} | {current}" if current else text)
-
-    def watch(self, pairs, outcomes: dict) -> None:
-        """Wait for every handle, recording each job's outcome as it finishes."""
-        left = list(pairs)
-        while left:
-            still = []
-            for job, handle in left:
-                if not handle.done():
-                    still.append((job, handle))
-                    continue
-                try:
-                    outcome = handle.result()
-                except Exception as err:  # a worker died or the run raised: report, go on
-                    logger.error("run %s failed: %s", job.run_id, err)
-                    # our refusals (ValueError) name their own remedy; a crash resumes
-                    known = isinstance(err, ValueError)
-                    outcome = {"status": "failed", "runs": [],
-                               "error": str(err) if known else f"{type(err).__name__}: {err}",
-                               "remedy": None if known else "rerun the same command to "
-                                                            "resume it"}
-                outcomes[job.run_id] = outcome
-                if outcome["status"] in ("done", "failed"):
-                    self.counts[outcome["status"]] += 1
-                    if outcome["status"] == "done":
-                        self.bar.update(self.costs[job.run_id] / 1e12
-                                        - self.credited.get(job.run_id, 0.0))
-                        self.credited[job.run_id] = self.costs[job.run_id] / 1e12
-            left = still
-            running = sum((self.locks / f"{job.run_id}.lock").exists() for job, _ in left)
-            self._postfix(running=running)
-            if left:
-                time.sleep(0.5)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def _start_of(run_id: str, job: TrainConfig) -> int:
-    """Step a run's progress starts from: 0, or its fork step for a cooldown branch."""
-    from .config import branch_fork_step
-
-    for b in job.branches:
-        if run_id == f"{job.run_id}-cd{b}":
-            return branch_fork_step(job, b)
-    return 0
 
 
 def ladder_from_cli(preset_or_file, out_dir, quiet: bool = False, *, design: str | None = None,

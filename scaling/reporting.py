@@ -43,14 +43,18 @@ def report_from_cli(input_path: str, out, *, law=None, drop_highest: int = 0, co
 
 def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_budget, n_boot,
             columns, runs, selection, fmt="png") -> str:
+    from dataclasses import replace
+
     from scaling.fits import (FitWarning, ScalingLawFit, backtest, bootstrap,
-                      fit_curves_by_size, plan_compute)
+                              fit_curves_by_size, plan_compute, with_bootstrap)
     from scaling.fits.design import suggest_runs
     from scaling.fits.laws import get_law, law_names
     from scaling.fits.report_files import write_report
 
     out = Path(out)
     path = Path(input_path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ValueError(f"INPUT {input_path!r} is not a regular file (a device or pipe)")
     if path.suffix == ".json" and path.is_file():
         return _summary([write_report(_saved(path), out, fmt=fmt)])
     if not input_path.startswith("bundled:") and not path.exists():
@@ -82,12 +86,14 @@ def _report(input_path: str, out: Path, *, law, drop_highest, compute, proxy_bud
             obj = plan_compute(table, compute, estimator=estimator, n_boot=n_boot)
             fit, boot = obj.fit, obj.bootstrap
         else:
-            obj = fit = estimator.fit(table).result_
+            fit = estimator.fit(table, warn=False).result_
             boot = bootstrap(fit, n_boot=n_boot) if n_boot else None
+            fit = fit if boot is None else with_bootstrap(fit, boot)
         try:
-            fit.data["backtest"] = backtest(estimator, table, fit)
+            fit = fit.with_data(backtest=backtest(estimator, table, fit))
         except ValueError as err:  # too few runs: the report says why
-            fit.warnings.append(f"backtest not run: {err}")
+            fit = fit.with_warnings(f"backtest not run: {err}")
+        obj = replace(obj, fit=fit) if compute and law == "chinchilla" else fit
         suggestion = None
         if proxy_budget and boot is not None and not point_law.takes_x:
             target = ({"N": obj.N_opt.value, "D": obj.D_opt.value} if obj is not fit else

@@ -123,6 +123,15 @@ def test_data_d_far_below_n_exits_2_naming_the_unit(tmp_path):
     assert "--units D=M" in result.output
 
 
+def test_data_tokens_per_step_column_contradicting_d_is_refused():
+    frame = _ladder().assign(step=1000, tokens_per_step=lambda f: f["D"] / 1000)
+    assert select_points(validate(frame)).record["rows_fitted"] == 16
+    frame.loc[3, "tokens_per_step"] *= 2
+    with pytest.raises(ValueError, match=r"column 'tokens_per_step' \(.*\) x step \(1000\) "
+                                         r"gives D = .* but column 'D' says .* \(0.5x; 1 of 16"):
+        select_points(validate(frame))
+
+
 def test_data_bad_units_value_names_what_is_accepted(tmp_path):
     path = tmp_path / "ladder.csv"
     _ladder().to_csv(path, index=False)
@@ -195,6 +204,12 @@ def test_data_lr_sweep_seed_scatter_equals_the_seeds_scatter():
     assert scatter["n_configs"] == 9 and scatter["dof"] == 18
     # the best lr (3e-3) is kept for every size, with its three seeds
     assert sorted(sel.frame["lr"].unique()) == [3e-3] and len(sel.frame) == 9
+    # token counts that differ in the 6th digit (a logged counter) change nothing
+    jitter = frame.assign(D=frame["D"] * (1 + 2e-6 * np.arange(len(frame)) / len(frame)))
+    again = select_points(validate(jitter), repeats="best:lr").record["repeat_scatter"]
+    assert again["sd_log_loss"] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="differ in 'lr'"):
+        select_points(validate(jitter))
     # fitting every run of the sweep is possible, but still never seed scatter
     every = select_points(table, repeats="all")
     assert every.record["repeat_scatter"]["sd_log_loss"] == pytest.approx(expected, rel=1e-12)
@@ -211,6 +226,25 @@ def test_data_unique_token_sweep_is_a_sweep_not_seed_scatter():
     assert scatter["n_configs"] == 6 and scatter["sd_log_loss"] < 0.02  # not the 5% gap
     assert scatter["sd_log_loss"] == pytest.approx(select_points(validate(frame), repeats=(
         "best:unique_tokens")).record["repeat_scatter"]["sd_log_loss"], rel=1e-12)
+
+
+def test_data_run_names_and_unique_tokens_are_not_a_sweep():
+    frame = _lr_sweep().query("lr == 0.003").drop(columns=["lr"])
+    # a text column naming each run (W&B name) is an identifier, not a setting
+    named = frame.assign(wandb_name=[f"silly-run-{i}" for i in range(len(frame))])
+    sel = select_points(validate(named))
+    assert sel.record["sweep"] == {} and sel.record["repeat_scatter"]["n_configs"] == 3
+    # measurements of any name that change within a run (our trainer's wall_s) are not
+    # settings, though they differ between seeds
+    curves = pd.concat([named.assign(step=k, D=named["D"] * k / 4, loss=named["loss"] * (5 - k),
+                                     wall_s=np.arange(len(named)) * 10.0 + k)
+                        for k in (1, 2, 3, 4)])
+    sel = select_points(validate(curves.drop(columns=["wandb_name"])))
+    assert sel.record["sweep"] == {} and sel.record["repeat_scatter"]["n_configs"] == 3
+    # U (unique tokens, an input of the data-constrained law) differs by design
+    design = pd.concat([frame.assign(U=1e9), frame.assign(U=1e8, run_id=frame["run_id"] + "u")])
+    sel = select_points(validate(design))
+    assert sel.record["sweep"] == {} and sel.record["repeat_scatter"]["n_configs"] == 6
 
 
 # -- extrapolation -----------------------------------------------------------------------
@@ -276,6 +310,11 @@ def test_data_several_run_folders_or_a_glob_in_one_command():
     assert result.exit_code == 0 and json.loads(result.output)["n_runs"] == 2
     # an HF output folder: its wandb/ folder is found without typing the timestamps
     assert sorted(load_log(HF_WANDB).runs["run_id"]) == ["hf-large", "hf-small"]
+    # one {run: N} mapping for all the logs; a run none of them holds is named
+    sized = load_log(folders, N={"hf-small": "2M", "hf-large": "5M"}).runs.set_index("run_id")
+    assert sized.loc["hf-small", "N"] == 2e6 and sized.loc["hf-large", "N"] == 5e6
+    with pytest.raises(ValueError, match=r"`N` names run\(s\) \['x'\] that none of the 2 logs"):
+        load_log(folders, N={"hf-small": "2M", "hf-large": "5M", "x": "1M"})
 
 
 def test_data_tokens_per_step_contradicting_logged_tokens_exits_2():

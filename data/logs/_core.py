@@ -23,6 +23,7 @@ import pandas as pd
 from ..schema import RunsTable, validate
 
 __all__ = ["LOSS_NAMES", "LR_NAMES", "TOKEN_NAMES", "LogError", "MissingDependencyError",
+           "SharedFacts",
            "Options", "plan_names", "to_table", "metric_name", "default_run_id"]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,15 @@ _VAL_SUFFIXES = ("/val", "/valid", "/validation", "/eval", "_val")
 _NOT_METRICS = {"runtime", "samples_per_second", "steps_per_second", "epoch", "step",
                 "global_step", "loss_epoch_step"}
 _MAX_SHOWN = 3
+
+
+class SharedFacts(dict):
+    """A ``{run_id: value}`` mapping handed to each of several logs: a log uses the keys of
+    its own runs (``used`` collects them); the caller checks that every key was used."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.used: set[str] = set()
 
 
 class LogError(ValueError):
@@ -155,7 +165,11 @@ def _per_run(value, name: str, run_ids: list[str], err) -> list | None:
     if isinstance(value, Mapping):
         given = {str(k): v for k, v in value.items()}
         missing = [r for r in run_ids if r not in given]
-        unknown = [k for k in given if k not in run_ids]
+        # a mapping shared by several logs (load_log of a glob) names runs of the others
+        unknown = [] if isinstance(value, SharedFacts) else [k for k in given
+                                                            if k not in run_ids]
+        if isinstance(value, SharedFacts):
+            value.used.update(r for r in run_ids if r in given)
         if missing or unknown:
             raise err(f"`{name}` must give a value for every run in the log, keyed by run_id; "
                       + (f"missing {missing[:_MAX_SHOWN]}" if missing else "")

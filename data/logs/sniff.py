@@ -8,9 +8,9 @@ from typing import Mapping
 
 from ..loaders import combine_tables, expand_paths, load_table, read_frame
 from ..schema import RunsTable, validate
-from ._core import fail
+from ._core import SharedFacts, fail
 from ._csv import csv_header
-from .hf_trainer import STATE_FILE, find_trainer_state, hf_run_folders, load_hf_trainer_state
+from .hf_trainer import STATE_FILE, hf_run_folders, load_hf_trainer_state
 from .lightning_csv import METRICS_FILE, load_lightning_csv
 from .tb_events import EVENT_GLOB, load_tensorboard
 from .wandb_csv import is_wandb_header, load_wandb_csv
@@ -169,18 +169,14 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
              for run in ((hf_run_folders(p) or [p]) if k == "hf" else [p])]
     if len(pairs) > 1 and kwargs.get("run_id") is not None:
         raise ValueError(f"`run_id` names one run; {len(pairs)} logs were given")
-    tables = [_LOADERS[k](p, **_for_log(kwargs, p, k)) for p, k in pairs]
+    if len(pairs) == 1:
+        return _LOADERS[pairs[0][1]](pairs[0][0], **kwargs)
+    shared = {k: SharedFacts(v) for k, v in kwargs.items()
+              if k in ("N", "tokens_per_step") and isinstance(v, Mapping)}
+    tables = [_LOADERS[k](p, **{**kwargs, **shared}) for p, k in pairs]
+    for name, facts in shared.items():
+        unknown = sorted(set(map(str, facts)) - facts.used)
+        if unknown:
+            raise ValueError(f"`{name}` names run(s) {unknown[:3]} that none of the "
+                             f"{len(pairs)} logs holds")
     return combine_tables(tables, [p for p, _ in pairs])
-
-
-def _for_log(kwargs: dict, path: Path, kind: str) -> dict:
-    """A per-run ``N`` mapping keyed by output-folder name, narrowed to this HF run (so
-    ``N={"125m": ..., "350m": ...}`` works over a folder of output folders)."""
-    N = kwargs.get("N")
-    if kind == "hf" and isinstance(N, Mapping) and kwargs.get("run_id") is None:
-        from ._core import default_run_id
-
-        name = default_run_id(find_trainer_state(path).parent)
-        if name in {str(k) for k in N}:
-            return {**kwargs, "N": {name: {str(k): v for k, v in N.items()}[name]}}
-    return kwargs

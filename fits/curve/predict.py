@@ -187,7 +187,7 @@ def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
 
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,
-                   law=None, N=None, n_points: int = 400, title=None, ax=None):
+                   law=None, N=None, n_points: int = 400, ax=None):
     """Plot of the predicted loss curve (and LR) of each candidate schedule (PNG at print
     resolution, or SVG/PDF by the suffix of ``path``).
 
@@ -206,7 +206,6 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
         Law name when ``fit`` is a dict; model size for the size-extended law.
     n_points : int
         Steps plotted per curve.
-    title : str, optional
     ax : Axes or (Axes, Axes), optional
         Draw on the caller's axes (loss, and optionally LR) and return their figure;
         nothing is written unless ``path`` is given.
@@ -250,7 +249,7 @@ def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, sche
             ax_lr.plot(np.arange(lr.size), lr, linewidth=1.0)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("predicted loss")
-    ax_loss.set_title(title or "predicted loss per schedule (final loss, best first)")
+    ax_loss.set_title("predicted loss per schedule (final loss, best first)")
     ax_loss.legend(fontsize=8)
     lo = min(r["final_loss"] for r in ranked)
     hi = max(r["final_loss"] for r in ranked)

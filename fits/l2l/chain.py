@@ -14,11 +14,12 @@ import numpy as np
 
 from scipy import stats
 
-from ..bootstrap import bootstrap, percentile_interval, resample_counts
+from ..bootstrap import bootstrap, percentile_interval, resample_counts, with_bootstrap
 from ..intervals import calibrate, extrapolation
 from ..fit import ScalingLawFit, as_table
 from ..laws import get_law
 from ..objectives import get_objective
+from ..prediction import Prediction
 from .engine import bootstrap_link
 from .fit import fit_group
 from .result import LINK_LAWS
@@ -30,7 +31,7 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
                   task: bool = False, chance: float | None = None, E_x=None, E_y=None,
                   pairs: str = "all", n_boot: int = 1000, seed: int = 0, level: float = 0.9,
                   noise: bool = True, margin: float = 0.95, k: float = 6.0,
-                  **fit_options) -> dict:
+                  **fit_options) -> Prediction:
     """Predict ``y_col`` of a model of ``N`` parameters trained on ``D`` tokens.
 
     Parameters
@@ -65,11 +66,11 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
 
     Returns
     -------
-    dict
-        ``{"at", "x_loss": {...}, "y": {"value", "ci", "pi", "level", "extrapolation"},
-        "level", "extrapolation_decades", "calibration", "warnings",
-        "steps": {"scaling", "link"}}``; ``ci`` is the bootstrap interval of the expected
-        value (both steps refitted on the same resamples), ``pi`` a new run's.
+    Prediction
+        One row: ``y_col`` at (N, D); ``ci`` is the bootstrap interval of the expected
+        value (both steps refitted on the same resamples), ``pi`` a new run's; the
+        predicted x loss and its intervals in ``extra`` (``x_loss``, ``x_loss_ci_lower``
+        ...); ``details``: ``{"calibration", "steps": {"scaling", "link"}}``.
 
     Raises
     ------
@@ -89,6 +90,7 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
     at = {"N": float(N), "D": float(D)}
     x_hat = float(point_law.predict(step1.values, **at))
     boot1 = bootstrap(step1, n_boot=n_boot, seed=seed, level=level)
+    step1 = with_bootstrap(step1, boot1)
     x_draws = boot1.derived(lambda **q: point_law.function(at["N"], at["D"], **q))
     run_ids = list(step1.data["points"]["run_id"])
     # the same counts bootstrap() drew, one column per run, so both steps see one resample
@@ -146,15 +148,16 @@ def chain_predict(data, y_col: str, *, N: float, D: float, law: str = "chinchill
         y_draws = y_draws * np.exp(e) if objective.space == "log" else y_draws + e
     x_pi = [float(v) for v in percentile_interval(x_pi_draws, level)]
     y_pi = [float(v) for v in percentile_interval(y_draws, level)]
-    decades = float(reach["decades"])
-    where = {"decades": decades, "by": reach["by"]}
-    return {"at": at,
-            "x_loss": {"value": x_hat, "ci": x_ci, "pi": x_pi, "level": level,
-                       "extrapolation": where},
-            "y": {"value": y_hat, "ci": y_ci, "pi": y_pi, "level": level, "extrapolation": where},
-            "y_col": y_col, "level": level, "extrapolation_decades": decades,
-            "interval": ("pi: a new run (calibrated scatter and discrepancy of the point law, "
+    return Prediction(
+        value=[y_hat], ci=[y_ci], pi=[y_pi], level=level, at=at,
+        extrapolation=[float(reach["decades"])],
+        extrapolation_by={k: [float(v)] for k, v in reach["by"].items()},
+        quantity=y_col, law=f"{law} -> {link.fit.law}",
+        interval_method=("pi: a new run (calibrated scatter and discrepancy of the point law, "
                          "checkpoint scatter of the link); ci: the expected value"
                          if noise else "expected value only (noise=False: pi == ci)"),
-            "calibration": cal.to_dict(level), "warnings": notes + list(cal.notes),
-            "steps": {"scaling": step1.to_dict(), "link": link.to_dict(samples=False)}}
+        warnings=tuple(notes + list(cal.notes)),
+        extra={"x_loss": x_hat, "x_loss_ci_lower": x_ci[0], "x_loss_ci_upper": x_ci[1],
+               "x_loss_pi_lower": x_pi[0], "x_loss_pi_upper": x_pi[1]},
+        details={"calibration": cal.to_dict(level),
+                 "steps": {"scaling": step1.to_dict(), "link": link.to_dict(samples=False)}})

@@ -151,6 +151,25 @@ class L2LResult(ReportDisplay):
         ``to_frame()``; see :func:`l2l_prediction`)."""
         return l2l_prediction(self.to_dict(), x_values, group, **kwargs)
 
+    def to_frame(self):
+        """One row per group: its parameters, held-out mean relative error and coverage,
+        and its flag (a flagged group has no parameters)."""
+        import pandas as pd
+
+        rows = {}
+        for name, group in self.groups.items():
+            held = group.heldout or {}
+            rows[name] = {**group.params, "heldout_mean_rel_error": held.get("mean_rel_error"),
+                          "heldout_coverage": held.get("coverage"), "flag": group.flag}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def html_tables(self):
+        """Heading, tables and warnings of the notebook view (``_repr_html_``)."""
+        notes = list(self.warnings) + [f"{n}: {note}" for n, g in self.groups.items()
+                                       for note in g.notes]
+        return (f"{self.y} from {self.x} ({self.law}), {len(self.groups)} group(s)",
+                [("groups", self.to_frame())], notes)
+
     def report(self) -> str:
         """Text: one block per group (parameters with intervals, held-out errors, notes)."""
         law = LINK_LAWS[self.law]

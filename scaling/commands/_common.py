@@ -290,7 +290,8 @@ def save_result(save: Path, text: str) -> None:
 
 def emit(result, as_json: bool, save: Path | None) -> None:
     """Print the result (first, so a failing --save never loses a finished fit), then save."""
-    text = result.to_json()
+    # the JSON only where it is used: a million-point fit's JSON costs seconds and MBs
+    text = result.to_json() if as_json or save is not None else None
     click.echo(strip_ansi(text) if as_json else colorize(strip_ansi(result.report())))
     if save is not None:
         save_result(save, text)

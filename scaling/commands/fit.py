@@ -59,7 +59,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     runs and report errors on the others. --fix, --tie, --prior and --bounds constrain
     the law's parameters (its symbols: E, A, B, alpha, beta, ...).
     """
-    from scaling.fits import FitWarning, backtest, bootstrap, fit_curves_by_size
+    from scaling.fits import FitWarning
     from scaling.fits.laws import get_any_law, law_kind, law_names
 
     given = constraints(fix, tie, prior, bounds)
@@ -80,6 +80,8 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
                 grid = [float(v) for v in decays.split(",")] if decays else None
             except ValueError:
                 raise InputError(f"--decays expects comma-separated numbers, got {decays!r}")
+            from scaling.fits import fit_curves_by_size  # only curve fits pay for its imports
+
             fitted = fit_curves_by_size(table, law, fit_runs=ids, loss=loss, delta=delta,
                                         methods=methods, min_step=min_step, every=every,
                                         decays=grid, **given)
@@ -94,12 +96,15 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
             _points_for_few_runs(table, get_any_law(law), given, drop_highest)
             estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                        y=y_col, **given)
-            result = estimator.fit(table).result_
+            result = estimator.fit(table, warn=False).result_
+            from scaling.fits import backtest, bootstrap, with_bootstrap
+
             if n_boot:
-                bootstrap(result, n_boot=n_boot, seed=seed, level=level)
+                result = with_bootstrap(result, bootstrap(result, n_boot=n_boot, seed=seed,
+                                                          level=level))
             if do_backtest:
-                result.data["backtest"] = backtest(estimator, table, result, level=level,
-                                                   seed=seed)
+                result = result.with_data(backtest=backtest(estimator, table, result,
+                                                            level=level, seed=seed))
     emit(result, as_json, save)
 
 

@@ -60,7 +60,7 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
                           target_loss=target_loss, max_extrapolation=max_extrapolation,
                           sensitivity=not no_sensitivity, unique_tokens=unique_tokens,
                           level=level)
-    attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
+    result = attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
     emit(result, as_json, None)
     if out_dir is not None:
         from scaling.fits.report_files import write_report

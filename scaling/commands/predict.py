@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -72,66 +71,66 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
                              "value (a number); predicting a table of targets needs a saved "
                              "fit: scaling predict FIT.json --at TARGETS.csv") from None
 
-    from scaling.fits import FitResult, FitWarning
+    from scaling.fits import FitResult
     from scaling.fits.laws import get_any_law
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step,
                  require_size=get_any_law(law).needs_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        if law in CURVE_LAWS:
-            from scaling.fits import curves_from_table, predict_from_prefix
+    # fits keep their warnings on the result (fit(warn=False)); the prediction carries
+    # them and they are printed once, below
+    if law in CURVE_LAWS:
+        from scaling.fits import curves_from_table, predict_from_prefix
 
-            if run_id is None or upto_step is None:
-                raise click.UsageError("curve laws need --run ID and --upto-step S")
-            if drop_highest:
-                raise InputError(CURVE_DROP_HIGHEST)
-            if reference is None and not get_any_law(law).prefix_only:
-                raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
-                                 "on other runs or sizes supplies the parameters an early "
-                                 "curve cannot identify (make one with `scaling fit ... --law "
-                                 f"{law} --fit-runs ... --save FIT.json`), or use --law mpl "
-                                 "for a prefix-only prediction with a wide interval")
-            curves = curves_from_table(table, [run_id], drop_warmup=True)
-            if reference is None:
-                from scaling.fits.curve import predict_from_prefix_only
+        if run_id is None or upto_step is None:
+            raise click.UsageError("curve laws need --run ID and --upto-step S")
+        if drop_highest:
+            raise InputError(CURVE_DROP_HIGHEST)
+        if reference is None and not get_any_law(law).prefix_only:
+            raise InputError(f"--law {law} predictions need --reference FIT.json: a fit "
+                             "on other runs or sizes supplies the parameters an early "
+                             "curve cannot identify (make one with `scaling fit ... --law "
+                             f"{law} --fit-runs ... --save FIT.json`), or use --law mpl "
+                             "for a prefix-only prediction with a wide interval")
+        curves = curves_from_table(table, [run_id], drop_warmup=True)
+        if reference is None:
+            from scaling.fits.curve import predict_from_prefix_only
 
-                last = int(curves[0].steps[-1])
-                if upto_step >= last:
-                    raise InputError(f"--upto-step {upto_step} is at or beyond the last "
-                                     f"logged step ({last}) of run {run_id!r}")
-                out = predict_from_prefix_only(curves[0], upto_step=upto_step, seed=seed,
-                                               level=level)
-                payload = {k: v for k, v in out.items() if k != "curve"}
-                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
-                                "reference": None})
-            else:
-                from scaling.fits.saved_check import read_json_file
-                try:
-                    ref = FitResult.from_dict(read_json_file(reference, "--reference"))
-                except _json.JSONDecodeError as err:
-                    raise InputError(f"--reference {reference} is not JSON: {err}") from None
-                if ref.law != law:
-                    raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
-                                     f"needs a {law!r} reference (or pass --law {ref.law})")
-                last = int(curves[0].steps[-1])
-                if upto_step >= last:
-                    raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
-                                     f"step ({last}) of run {run_id!r}: there is nothing left to "
-                                     "predict; give an earlier step")
-                sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
-                         if "N" in table.runs.columns else None)
-                out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
-                                          level=level, run_sizes=sizes)
-                payload = {k: v for k, v in out.items() if k != "curve"}
-                payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
+            last = int(curves[0].steps[-1])
+            if upto_step >= last:
+                raise InputError(f"--upto-step {upto_step} is at or beyond the last "
+                                 f"logged step ({last}) of run {run_id!r}")
+            out = predict_from_prefix_only(curves[0], upto_step=upto_step, seed=seed,
+                                           level=level)
+            payload = {k: v for k, v in out.items() if k != "curve"}
+            payload.update({"run_id": run_id, "upto_step": upto_step, "law": law,
+                            "reference": None})
         else:
-            estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
-            given = dict(N=n_params, D=tokens, x=x_value)
-            if unique_tokens:
-                given["U"] = unique_tokens
-            payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
-                                     level=level)
+            from scaling.fits.saved_check import read_json_file
+            try:
+                ref = FitResult.from_dict(read_json_file(reference, "--reference"))
+            except _json.JSONDecodeError as err:
+                raise InputError(f"--reference {reference} is not JSON: {err}") from None
+            if ref.law != law:
+                raise InputError(f"--reference {reference} is a {ref.law!r} fit; --law {law} "
+                                 f"needs a {law!r} reference (or pass --law {ref.law})")
+            last = int(curves[0].steps[-1])
+            if upto_step >= last:
+                raise InputError(f"--upto-step {upto_step} is at or beyond the last logged "
+                                 f"step ({last}) of run {run_id!r}: there is nothing left to "
+                                 "predict; give an earlier step")
+            sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
+                     if "N" in table.runs.columns else None)
+            out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
+                                      level=level, run_sizes=sizes)
+            payload = {k: v for k, v in out.items() if k != "curve"}
+            payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
+    else:
+        estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
+        given = dict(N=n_params, D=tokens, x=x_value)
+        if unique_tokens:
+            given["U"] = unique_tokens
+        payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
+                                 level=level)
     if as_json:
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
@@ -206,7 +205,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
     from scaling.fits.saved import load_saved, predict_targets, read_targets
 
     if not fit_path.is_file():
-        raise InputError(f"saved fit {str(fit_path)!r} does not exist")
+        raise InputError(f"saved fit {str(fit_path)!r} " + (
+            "is not a regular file (a folder, device or pipe); give a JSON file"
+            if fit_path.exists() else "does not exist"))
     if at is None or not Path(at).is_file():
         raise InputError("a saved fit predicts a table of targets: --at TARGETS.csv (a "
                          "CSV/TSV with one row per target" +

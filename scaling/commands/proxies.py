@@ -64,15 +64,21 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
 
 def require_torch(verb: str) -> None:
     """Exit 2 with the install line when PyTorch is missing (fitting needs no torch)."""
+    import importlib.util
+
+    # found, not imported: a config refused before training (an absurd model size) must not
+    # pay torch's import (seconds, ~200 MB)
     try:
-        import torch  # noqa: F401 - training imports it next anyway
-    except ImportError:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module without a spec
+        found = False
+    if not found:
         raise click.UsageError(
             f"`scaling {verb}` trains proxy models and needs PyTorch, which is not installed. "
             "Install the extra: pip install 'scaling-planner[train]' (on a CPU-only machine "
             "install the CPU build first, e.g. pip install torch==2.13.0, or from "
             "https://download.pytorch.org/whl/cpu). Fitting, planning and reports work "
-            "without it.") from None
+            "without it.")
 
 
 def _budgets(ctx, param, value):

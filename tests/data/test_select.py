@@ -167,13 +167,13 @@ def test_bootstrap_of_checkpoints_resamples_whole_runs(c4_all_points, monkeypatc
 
     monkeypatch.setitem(fits.bootstrap.__globals__, "resample_counts", spy)
     result = c4_all_points.result_
-    fits.bootstrap(result, n_boot=20, seed=1)
+    boot = fits.bootstrap(result, n_boot=20, seed=1)
     ids = np.asarray(result.data["points"]["run_id"])
     assert list(seen["groups"]) == list(ids)
     for rid in np.unique(ids)[:5]:  # every point of a run has its run's weight
         block = seen["counts"][:, ids == rid]
         assert (block == block[:, :1]).all()
-    assert result.choices["bootstrap"]["unit"] == "runs (all points of a run together)"
+    assert boot.meta["record"]["unit"] == "runs (all points of a run together)"
 
 
 @pytest.mark.slow

@@ -58,12 +58,15 @@ def test_warm_newton_refits_are_the_tightly_converged_optima(epoch_boot):
         assert tight["E"] == pytest.approx(boot.samples["E"][i], rel=1e-5)
 
 
-def test_bootstrap_sets_intervals_on_the_fit(epoch_boot):
+def test_with_bootstrap_sets_intervals_on_a_copy_of_the_fit(epoch_boot):
     result, boot = epoch_boot
-    assert result.params["alpha"].interval == boot.interval("alpha")
-    assert result.choices["bootstrap"]["n_boot"] == 1000
+    fitted = fits.with_bootstrap(result, boot)
+    assert fitted.params["alpha"].interval == boot.interval("alpha")
+    assert fitted.choices["bootstrap"]["n_boot"] == 1000
+    assert set(fitted.draws) == set(boot.samples)
+    assert result.params["alpha"].interval is None and "bootstrap" not in result.choices
     assert boot.converged.mean() > 0.98
-    assert "1000 bootstrap resamples over runs" in result.report()
+    assert "1000 bootstrap resamples over runs" in fitted.report()
 
 
 def test_resample_counts_sum_to_n_and_are_seeded():

@@ -117,7 +117,8 @@ def test_bootstrap_counts_retried_and_dropped_refits(power_fit):
     assert meta["n_used"] + meta["n_dropped"] == 60
     assert meta["n_used"] == boot.n_boot == boot.samples["alpha"].size
     assert np.all(boot.converged)
-    assert result.choices["bootstrap"]["used"] == meta["n_used"]
+    assert "bootstrap" not in result.choices  # the fit is not changed; a copy carries it
+    assert fits.with_bootstrap(result, boot).choices["bootstrap"]["used"] == meta["n_used"]
     with pytest.raises(ValueError, match="only 0 of 60 bootstrap refits converged"):
         fits.bootstrap(result, n_boot=60, seed=1, max_iter=1)
 

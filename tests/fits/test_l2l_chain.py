@@ -40,18 +40,20 @@ def prediction():
 
 def test_chain_predicts_second_loss_within_one_percent(prediction):
     truth = float(shifted_power_law(chinchilla(1e9, 2e10, **LAW), **LINK))
-    assert prediction["y"]["value"] == pytest.approx(truth, rel=0.01)
-    lo, hi = prediction["y"]["ci"]
+    assert prediction.value[0] == pytest.approx(truth, rel=0.01)
+    lo, hi = prediction.ci[0]
     assert lo <= truth <= hi
 
 
 def test_chain_interval_wider_than_link_alone(prediction):
-    lo_x, hi_x = prediction["x_loss"]["ci"]
-    lo, hi = prediction["y"]["ci"]
-    assert lo_x < prediction["x_loss"]["value"] < hi_x
-    assert lo < prediction["y"]["value"] < hi
-    assert prediction["extrapolation_decades"] > 0
-    assert set(prediction["steps"]) == {"scaling", "link"}
+    row = prediction.to_frame().iloc[0]
+    assert row["x_loss_ci_lower"] < row["x_loss"] < row["x_loss_ci_upper"]
+    lo, hi = prediction.ci[0]
+    assert lo < prediction.value[0] < hi
+    assert prediction.pi[0, 0] <= lo and hi <= prediction.pi[0, 1]
+    assert prediction.extrapolation[0] > 0
+    assert set(prediction.details["steps"]) == {"scaling", "link"}
+    assert prediction.quantity == "val/other" and row["N"] == 1e9
 
 
 def test_chain_errors():

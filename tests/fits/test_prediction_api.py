@@ -193,3 +193,32 @@ def test_curve_fit_plot_takes_one_axes():
     assert plot_curve_fit(fit_curves(table, "mpl"), table, ax=ax) is fig
     assert len(ax.lines) == 4 and ax.get_xlabel() == "step" and len(fig.axes) == 1
     plt.close(fig)
+
+
+def test_plan_loss_is_a_prediction_and_the_plan_a_frame(frame):
+    plan = fits.plan_compute(frame, 1e20, estimator=ScalingLawFit(law="chinchilla", starts=8),
+                             n_boot=50, sensitivity=False)
+    pred = plan.loss_prediction()
+    assert pred.value[0] == plan.loss.value and tuple(pred.pi[0]) == tuple(plan.loss.pi)
+    assert pred.level == 0.9 and pred.at["N"][0] == plan.N_opt.value
+    table = plan.to_frame()
+    assert list(table.index) == ["N_opt", "D_opt", "tokens_per_param", "loss"]
+    assert table.loc["loss", "pi_lower"] <= table.loc["loss", "ci_lower"]
+    assert "<table" in plan._repr_html_()
+
+
+def test_l2l_result_is_a_frame_and_its_prediction_has_ci_and_pi():
+    from scaling.fits.l2l import l2l_fit
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(3.0, 4.0, 40)
+    y = (0.9 * (x - 2.0) ** 1.1 + 1.0) * np.exp(0.002 * rng.standard_normal(x.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.FitWarning)
+        res = l2l_fit(pd.DataFrame({"lx": x, "ly": y}), "lx", "ly", n_boot=100)
+    table = res.to_frame()
+    assert list(table.index) == list(res.groups) and "heldout_coverage" in table
+    assert "<table" in res._repr_html_()
+    pred = res.predict([2.9, 3.5])
+    assert isinstance(pred, Prediction) and pred.extrapolation[0] > 0 == pred.extrapolation[1]
+    assert np.all(pred.pi[:, 0] <= pred.ci[:, 0]) and np.all(pred.ci[:, 1] <= pred.pi[:, 1])

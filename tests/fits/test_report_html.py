@@ -116,7 +116,7 @@ def test_backtest_section_is_a_table_with_coverage(tmp_path):
     table = load_chinchilla_epoch()
     estimator = fits.ScalingLawFit(law="power-law", x="C", starts=8)
     result = estimator.fit(table).result_
-    result.data["backtest"] = fits.backtest(estimator, table, result)
+    result = result.with_data(backtest=fits.backtest(estimator, table, result))
     write_report(result, tmp_path, table=table)
     page = _page(tmp_path)
     bt = next(t for t in page.tables if t and t[0] == "backtest")

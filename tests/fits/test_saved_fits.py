@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from scaling.commands import main
-from scaling.fits import FitResult, FitWarning, ScalingLawFit, backtest, bootstrap, chinchilla
+from scaling.fits import (FitResult, FitWarning, ScalingLawFit, backtest, bootstrap, chinchilla,
+                          with_bootstrap)
 from scaling.fits.saved import load_saved, predict_targets
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
@@ -34,8 +35,8 @@ def point_fit():
         est = ScalingLawFit(starts=64, seed=0)
         table = _ladder()
         result = est.fit(table).result_
-        bootstrap(result, n_boot=200, seed=0)
-        result.data["backtest"] = backtest(est, table, result)
+        result = with_bootstrap(result, bootstrap(result, n_boot=200, seed=0))
+        result = result.with_data(backtest=backtest(est, table, result))
     return result
 
 
