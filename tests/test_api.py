@@ -76,3 +76,22 @@ def test_dataframe_in_and_cli_keywords():
     assert result.params["alpha"].value == 0.34
     with pytest.raises(TypeError, match="unexpected keyword.*'model_size'"):
         scaling.fit("bundled:chinchilla_epoch", modelsize=1)
+
+
+@pytest.mark.slow
+def test_isoflop_l2l_compare_equal_the_cli():
+    iso = scaling.isoflop("bundled:chinchilla_epoch", bootstrap=20)
+    cli = _cli_json("isoflop", "bundled:chinchilla_epoch", "--bootstrap", "20")
+    assert iso.a == pytest.approx(cli["a"], rel=1e-12)
+    assert list(iso.a_ci) == pytest.approx(cli["a_ci"], rel=1e-12)
+    args = dict(x="C4 Validation Loss", y="FineWeb-Edu Validation Loss", group="Pretraining Data")
+    l2l = scaling.l2l("bundled:llm_line", bootstrap=20, **args)
+    cli = _cli_json("l2l", "bundled:llm_line", "--x", args["x"], "--y", args["y"], "--group",
+                    args["group"], "--bootstrap", "20")
+    assert l2l.to_dict()["groups"] == cli["groups"]
+    from scaling.data import load_chinchilla_epoch
+
+    frame = load_chinchilla_epoch().merged()
+    result = scaling.compare(frame, frame.assign(loss=frame["loss"] * 0.98), bootstrap=20,
+                             drop_highest=5, budgets=[1e21])
+    assert type(result).__name__ == "Comparison"
