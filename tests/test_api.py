@@ -95,3 +95,15 @@ def test_isoflop_l2l_compare_equal_the_cli():
     result = scaling.compare(frame, frame.assign(loss=frame["loss"] * 0.98), bootstrap=20,
                              drop_highest=5, budgets=[1e21])
     assert type(result).__name__ == "Comparison"
+
+
+def test_saved_fit_json_is_still_a_saved_fit_with_auto_log_format(tmp_path):
+    fit_path = tmp_path / "f.json"
+    saved = CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--drop-highest", "5",
+                                      "--save", str(fit_path)])
+    assert saved.exit_code == 0, saved.output
+    (tmp_path / "t.csv").write_text("N,D\n1e9,2e10\n")
+    result = CliRunner().invoke(main, ["predict", str(fit_path), "--at", str(tmp_path / "t.csv"),
+                                       "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.csv").read_text().count("\n") == 2

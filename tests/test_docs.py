@@ -139,7 +139,8 @@ def _scratch(tmp_path: Path) -> Path:
                 tmp_path / "trainer_state.json")
     (tmp_path / "tiny-ladder.json").write_text(_TINY_LADDER)
     # Trainer output folders (trainer_state.json + config.json each), as in a clean clone
-    shutil.copytree(ROOT / "tests" / "fixtures" / "hf_output_folders", tmp_path / "hf-runs")
+    for where in ("hf-runs", "tests/fixtures/hf_output_folders"):
+        shutil.copytree(ROOT / "tests" / "fixtures" / "hf_output_folders", tmp_path / where)
     # a ladder-shaped file: 3 checkpoints per run, a dataset column, a repeated run
     rows = []
     for i, (rid, n, d, loss) in enumerate(zip(final["run_id"], final["N"], final["D"],

@@ -318,6 +318,11 @@ class LogFormatChoice(click.Choice):
     def choices(self, _value):
         pass
 
+    def convert(self, value, param, ctx):
+        if value == "auto":  # the default: no registry (pandas) for a saved-fit prediction
+            return value
+        return super().convert(value, param, ctx)
+
 
 class _LogFormatOption(click.Option):
     """Its help lists the registry's kinds and what each reads."""
