@@ -54,7 +54,7 @@ def sniff_log(path) -> str:
     ``metrics.csv`` below it -> lightning, event files below it -> tensorboard, else
     table. Files: ``events.out.tfevents.*`` -> tensorboard; JSON with
     ``log_history`` -> hf; a CSV whose header has ``_step``/``_runtime``/``_timestamp``
-    or ``<run> - <metric>`` columns -> wandb; ``metrics.csv`` with a ``step`` column ->
+    or ``<run> - <metric>`` columns -> wandb; ``metrics.csv`` with a ``step`` column (and no ``run_id``) ->
     lightning; anything else -> table.
 
     Raises
@@ -91,7 +91,8 @@ def sniff_log(path) -> str:
         header = [c.strip() for c in csv_header(path)]
         if is_wandb_header(header):
             return "wandb"
-        if name == METRICS_FILE and "step" in header:
+        # Lightning logs one run per file: a run_id column makes it a runs table
+        if name == METRICS_FILE and "step" in header and "run_id" not in header:
             return "lightning"
     return "table"
 
