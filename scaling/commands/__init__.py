@@ -17,6 +17,7 @@ from .hparams import hparams
 from .isoflop import isoflop
 from .l2l import l2l
 from .laws import laws
+from .loop import loop
 from .plan import plan
 from .predict import predict
 from .proxies import ladder, train
@@ -47,3 +48,4 @@ main.add_command(isoflop)
 main.add_command(compare)
 main.add_command(hparams)
 main.add_command(check)
+main.add_command(loop)
