@@ -81,24 +81,25 @@ def format_robust(robust: dict) -> list[str]:
     rng, sure = robust["range"], robust.get("sure_range")
     n_mid = robust["interval"]
     regret = robust["regret"]
-    rows = [["N to train (robust)", format_number(robust["N"], 3)
-             + (f"  [{format_number(n_mid[0], 3)}, {format_number(n_mid[1], 3)}]"
-                if all(v == v for v in n_mid) else "")],
-            ["tokens per parameter", f"{robust['tokens_per_param']:.3g}"
-             + (f"  [{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[1] ** 2:.3g}, "
-                f"{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[0] ** 2:.3g}]"
-                if all(v == v for v in n_mid) else "")],
-            ["D (tokens)", format_number(robust["D"], 3)],
-            ["expected loss", f"{robust['expected_loss']:.4f}"],
-            ["cost if the law is wrong", f"+{regret['mean']:.2%} expected loss above the "
-             f"optimum, +{regret['quantile']:.2%} in {level:.0%} of draws"],
-            [f"P(loss within {tol:.1%} of the optimum)", f"{robust['p_within']:.0%} of "
-             f"{robust['n_draws']} draws" + (
-                 f", {robust['refits_within']['share']:.0%} of {robust['refits_within']['n']} "
-                 "backtest/sensitivity refits" if robust.get("refits_within") else "")]]
+    has_mid = all(v == v for v in n_mid)
+    tpp = robust["tokens_per_param"]
+    rows = [["N to train (robust)", format_number(robust["N"], 3),
+             f"[{format_number(n_mid[0], 3)}, {format_number(n_mid[1], 3)}]" if has_mid else ""],
+            ["tokens per parameter", f"{tpp:.3g}",
+             f"[{tpp * robust['N'] ** 2 / n_mid[1] ** 2:.3g}, "
+             f"{tpp * robust['N'] ** 2 / n_mid[0] ** 2:.3g}]" if has_mid else ""],
+            ["D (tokens)", format_number(robust["D"], 3), ""],
+            ["expected loss", f"{robust['expected_loss']:.4f}", ""]]
+    refits = robust.get("refits_within")
     lines = [f"robust plan: the N that minimizes the expected loss over {robust['n_draws']} "
              f"bootstrap draws of the law (interval: N with expected loss within {tol:.1%})",
-             format_table(["", "value  [interval]"], rows), ""]
+             format_table(["", "value", "interval"], rows),
+             f"  cost if the law is wrong: +{regret['mean']:.2%} expected loss above the "
+             f"optimum, +{regret['quantile']:.2%} in {level:.0%} of draws",
+             f"  P(loss within {tol:.1%} of the optimum): {robust['p_within']:.0%} of "
+             f"{robust['n_draws']} draws" + (
+                 f", {refits['share']:.0%} of {refits['n']} backtest/sensitivity refits"
+                 if refits else ""), ""]
     if all(v == v for v in rng["N"]):
         lo_i, hi_i = rng["lo_interval"], rng["hi_interval"]
         lines.append(f"N within {tol:.1%} of the optimal loss (fitted law): "
