@@ -2,10 +2,10 @@
 
 The CLI's verbs are functions here too (:mod:`scaling.api`, imported on first use so that
 ``import scaling`` stays light): ``scaling.fit``, ``predict``, ``plan``, ``check``,
-``isoflop``, ``l2l``, ``compare``.
+``isoflop``, ``l2l``, ``compare``, ``loop``.
 """
 
-_API = ("fit", "predict", "plan", "check", "isoflop", "l2l", "compare", "load")
+_API = ("fit", "predict", "plan", "check", "isoflop", "l2l", "compare", "loop", "load")
 
 
 def __getattr__(name):

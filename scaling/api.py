@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-__all__ = ["load", "fit", "predict", "plan", "check", "isoflop", "l2l", "compare"]
+__all__ = ["load", "fit", "predict", "plan", "check", "isoflop", "l2l", "compare", "loop"]
 
 DEFAULT_LEVEL = 0.9  # scaling.fits.prediction.DEFAULT_LEVEL (not imported: stays light)
 
@@ -257,6 +257,29 @@ def compare(a, b, *, budgets=None, names=("A", "B"), bootstrap: int = 1000,
     tables = [load(t, columns=columns, where=where) for t in (a, b)]
     return compare_ladders(*tables, budgets=budgets, n_boot=bootstrap, level=level, seed=seed,
                            estimator=estimator, names=tuple(names))
+
+
+def loop(out, *, preset=None, target_compute=None, target=None, budget=None,
+         goal_width=None, max_steps=None, validate=None, validate_factor=None, trainer=None,
+         seed=None, backend: str = "local", workers: int = 1, address=None,
+         slurm_partition=None, slurm_local: bool = False) -> dict:
+    """`scaling loop`: design a ladder for a target, train it, refine, grade a validation
+    rung (:func:`scaling.loop.run_loop`); returns the loop's record (``status``, ...).
+    ``budget``/``goal_width`` are fractions (0.01) or, for ``budget``, FLOPs."""
+    from scaling.loop import run_loop
+    from scaling.loop_design import options_from
+
+    if target is not None and target_compute is not None:
+        raise ValueError("give `target_compute` or `target`, not both")
+    if preset is None and target is None and target_compute is None:
+        raise ValueError("give `target_compute` or `target` (N, D), or a `preset`")
+    options = options_from(preset, target_compute=target_compute, target=target,
+                           budget=budget, goal_width=goal_width, max_steps=max_steps,
+                           validate=validate, validate_factor=validate_factor,
+                           trainer=trainer, seed=seed)
+    slurm = {"partition": slurm_partition, "cluster": "local" if slurm_local else None}
+    return run_loop(options, out, backend=backend, workers=workers, address=address,
+                    slurm=slurm)
 
 
 _SELECTION_KEYS = ("where", "split", "points", "repeats", "n_convention", "best_of")

@@ -107,3 +107,14 @@ def test_saved_fit_json_is_still_a_saved_fit_with_auto_log_format(tmp_path):
                                        "--out", str(tmp_path / "p.csv")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "p.csv").read_text().count("\n") == 2
+
+
+@pytest.mark.slow
+def test_loop_equals_the_cli(tmp_path):
+    record = scaling.loop(tmp_path / "api", preset="synthetic", target_compute=1e21, budget=0.01)
+    result = CliRunner().invoke(main, ["loop", "--out", str(tmp_path / "cli"), "--preset",
+                                       "synthetic", "--target-compute", "1e21", "--budget", "1%"])
+    assert result.exit_code in (0, 1), result.output
+    cli = json.loads((tmp_path / "cli" / "loop.json").read_text())["loops"][-1]
+    assert record["status"] == cli["status"]
+    assert record["steps"] == cli["steps"]
