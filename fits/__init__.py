@@ -13,6 +13,7 @@ from .exports import lazy_exports
 _EXPORTS = {
     ".backtest": ("backtest",),
     ".bootstrap": ("BootstrapResult", "bootstrap", "with_bootstrap",),
+    ".check": ("CheckResult", "check_target",),
     ".compute_optimal": ("approach1_envelope", "approach2_isoflop", "chinchilla_compute_for_loss", "chinchilla_optimum", "isoflop_penalty",),
     ".curve": ("CURVE_LAWS", "Curve", "compare_schedules", "curves_from_table", "fit_curve_law", "fit_curves", "fit_curves_by_size", "get_curve_law", "heldout_errors", "lr_annealing", "lr_annealing_sized", "multi_power", "predict_curve", "predict_final_loss", "predict_from_prefix", "predict_early",),
     ".estimator": ("clone",),

@@ -22,6 +22,40 @@ def format_estimate(estimate, digits: int = 3) -> str:
     return text
 
 
+def _level(plan) -> str:
+    cal = getattr(plan, "calibration", None) or {}
+    level = cal.get("level") or plan.fit.choices.get("bootstrap", {}).get("level")
+    return f"{level:.0%}" if level else ""
+
+
+def _interval(bounds, digits: int) -> str:
+    return "" if bounds is None else (f"[{format_number(bounds[0], digits)}, "
+                                      f"{format_number(bounds[1], digits)}]")
+
+
+def _estimate_row(label: str, estimate, digits: int = 3) -> list[str]:
+    """label, value, pi, ci: separate columns, so that they line up."""
+    return [label, format_number(estimate.value, digits),
+            _interval(getattr(estimate, "pi", None), digits), _interval(estimate.ci, digits)]
+
+
+def _resource_lines(res: dict) -> list[str]:
+    """GPU-hours always; wall-clock days only for a stated --gpus; cost in USD."""
+    if not res:
+        return []
+    gpu = f"{res.get('gpu', 'gpu')} at {res.get('mfu', 0):.0%} MFU"
+    out = [f"  resources: {format_number(res['gpu_hours'].value, 3)} GPU-hours ({gpu})"]
+    if res.get("n_gpus"):
+        out[0] += (f"; {format_number(res['wall_days'].value, 3)} wall-clock days on "
+                   f"{res['n_gpus']} GPUs")
+    else:
+        out[0] += "; wall-clock time needs --gpus"
+    if "cost" in res:
+        out.append(f"  cost: {format_number(res['cost'].value, 3)} USD at "
+                   f"{res['price_per_gpu_hour']:g} USD per GPU-hour")
+    return out
+
+
 def plan_headline(plan) -> str:
     """The first line of a plan's report: the budget and where its intervals come from."""
     fit = plan.fit
@@ -47,24 +81,25 @@ def format_robust(robust: dict) -> list[str]:
     rng, sure = robust["range"], robust.get("sure_range")
     n_mid = robust["interval"]
     regret = robust["regret"]
-    rows = [["N to train (robust)", format_number(robust["N"], 3)
-             + (f"  [{format_number(n_mid[0], 3)}, {format_number(n_mid[1], 3)}]"
-                if all(v == v for v in n_mid) else "")],
-            ["tokens per parameter", f"{robust['tokens_per_param']:.3g}"
-             + (f"  [{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[1] ** 2:.3g}, "
-                f"{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[0] ** 2:.3g}]"
-                if all(v == v for v in n_mid) else "")],
-            ["D (tokens)", format_number(robust["D"], 3)],
-            ["expected loss", f"{robust['expected_loss']:.4f}"],
-            ["cost if the law is wrong", f"+{regret['mean']:.2%} expected loss above the "
-             f"optimum, +{regret['quantile']:.2%} in {level:.0%} of draws"],
-            [f"P(loss within {tol:.1%} of the optimum)", f"{robust['p_within']:.0%} of "
-             f"{robust['n_draws']} draws" + (
-                 f", {robust['refits_within']['share']:.0%} of {robust['refits_within']['n']} "
-                 "backtest/sensitivity refits" if robust.get("refits_within") else "")]]
+    has_mid = all(v == v for v in n_mid)
+    tpp = robust["tokens_per_param"]
+    rows = [["N to train (robust)", format_number(robust["N"], 3),
+             f"[{format_number(n_mid[0], 3)}, {format_number(n_mid[1], 3)}]" if has_mid else ""],
+            ["tokens per parameter", f"{tpp:.3g}",
+             f"[{tpp * robust['N'] ** 2 / n_mid[1] ** 2:.3g}, "
+             f"{tpp * robust['N'] ** 2 / n_mid[0] ** 2:.3g}]" if has_mid else ""],
+            ["D (tokens)", format_number(robust["D"], 3), ""],
+            ["expected loss", f"{robust['expected_loss']:.4f}", ""]]
+    refits = robust.get("refits_within")
     lines = [f"robust plan: the N that minimizes the expected loss over {robust['n_draws']} "
              f"bootstrap draws of the law (interval: N with expected loss within {tol:.1%})",
-             format_table(["", "value  [interval]"], rows), ""]
+             format_table(["", "value", "interval"], rows),
+             f"  cost if the law is wrong: +{regret['mean']:.2%} expected loss above the "
+             f"optimum, +{regret['quantile']:.2%} in {level:.0%} of draws",
+             f"  P(loss within {tol:.1%} of the optimum): {robust['p_within']:.0%} of "
+             f"{robust['n_draws']} draws" + (
+                 f", {refits['share']:.0%} of {refits['n']} backtest/sensitivity refits"
+                 if refits else ""), ""]
     if all(v == v for v in rng["N"]):
         lo_i, hi_i = rng["lo_interval"], rng["hi_interval"]
         lines.append(f"N within {tol:.1%} of the optimal loss (fitted law): "
@@ -91,17 +126,16 @@ def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
         lines += format_robust(plan.robust) + [
             "", "detail: the fitted law's own optimum N* (its interval spans every draw's "
                 "optimum and the drift of refits; most of it costs little, see above)"]
-    rows = [["N* (parameters)", format_estimate(plan.N_opt)],
-            ["D* (tokens)", format_estimate(plan.D_opt)],
-            ["tokens per parameter", format_estimate(plan.tokens_per_param)],
-            ["loss at the optimum", format_estimate(plan.loss, 4)],
-            ["extrapolation", f"{plan.extrapolation_decades:.2f} decades past the largest run"
-             + (" (" + ", ".join(f"{a} {v:+.2f}" for a, v in plan.extrapolation.items()) + ")"
-                if plan.extrapolation else "")]]
-    for key in ("gpu_hours", "wall_days", "cost"):
-        if key in plan.resources:
-            rows.append([key.replace("_", " "), format_estimate(plan.resources[key])])
-    lines.append(format_table(["", "value  [interval]"], rows))
+    level = _level(plan)
+    rows = [_estimate_row("N* (parameters)", plan.N_opt),
+            _estimate_row("D* (tokens)", plan.D_opt),
+            _estimate_row("tokens per parameter", plan.tokens_per_param),
+            _estimate_row("loss at the optimum", plan.loss, 4)]
+    lines.append(format_table(["", "value", f"pi {level}", f"ci {level}"], rows))
+    lines.append(f"  extrapolation: {plan.extrapolation_decades:.2f} decades past the largest run"
+                 + (" (" + ", ".join(f"{a} {v:+.2f}" for a, v in plan.extrapolation.items())
+                    + ")" if plan.extrapolation else ""))
+    lines += _resource_lines(plan.resources)
     if plan.target:
         t = plan.target
         ci = t["compute"]["ci"]
@@ -115,11 +149,11 @@ def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
         entry = app.get(name, {})
         if "N_opt" in entry:
             ci = entry.get("a_ci")
-            app_rows.append([name, format_number(entry["N_opt"], 3), f"{entry['a']:.3f}"
-                             + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")])
+            app_rows.append([name, format_number(entry["N_opt"], 3), f"{entry['a']:.3f}",
+                             f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""])
         elif entry:
-            app_rows.append([name, "skipped", entry["skipped"][:70]])
-    lines.append(format_table(["", "N*", "a"], app_rows))
+            app_rows.append([name, "skipped", "", entry["skipped"][:70]])
+    lines.append(format_table(["", "N*", "a", "interval of a"], app_rows))
     if app.get("disagree"):
         lines.append(f"  the approaches disagree by {app['disagreement_decades']:.2f} decades in N*")
     lines += ["", "isoFLOP penalty (loss increase at the same compute)"]
@@ -129,12 +163,12 @@ def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
         rows = []
         for r in plan.sensitivity:
             if "skipped" in r:
-                rows.append([r["variant"], "skipped", "", "", ""])
+                rows.append([r["variant"], "skipped", "", "", "", ""])
                 continue
             rows.append([r["variant"], f"{r['alpha']:.3f}", f"{r['beta']:.3f}",
-                         format_number(r["N_opt"], 3), f"{r['tokens_per_param']:.1f}"
-                         + ("  <- outside interval" if r["outside_interval"] else "")])
-        lines.append(format_table(["variant", "alpha", "beta", "N*", "tokens/param"], rows))
+                         format_number(r["N_opt"], 3), f"{r['tokens_per_param']:.1f}",
+                         "outside the interval" if r["outside_interval"] else ""])
+        lines.append(format_table(["variant", "alpha", "beta", "N*", "tokens/param", ""], rows))
     lines.append("" if plan.sensitivity else "")
     lines.append("plan is FRAGILE (see warnings)" if plan.fragile else
                  "plan is stable under these choices and methods")

@@ -130,8 +130,8 @@ def plan_section(plan) -> list[str]:
 
     rows = [["N* (parameters)", plan.N_opt, 3], ["D* (tokens)", plan.D_opt, 3],
             ["tokens per parameter", plan.tokens_per_param, 3], ["loss", plan.loss, 4]]
-    rows += [[k.replace("_", " "), plan.resources[k], 3] for k in ("gpu_hours", "wall_days", "cost")
-             if k in plan.resources]
+    names = {"gpu_hours": "GPU-hours", "wall_days": "wall-clock days", "cost": "cost (USD)"}
+    rows += [[name, plan.resources[k], 3] for k, name in names.items() if k in plan.resources]
     lines = [plan_headline(plan) + ".", "",
              md_table(["quantity", "value", "prediction interval", "confidence interval"],
                       [[name, format_number(e.value, d), _interval(getattr(e, "pi", None), d),

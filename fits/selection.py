@@ -18,6 +18,7 @@ from scaling.data.select import Selection, same_value_hint, select_points
 from .result import FitResult, FitWarning
 
 __all__ = ["SELECTION_OPTIONS", "select_points", "selection_info", "finish_selection",
+           "points_for_few_runs",
            "summarize_selection"]
 
 #: ScalingLawFit keywords that choose rows (passed on by refits).
@@ -102,3 +103,16 @@ def finish_selection(result: FitResult, selection: Selection, law, x: str | None
         if warn:
             warnings.warn(notes[-1], FitWarning, stacklevel=4)
     return replace(result, data=data, warnings=list(result.warnings) + notes)
+
+
+def points_for_few_runs(table, law, *, n_fixed: int = 0, drop_highest: int = 0) -> str | None:
+    """``"all"`` when the runs are too few for the law's free parameters at one final
+    point each but every run logged a curve (e.g. three Trainer output folders): the
+    default of `scaling fit` and :func:`scaling.api.fit` then fits every checkpoint (and
+    says so); None when the final points suffice."""
+    n_free = len(law.params) - n_fixed
+    n_runs = len(table.runs) - drop_highest
+    per_run = table.points.groupby("run_id").size()
+    if n_runs < n_free and len(per_run) and per_run.min() > 1:
+        return "all"
+    return None

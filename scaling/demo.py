@@ -55,10 +55,31 @@ def run_demo(out_dir="scaling-demo", *, n_boot: int = 1000, fmt: str = "png") ->
     curve_files = write_report(curve_fit, out / "curves", table=curves,
                                title="LR-annealing law on the multi-power-law curves", fmt=fmt)
     summary = curve_fit.data["heldout_summary"]
-    lines = [plan.report(), "", curve_fit.report(), "",
+    lines = [*_verdict(plan, summary, len(heldout)), "", plan.report(), "", curve_fit.report(), "",
              f"{len(heldout)} held-out schedules (25M, none of them fitted): mean "
              f"relative error {summary['PredE']:.3%}, "
              f"worst {summary['WorstE']:.3%}", "",
              f"reports: {plan_files.directory / 'report.html'}",
              f"         {curve_files.directory / 'report.html'}"]
     return "\n".join(lines)
+
+
+def _verdict(plan, summary: dict, n_heldout: int) -> list[str]:
+    """What the demo found, in two sentences: the first lines of its output."""
+    from scaling.fits.result import format_number
+
+    def pi(estimate, digits=3):
+        bounds = estimate.pi if estimate.pi is not None else estimate.ci
+        return ("" if bounds is None else f" [{format_number(bounds[0], digits)}, "
+                f"{format_number(bounds[1], digits)}]")
+
+    level = (getattr(plan, "calibration", None) or {}).get("level", 0.9)
+    stable = "FRAGILE (see warnings)" if plan.fragile else "stable under the sensitivity refits"
+    return [f"verdict: at the Chinchilla budget ({format_number(plan.compute, 3)} FLOPs) train "
+            f"N* = {format_number(plan.N_opt.value, 3)}{pi(plan.N_opt)} parameters on "
+            f"D* = {format_number(plan.D_opt.value, 3)}{pi(plan.D_opt)} tokens "
+            f"({plan.tokens_per_param.value:.1f} tokens per parameter), for a loss of "
+            f"{plan.loss.value:.3f}{pi(plan.loss, 4)} (pi {level:.0%}); the plan is {stable}.",
+            f"         the LR-annealing law, fitted on 3 curves, predicts {n_heldout} held-out "
+            f"schedules with mean relative error {summary['PredE']:.2%} (worst "
+            f"{summary['WorstE']:.2%})."]

@@ -4,7 +4,11 @@ Fast: each documented command parses against the real CLI (options exist, values
 the right types; templates such as ``scaling fit DATA --law chinchilla|kaplan`` are
 checked for their option names). Slow: every concrete command runs, in document order,
 in a scratch folder holding small stand-ins for the user files the docs mention (big
-jobs made small: a tiny ladder instead of ``cpu-5min``, 50 bootstrap resamples).
+jobs made small: a tiny ladder instead of ``cpu-5min``, 50 bootstrap resamples), with
+placeholders that have a stand-in (SWEEP, RUNS_A, RUNS_B, DATA for the Chinchilla law)
+replaced; left unrun: synopses ([options], a|b), GPU presets, Ray/SLURM backends and the
+user's own token files. Slow too: every quoted output (``<!-- output of: ... -->``) is
+what its command prints.
 """
 
 from __future__ import annotations
@@ -103,7 +107,8 @@ def test_documented_command_parses(where, command, tmp_path, monkeypatch):
     # input files the docs assume exist (a saved fit, the user's CSV) exist here
     monkeypatch.chdir(tmp_path)
     for arg in args:
-        if re.fullmatch(r"[\w./-]+\.(json|csv)", arg) and "/" not in arg:
+        if re.fullmatch(r"[\w./-]+\.(json|csv)", arg) and not arg.startswith((".", "/")):
+            Path(arg).parent.mkdir(parents=True, exist_ok=True)
             Path(arg).touch()
     # a full parse: unknown options, wrong types and missing arguments all fail here
     rest = _resolve(args, resilient=False)[1]
@@ -133,6 +138,9 @@ def _scratch(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "tests" / "data" / "fixtures" / "hf_trainer_state_tokens_seen.json",
                 tmp_path / "trainer_state.json")
     (tmp_path / "tiny-ladder.json").write_text(_TINY_LADDER)
+    # Trainer output folders (trainer_state.json + config.json each), as in a clean clone
+    for where in ("hf-runs", "tests/fixtures/hf_output_folders"):
+        shutil.copytree(ROOT / "tests" / "fixtures" / "hf_output_folders", tmp_path / where)
     # a ladder-shaped file: 3 checkpoints per run, a dataset column, a repeated run
     rows = []
     for i, (rid, n, d, loss) in enumerate(zip(final["run_id"], final["N"], final["D"],
@@ -146,6 +154,15 @@ def _scratch(tmp_path: Path) -> Path:
         run_id=lambda f: f["run_id"] + "-seed1", loss=lambda f: f["loss"] * 1.002)
     pd.concat([ladder, repeat]).to_csv(tmp_path / "ladder.csv", index=False)
     # targets for a saved fit, and an LR sweep's optimum per budget (eta* ~ C^-0.125)
+    # an LR sweep: 4 learning rates per budget around eta*(C) = 0.3 C^-0.125
+    sweep = [{"run_id": f"c{c:.0e}-lr{lr:.0e}", "N": (c / 120) ** 0.5, "D": (c * 20) ** 0.5,
+              "lr": lr, "loss": 2 + 40 * c ** -0.05 + 0.05 * np.log10(lr / (0.3 * c ** -0.125)) ** 2}
+             for c in (1e18, 1e19, 1e20, 1e21) for lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)]
+    pd.DataFrame(sweep).to_csv(tmp_path / "sweep.csv", index=False)
+    # two recipes' ladders for `compare` (B 2% lower loss)
+    final[["run_id", "N", "D", "loss"]].to_csv(tmp_path / "ladder_a.csv", index=False)
+    final[["run_id", "N", "D", "loss"]].assign(loss=final["loss"] * 0.98).to_csv(
+        tmp_path / "ladder_b.csv", index=False)
     pd.DataFrame({"N": [1e9, 7e10], "D": [2e10, 1.4e12]}).to_csv(tmp_path / "targets.csv",
                                                                 index=False)
     budgets = np.geomspace(1e18, 1e21, 6)
@@ -154,6 +171,22 @@ def _scratch(tmp_path: Path) -> Path:
                   "lr_opt": 0.3 * budgets ** -0.125 + 1e-4}).to_csv(tmp_path / "lr_sweep.csv",
                                                                     index=False)
     return tmp_path
+
+
+# placeholders with a stand-in in the scratch folder: such templates run too
+_STAND_INS = {"SWEEP": "sweep.csv", "RUNS_A": "ladder_a.csv", "RUNS_B": "ladder_b.csv",
+              "DATA": "."}
+
+
+def _stand_in(command: str) -> str:
+    """``command`` with its placeholders replaced by stand-ins (DATA: the exported
+    Chinchilla table, for the Chinchilla law only; the laws beyond need their own data)."""
+    if "[" in command or "|" in command or ("DATA" in command and "--law" in command):
+        return command
+    words = shlex.split(command)
+    if "DATA" in words and words[1] not in ("fit", "plan", "predict"):
+        return command
+    return shlex.join([_STAND_INS.get(w, w) for w in words])
 
 
 def _shrink(command: str) -> str:
@@ -177,6 +210,7 @@ def test_every_documented_command_runs(tmp_path, monkeypatch):
         (folder.parent / "shared").symlink_to(SHARED)
     failures = []
     for where, command in COMMANDS:
+        command = _stand_in(command) if _is_template(command) else command
         if _is_template(command) or ("../shared" in command and not SHARED.exists()):
             continue
         if command.split()[:2] == ["scaling", "demo"]:  # CI runs it, and its own test
@@ -192,3 +226,62 @@ def test_every_documented_command_runs(tmp_path, monkeypatch):
             failures.append(f"{where}: `{command}` -> exit {result.exit_code}: "
                             f"{result.output.strip().splitlines()[-1:] or result.exception}")
     assert not failures, "\n".join(failures)
+
+
+# -- quoted output ---------------------------------------------------------------------
+# A doc quotes what a command prints with a marker line right before the output block:
+#   <!-- output of: scaling predict bundled:chinchilla_epoch --N 7e10 --D 1.4e12 -->
+#   ```text
+#   predicted loss 1.9734  pi 90% [1.8927, 2.0589] (prediction interval: a new run)
+#   ...
+#   ```
+# Every quoted line (spaces collapsed; "..." lines skip) must be a line, or part of a line,
+# of what the command prints: the numbers in the docs are the numbers users get.
+_OUTPUT = re.compile(r"<!-- output of: (scaling [^\n]*?) -->\n *```(?:text)?\n(.*?)^ *```",
+                     re.S | re.M)
+
+
+def quoted_outputs():
+    out = []
+    for path in DOCS:
+        for command, block in _OUTPUT.findall(path.read_text()):
+            lines = [" ".join(line.split()) for line in block.splitlines()]
+            out.append((path.name, command, [ln for ln in lines if ln and ln != "..."]))
+    return out
+
+
+QUOTED = quoted_outputs()
+
+
+def test_docs_quote_outputs_under_the_marker(tmp_path, monkeypatch):
+    assert len(QUOTED) >= 5
+    monkeypatch.chdir(tmp_path)
+    for where, command, lines in QUOTED:
+        for arg in shlex.split(command):
+            if re.fullmatch(r"[\w.-]+\.json", arg):
+                Path(arg).touch()  # a saved fit the slow test makes
+        assert lines, f"{where}: the output quoted for `{command}` is empty"
+        assert not _is_template(command), f"{where}: a quoted output needs a concrete command"
+        _resolve(shlex.split(command)[1:], resilient=False)
+
+
+def _mismatches(printed: str, quoted: list[str]) -> list[str]:
+    have = [" ".join(line.split()) for line in printed.splitlines()]
+    return [line for line in quoted if not any(line in h for h in have)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where,command,lines", QUOTED, ids=[f"{w}:{c[8:60]}" for w, c, _ in QUOTED])
+def test_quoted_output_is_what_the_command_prints(where, command, lines, tmp_path, monkeypatch):
+    monkeypatch.chdir(_scratch(tmp_path))
+    for arg in shlex.split(command):  # a saved fit it reads: made by the docs' own command
+        maker = next((c for _, c in COMMANDS if arg.endswith(".json") and f"--save {arg}" in c
+                      and not _is_template(c)), None)
+        if maker and not Path(arg).exists():
+            made = CliRunner().invoke(main, shlex.split(maker)[1:])
+            assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(main, shlex.split(command)[1:])
+    assert result.exit_code == 0, result.output
+    wrong = _mismatches(result.output, lines)
+    assert not wrong, (f"{where}: `{command}` no longer prints\n  " + "\n  ".join(wrong)
+                       + "\nit prints:\n" + result.output)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..schema import RunsTable
 from ._core import LogFormat, LogOptions, default_run_id, fail, to_table
+from .hf_config import CONFIG_FILE, find_config, params_from_config
 
-__all__ = ["FORMAT", "load_hf_trainer_state", "find_trainer_state", "STATE_FILE"]
+__all__ = ["FORMAT", "load_hf_trainer_state", "find_trainer_state", "hf_run_folders",
+           "STATE_FILE"]
 
 STATE_FILE = "trainer_state.json"
 _LABEL = "Hugging Face trainer_state.json"
@@ -37,6 +40,21 @@ _SUMMARY = {"train_loss", "train_runtime", "train_samples_per_second",
 _STATE_FACTS = ("global_step", "max_steps", "num_train_epochs", "logging_steps",
                 "eval_steps", "save_steps", "train_batch_size", "total_flos",
                 "num_input_tokens_seen")
+
+
+def _has_state(folder: Path) -> bool:
+    return (folder / STATE_FILE).is_file() or any(folder.glob(f"checkpoint-*/{STATE_FILE}"))
+
+
+def hf_run_folders(path: Path) -> list[Path]:
+    """``[path]`` for a Trainer output folder; for a folder of them (one per run, e.g.
+    ``out/125m``, ``out/350m``), those folders in name order; else []."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    if _has_state(path):
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_dir() and _has_state(p))
 
 
 def find_trainer_state(path: Path) -> Path:
@@ -62,8 +80,10 @@ def load_hf_trainer_state(path, *, options: LogOptions | None = None, **kwargs) 
     path : str or Path
         The file, or a Trainer output folder (its own state file, else that of the
         latest ``checkpoint-<step>/``).
-    N : float or str
-        Parameters of the model (the state does not record them).
+    N : float or str, optional
+        Parameters of the model (the state does not record them). Default: counted from
+        the model's ``config.json`` next to the state (or in the output folder above a
+        checkpoint), non-embedding (see :mod:`scaling.data.logs.hf_config`).
     tokens_per_step : int, optional
         Tokens per optimizer step (per-device batch x devices x gradient accumulation
         x sequence length), giving ``D = step * tokens_per_step``. Without it,
@@ -91,14 +111,34 @@ def load_hf_trainer_state(path, *, options: LogOptions | None = None, **kwargs) 
     """
     opts = LogOptions.build(options, **kwargs)
     path = find_trainer_state(Path(path))
-    opts.need_size(path, _LABEL)
+    size = {}
+    if opts.N is None:  # the output folder's config.json knows the model
+        size = _size_from_config(path)
+        convention = opts.n_convention or "non_embedding"
+        opts = replace(opts, n_convention=convention,
+                       N=size["N_total"] if convention == "total" else size["N"])
     state = _read_state(path)
     name = str(opts.run_id) if opts.run_id is not None else default_run_id(path.parent)
     records = _records(state["log_history"], name, path)
     facts = {k: state[k] for k in _STATE_FACTS if k in state}
-    return to_table(records, source=path, label=_LABEL, opts=opts,
-                    where=lambda r: f"log_history[{r['loc']}]",
-                    meta={"trainer_state": facts})
+    table = to_table(records, source=path, label=_LABEL, opts=opts,
+                     where=lambda r: f"log_history[{r['loc']}]",
+                     meta={"trainer_state": facts, **({"model_config": size} if size else {})})
+    if size:  # the total count too, so a fit can ask for either convention
+        table.runs["N_total"] = size["N_total"]
+    return table
+
+
+def _size_from_config(state_file: Path) -> dict:
+    config = find_config(state_file)
+    if config is None:
+        raise fail(state_file, _LABEL, f"the parameter count is unknown: no {CONFIG_FILE} "
+                   "next to it (nor in the output folder); pass N= (--model-size)")
+    try:
+        size = params_from_config(config)
+    except ValueError as err:
+        raise fail(state_file, _LABEL, str(err)) from None
+    return {**size, "config": str(config)}
 
 
 def _read_state(path: Path) -> dict:
@@ -163,10 +203,11 @@ def _detect(path: Path) -> bool:
     """A folder with ``trainer_state.json`` (its own or a checkpoint's), or a JSON file
     with a ``log_history``."""
     if path.is_dir():
-        return (path / STATE_FILE).is_file() or any(path.glob(f"checkpoint-*/{STATE_FILE}"))
+        return bool(hf_run_folders(path))  # an output folder, or a folder of them
     return path.name == STATE_FILE or (path.suffix.lower() == ".json"
                                        and _has_log_history(path))
 
 
+# the size comes from the output folder's config.json (the loader says when it is missing)
 FORMAT = LogFormat("hf", "Hugging Face trainer_state.json (or a Trainer output folder)",
-                   load_hf_trainer_state, _detect)
+                   load_hf_trainer_state, _detect, records_size=True)

@@ -92,10 +92,14 @@ def load_lightning_csv(path, *, options: LogOptions | None = None, **kwargs) -> 
 
 
 def _detect(path: Path) -> bool:
-    """A folder with a ``metrics.csv`` below it, or a ``metrics.csv`` with a ``step`` column."""
+    """A folder with a ``metrics.csv`` below it, or a ``metrics.csv`` with a ``step`` column
+    (Lightning logs one run per file: a ``run_id`` column makes it a runs table)."""
     if path.is_dir():
         return any(path.rglob(METRICS_FILE))
-    return path.name == METRICS_FILE and "step" in [c.strip() for c in csv_header(path)]
+    if path.name != METRICS_FILE:
+        return False
+    header = [c.strip() for c in csv_header(path)]
+    return "step" in header and "run_id" not in header
 
 
 FORMAT = LogFormat("lightning", "Lightning CSVLogger metrics.csv (or its log folder)",

@@ -9,6 +9,7 @@ from ..loaders import combine_tables, expand_paths
 from ..schema import RunsTable
 from ._core import SharedFacts
 from .formats import LOG_FORMATS, LOG_KINDS, TABLE_FORMAT, get_format
+from .hf_trainer import hf_run_folders
 
 __all__ = ["LOG_KINDS", "sniff_log", "load_log"]
 
@@ -17,12 +18,13 @@ def sniff_log(path) -> str:
     """The kind of log at ``path``, one of :data:`LOG_KINDS`: the first format of
     :data:`data.logs.formats.LOG_FORMATS` whose ``detect`` claims it, else ``table``.
 
-    Folders: ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
-    ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) -> hf,
+    Folders: ``points.*`` (or ``curves.*``) in it -> table; ``run-*.wandb`` in it or in ``offline-run-*/`` below it -> wandb-offline,
+    ``trainer_state.json`` (or ``checkpoint-*/trainer_state.json``) in it or in its
+    sub-folders (one Trainer output folder per run) -> hf,
     ``metrics.csv`` below it -> lightning, event files below it -> tensorboard, else
     table. Files: ``events.out.tfevents.*`` -> tensorboard; JSON with
     ``log_history`` -> hf; a CSV whose header has ``_step``/``_runtime``/``_timestamp``
-    or ``<run> - <metric>`` columns -> wandb; ``metrics.csv`` with a ``step`` column ->
+    or ``<run> - <metric>`` columns -> wandb; ``metrics.csv`` with a ``step`` column (and no ``run_id``) ->
     lightning; anything else -> table.
 
     Raises
@@ -33,6 +35,11 @@ def sniff_log(path) -> str:
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no such file or folder: {str(path)!r}")
+    if path.is_dir():
+        from ..loaders import _find
+
+        if _find(path, ("points", "curves")) is not None:  # a runs table's folder
+            return TABLE_FORMAT.name
     return next((name for name, f in LOG_FORMATS.items() if f.detect(path)),
                 TABLE_FORMAT.name)
 
@@ -72,14 +79,20 @@ def load_log(path, kind: str | None = None, **kwargs) -> RunsTable:
     paths = expand_paths(path)
     if len(paths) > 1 and kwargs.get("run_id") is not None:
         raise ValueError(f"`run_id` names one run; {len(paths)} logs were given")
-    if len(paths) == 1:
-        return get_format(kind or sniff_log(paths[0])).load(paths[0], **kwargs)
+    kinds = [kind or sniff_log(p) for p in paths]
+    # a folder of Trainer output folders: one run each
+    pairs = [(run, k) for p, k in zip(paths, kinds)
+             for run in ((hf_run_folders(p) or [p]) if k == "hf" else [p])]
+    if len(pairs) > 1 and kwargs.get("run_id") is not None:
+        raise ValueError(f"`run_id` names one run; {len(pairs)} logs were given")
+    if len(pairs) == 1:
+        return get_format(pairs[0][1]).load(pairs[0][0], **kwargs)
     shared = {k: SharedFacts(v) for k, v in kwargs.items()
               if k in ("N", "tokens_per_step") and isinstance(v, Mapping)}
-    tables = [get_format(kind or sniff_log(p)).load(p, **{**kwargs, **shared}) for p in paths]
+    tables = [get_format(k).load(p, **{**kwargs, **shared}) for p, k in pairs]
     for name, facts in shared.items():
         unknown = sorted(set(map(str, facts)) - facts.used)
         if unknown:
             raise ValueError(f"`{name}` names run(s) {unknown[:3]} that none of the "
-                             f"{len(paths)} logs holds")
-    return combine_tables(tables, paths)
+                             f"{len(pairs)} logs holds")
+    return combine_tables(tables, [p for p, _ in pairs])

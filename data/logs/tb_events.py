@@ -11,7 +11,9 @@ TensorBoard reads it: every folder below it holding event files is one run.
 from __future__ import annotations
 
 import logging
+import re
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -45,13 +47,36 @@ def _reader():
 def event_files(path: Path) -> dict[str, list[Path]]:
     """run_id -> its event files (in name order, which is creation order)."""
     if path.is_file():
-        return {default_run_id(path.parent): [path]}
+        return _without_hf_timestamps({default_run_id(path.parent): [path]}, path.parent)
     runs: dict[str, list[Path]] = {}
     for file in sorted(p for p in path.rglob(EVENT_GLOB) if p.is_file()):
         folder = file.parent
         name = default_run_id(path) if folder == path else folder.relative_to(path).as_posix()
         runs.setdefault(name, []).append(file)
-    return runs
+    return _without_hf_timestamps(runs, path)
+
+
+# Hugging Face's TensorBoardCallback logs to <output_dir>/runs/<Mon><DD>_<HH-MM-SS>_<host>
+_HF_STAMP = re.compile(r"[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_.+")
+
+
+def _without_hf_timestamps(runs: dict, root: Path) -> dict:
+    """Run names without HF's ``runs/<timestamp>_<host>`` tail (``out/125m/runs/Dec07_05-
+    17-18_gpu1`` -> ``125m``), so ``--model-size 125m=...`` needs no timestamp typed out;
+    kept as logged where two logs of one output folder would get one name."""
+    short = {}
+    root = root.resolve()
+    for name, files in runs.items():
+        folder = files[0].parent.resolve()
+        if not (_HF_STAMP.fullmatch(folder.name) and folder.parent.name == "runs"):
+            short[name] = name
+            continue
+        output = folder.parent.parent
+        inside = output != root and root in output.parents
+        short[name] = output.relative_to(root).as_posix() if inside else output.name
+    if len(set(short.values())) < len(short):
+        return runs
+    return {short[k]: v for k, v in runs.items()}
 
 
 def _count_records(path: Path) -> int:
@@ -132,8 +157,10 @@ def load_tensorboard(path, *, options: LogOptions | None = None, **kwargs) -> Ru
         is a run named by its path below ``path`` (the folder's own name for files
         directly in it). Folders that do not log the loss (such as the sub-folders
         ``add_scalars`` makes) are left out and listed in ``meta["skipped_runs"]``.
-    N : float, str or mapping
-        Parameters (one value for every run, or ``{run_id: N}``).
+    N : float, str or mapping, optional
+        Parameters (one value for every run, or ``{run_id: N}``). Default: for runs
+        logged by Hugging Face's ``TensorBoardCallback`` (``<output>/runs/<time>/``),
+        counted from ``<output>/config.json`` (non-embedding, :mod:`.hf_config`).
     tokens_per_step, tokens, run_id, loss, lr, columns
         As for :func:`load_wandb_csv`; tags are the metric names (``train/loss``,
         ``Loss/train``, ``train/learning_rate``, ``eval/loss``, ...).
@@ -153,8 +180,11 @@ def load_tensorboard(path, *, options: LogOptions | None = None, **kwargs) -> Ru
         Naming the file: not an event file, truncated, a record failing its
         checksum, no scalars, no loss, invalid values.
     """
-    path, opts = open_log(path, _LABEL, options, kwargs)
+    path, opts = open_log(path, _LABEL, options, kwargs, need_size=False)
     runs = event_files(path)
+    if opts.N is None and runs:  # HF output folders: each run's config.json
+        opts = replace(opts, N=_sizes_from_configs(path, runs),
+                       n_convention=opts.n_convention or "non_embedding")
     if not runs:
         raise fail(path, _LABEL, f"the folder holds no event files ({EVENT_GLOB})")
     by_run = {name: [row for file in files for row in _scalars(
@@ -186,5 +216,24 @@ def _detect(path: Path) -> bool:
     return path.name.startswith("events.out.tfevents")
 
 
+# sizes from the config.json of HF output folders (else the loader asks for --model-size)
 FORMAT = LogFormat("tensorboard", "TensorBoard event file or log folder", load_tensorboard,
-                   _detect)
+                   _detect, records_size=True)
+
+
+def _sizes_from_configs(path: Path, runs: dict) -> dict:
+    """run_id -> N from the config.json of each run's HF output folder."""
+    from .hf_config import find_config, params_from_config
+
+    sizes = {}
+    for name, files in runs.items():
+        config = find_config(files[0])
+        if config is None:
+            raise fail(path, _LABEL, f"the parameter count of run {name!r} is unknown: no "
+                       "config.json in its output folder; give N (--model-size 124M, or "
+                       "run_a=124M,run_b=350M)")
+        try:
+            sizes[name] = params_from_config(config)["N"]
+        except ValueError as err:
+            raise fail(path, _LABEL, str(err)) from None
+    return sizes

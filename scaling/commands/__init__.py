@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from ._common import Group
+from .check import check
 from .compare import compare
 from .datasets import datasets
 from .fit import fit
@@ -46,4 +47,5 @@ for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, tra
 main.add_command(isoflop)
 main.add_command(compare)
 main.add_command(hparams)
+main.add_command(check)
 main.add_command(loop)

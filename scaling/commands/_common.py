@@ -43,24 +43,6 @@ class LawChoice(click.Choice):
 CURVE_LAW_NAMES = tuple(_law_names("curve"))
 
 
-class LogFormatChoice(click.Choice):
-    """``--log-format``: ``auto`` and the registered log formats
-    (:data:`scaling.data.logs.LOG_FORMATS`), read when the option is used or shown, so
-    the CLI's start does not import pandas."""
-
-    def __init__(self):
-        super().__init__((), case_sensitive=True)
-
-    @property
-    def choices(self):
-        from scaling.data.logs import LOG_FORMATS
-
-        return ("auto", *LOG_FORMATS)
-
-    @choices.setter
-    def choices(self, _value):  # click.Choice.__init__ assigns it; the registry decides
-        pass
-
 LOSS_CHOICES = ["huber", "log-mse", "mse", "asymmetric"]
 
 
@@ -215,34 +197,32 @@ def _load(data: str, columns, runs=None, log_format=None, model_size=None,
     ctx = click.get_current_context(silent=True)
     if ctx is not None and _GROUP_TABLE in ctx.meta:
         return ctx.meta[_GROUP_TABLE]
-    from scaling.data import load_dataset, load_log, load_table, parse_column_map
-
-    if data.startswith("bundled:"):
-        return load_dataset(data.split(":", 1)[1])
-    from scaling.data.loaders import combine_tables, expand_paths
+    from scaling.data import parse_column_map
+    from scaling.data.source import load_source
 
     try:
-        paths = expand_paths(data)  # one path, or a glob of several logs or tables
+        table, kinds = load_source(data, columns=parse_column_map(columns) or None, runs=runs,
+                                   log_format=log_format or "auto", model_size=model_size,
+                                   tokens_per_step=tokens_per_step, require_size=require_size)
     except ValueError as err:
-        what = str(err) if any(c in data for c in "*?[") else f"DATA {data!r} does not exist"
-        raise InputError(f"{what} (give a file, a directory, a glob such as 'out/*/wandb' in "
-                         "quotes, or bundled:NAME; see `scaling datasets`)") from None
-    if len(paths) > 1 and not log_format:
-        return combine_tables([_load(str(p), columns, runs, log_format, model_size,
-                                     tokens_per_step, require_size) for p in paths], paths)
-    if log_format:
-        from scaling.data.logs.formats import get_format
-        from scaling.data.logs import sniff_log
+        if "does not exist" in str(err) or "matches no file" in str(err) \
+                or "needs the model size" in str(err):
+            raise InputError(str(err)) from None
+        raise
+    if kinds != {"table"}:
+        _say_format(kinds, data)
+    return table
 
-        kinds = {sniff_log(p) for p in paths} if log_format == "auto" else {log_format}
-        if model_size is None and not all(get_format(k).records_size for k in kinds):
-            raise InputError("reading a training log needs the model size: --model-size N")
-        return load_log(paths, None if log_format == "auto" else log_format, N=model_size,
-                        tokens_per_step=tokens_per_step, columns=parse_column_map(columns) or None,
-                        require_tokens=False)
-    # curve laws need no token counts; point laws check for them and say so
-    return load_table(data, runs=runs, columns=parse_column_map(columns), require_tokens=False,
-                      require_size=require_size)
+
+def _say_format(kinds: set, data: str) -> None:
+    """One line on stderr: which log format DATA was read as (``--log-format`` to force)."""
+    from scaling.data.logs import LOG_KINDS
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("as_json"):
+        return  # JSON on stdout stays one parsable document (the source is in its meta)
+    what = "; ".join(f"{k} ({LOG_KINDS[k]})" for k in sorted(kinds))
+    click.echo(f"detected log format: {what}; --log-format to choose another", err=True)
 
 
 def parse_starts(value: str):
@@ -321,6 +301,44 @@ def emit(result, as_json: bool, save: Path | None) -> None:
     if save is not None:
         save_result(save, text)
 
+def _log_kinds() -> dict:
+    # the one registry of log formats (scaling.data.logs.LOG_KINDS), read when the option
+    # is used, so that defining the CLI imports no pandas
+    from scaling.data.logs.formats import LOG_FORMATS, TABLE_FORMAT
+
+    return {**{name: f.description for name, f in LOG_FORMATS.items()},
+            TABLE_FORMAT.name: TABLE_FORMAT.description}
+
+
+class LogFormatChoice(click.Choice):
+    """``--log-format``: 'auto' and the registry's log kinds, read when used."""
+
+    def __init__(self):
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        return ("auto", *_log_kinds())
+
+    @choices.setter
+    def choices(self, _value):
+        pass
+
+    def convert(self, value, param, ctx):
+        if value == "auto":  # the default: no registry (pandas) for a saved-fit prediction
+            return value
+        return super().convert(value, param, ctx)
+
+
+class _LogFormatOption(click.Option):
+    """Its help lists the registry's kinds and what each reads."""
+
+    def get_help_record(self, ctx):
+        base = self.help.split(" Kinds: ")[0]
+        self.help = base + " Kinds: " + "; ".join(f"{k}: {v}" for k, v in _log_kinds().items()) + "."
+        return super().get_help_record(ctx)
+
+
 def fit_options(function):
     """Options shared by `fit`, `plan` and `predict` for point laws."""
     for option in reversed([
@@ -347,14 +365,16 @@ def fit_options(function):
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for random starts and the bootstrap."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
-        click.option("--log-format", type=LogFormatChoice(), default=None,
-                     help="DATA is a training log of this format ('auto': told from the "
-                          "file; the formats: scaling.data.logs.LOG_FORMATS)."),
+        click.option("--log-format", type=LogFormatChoice(), cls=_LogFormatOption,
+                     default="auto", show_default=True,
+                     help="What DATA is: 'auto' tells it from the file (and prints what it "
+                          "found)."),
         click.option("--model-size", type=PER_RUN_QUANTITY, default=None,
-                     help="With --log-format: the parameter count N (124M, 1.3B), or one "
-                          "per run: run_a=124M,run_b=350M."),
+                     help="For a training log: the parameter count N (124M, 1.3B), or one "
+                          "per run: run_a=124M,run_b=350M (HF output folders: read from "
+                          "config.json)."),
         click.option("--tokens-per-step", type=PER_RUN_QUANTITY, default=None,
-                     help="With --log-format: tokens per optimizer step (gives D)."),
+                     help="For a training log: tokens per optimizer step (gives D)."),
     ]):
         function = option(function)
     return selection_options(function)

@@ -26,12 +26,12 @@ from ._common import Finite, LawChoice, emit, make_estimator, fit_options, load
               show_default=True, help="Bootstrap resamples for intervals (0: none).")
 @click.option("--gpu", default="h100", show_default=True,
               help="Accelerator for GPU-hours (h100, h200, a100, mi300x, ...).")
-@click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Number of accelerators (for wall-clock days).")
+@click.option("--gpus", type=click.IntRange(min=1), default=None,
+              help="Number of accelerators, for wall-clock days (without it: GPU-hours only).")
 @click.option("--mfu", type=Finite(min=0, min_open=True, max=1), default=0.4,
               show_default=True, help="Model FLOPs utilization.")
 @click.option("--price", type=Finite(min=0), default=None,
-              help="Price per GPU-hour (for cost).")
+              help="Price in USD per GPU-hour (for the cost in USD).")
 @click.option("--max-extrapolation", type=Finite(min=0), default=2.0, show_default=True,
               help="Warn beyond this many decades past the largest run.")
 @click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity refits.")

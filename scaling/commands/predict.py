@@ -56,7 +56,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
     """
     import json as _json
 
-    if data_path.endswith(".json") and not log_format:
+    if data_path.endswith(".json") and log_format in (None, "auto") and not _is_log(data_path):
         _predict_saved(Path(data_path), at, out_path, target_group, as_json, level)
         return
     if out_path is not None or target_group is not None:
@@ -136,6 +136,16 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
         click.echo(_json.dumps(jsonable(payload), indent=2))
     else:
         click.echo(strip_ansi(_format_prediction(payload)))
+
+
+def _is_log(path: str) -> bool:
+    """A JSON file that is a training log (HF trainer_state.json), not a saved fit."""
+    # read the start only, importing nothing: a saved-fit prediction stays pandas-free
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return '"log_history"' in handle.read(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _point_payload(estimator, table, at, **options) -> dict:

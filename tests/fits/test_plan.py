@@ -172,3 +172,21 @@ def test_plan_from_a_target_loss_alone():
     assert plan.target["compute"]["value"] == pytest.approx(plan.compute)
     with pytest.raises(ValueError, match="give a budget `compute`"):
         fits.plan_compute(load_chinchilla_epoch())
+
+
+def test_plan_without_gpus_gives_gpu_hours_and_no_wall_time():
+    result = CliRunner().invoke(main, ["plan", "bundled:chinchilla_epoch", "--drop-highest", "5",
+                                       "--compute", "5.88e23", "--bootstrap", "0",
+                                       "--no-sensitivity", "--price", "2.5"])
+    assert result.exit_code == 0, result.output
+    hours = 5.88e23 / (989e12 * 0.4) / 3600
+    assert f"resources: {hours:.2e}".replace("e+0", "e+0") in result.output
+    assert "wall-clock time needs --gpus" in result.output
+    assert "wall days" not in result.output and "wall-clock days" not in result.output
+    assert f"cost: {hours * 2.5:.2e} USD at 2.5 USD per GPU-hour" in result.output
+
+
+def test_gpu_time_without_a_gpu_count_has_no_wall_days():
+    out = gpu_time(1e23, "h100", n_gpus=None, price_per_gpu_hour=1.0)
+    assert "wall_days" not in out and out["currency"] == "USD"
+    assert out["cost"] == pytest.approx(out["gpu_hours"])

@@ -116,6 +116,16 @@ def test_demo_writes_both_reports(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "6 held-out schedules (25M, none of them fitted)" in result.output
+    lines = result.output.splitlines()
+    # the verdict comes first: N*, D* with their pi, and the curve law's held-out error
+    assert lines[0].startswith("verdict: at the Chinchilla budget (5.88e+23 FLOPs) train N* = 7.40e+10 [")
+    assert "tokens per parameter" in lines[0] and "(pi 90%)" in lines[0]
+    assert "predicts 6 held-out schedules with mean relative error" in lines[1]
+    # the plan's table: value, pi and ci columns line up
+    header = next(i for i, line in enumerate(lines) if line.split() == ["value", "pi", "90%", "ci", "90%"])
+    rows = lines[header:header + 5]
+    assert len({line.rstrip().rindex("]") for line in rows[1:]}) == 1
+    assert len({len(line.rstrip()) for line in rows}) == 1
     _check_report(tmp_path / "chinchilla", ["fit.png", "residuals.png", "isoflop.png",
                                             "isoflop_profiles.png", "calibration.png"])
     _check_report(tmp_path / "curves", ["curves.png"])
