@@ -2,10 +2,11 @@
 
 The CLI's verbs are functions here too (:mod:`scaling.api`, imported on first use so that
 ``import scaling`` stays light): ``scaling.fit``, ``predict``, ``plan``, ``check``,
-``isoflop``, ``l2l``, ``compare``, ``loop``.
+``isoflop``, ``l2l``, ``compare`` (and ``scaling.api.loop``: ``scaling.loop`` is the
+loop's own module, ``scaling.loop.run_loop``).
 """
 
-_API = ("fit", "predict", "plan", "check", "isoflop", "l2l", "compare", "loop", "load")
+_API = ("fit", "predict", "plan", "check", "isoflop", "l2l", "compare", "load")
 
 
 def __getattr__(name):

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import scaling
+import scaling.api
 from cli import main
 
 HF = Path(__file__).parent / "fixtures" / "hf_output_folders"
@@ -111,7 +112,7 @@ def test_saved_fit_json_is_still_a_saved_fit_with_auto_log_format(tmp_path):
 
 @pytest.mark.slow
 def test_loop_equals_the_cli(tmp_path):
-    record = scaling.loop(tmp_path / "api", preset="synthetic", target_compute=1e21, budget=0.01)
+    record = scaling.api.loop(tmp_path / "api", preset="synthetic", target_compute=1e21, budget=0.01)
     result = CliRunner().invoke(main, ["loop", "--out", str(tmp_path / "cli"), "--preset",
                                        "synthetic", "--target-compute", "1e21", "--budget", "1%"])
     assert result.exit_code in (0, 1), result.output

@@ -57,6 +57,10 @@ def train(config_path, overrides, out, data, val_data, data_dtype):
     fields = _data_fields(data, val_data, data_dtype)
     overrides = list(overrides) + [f"{k}={json.dumps(v)}" for k, v in fields.items()]
     summary = train_from_cli(config_path, overrides, out)
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 reports for all
+        return
     click.echo(strip_ansi(summary["report"]))
     if not any(r.get("status") == "done" for r in summary["runs"] if r):
         raise SystemExit(1)  # diverged: the report above says why and what to do

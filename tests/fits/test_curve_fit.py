@@ -257,6 +257,7 @@ def test_tissue_early_curve_final_loss_within_1pct_and_covered():
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # ~1 min; test_curve_calibration covers the early-curve pi in CI
 def test_mpl_early_curve_final_loss_within_1pct_and_covered():
     ref, fit25, run = _early_setup("mpl")
     rows = prefix_report(run, ref, fractions=(0.3,), reference_curves=fit25, n_boot=100)

@@ -113,7 +113,7 @@ def test_plan_reports_the_laws_when_the_table_has_sweeps():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = plan_compute(frame, 1e21, n_boot=0, sensitivity=False,
-                            estimator=ScalingLawFit(starts=32))
+                            estimator=ScalingLawFit(starts=32, repeats="best:peak_lr"))
     assert plan.hparams["target"]["C"] == 1e21
     assert "lr*(C) = " in plan.report()
     eta = DEEPSEEK_2024["lr"][0] * 1e21 ** DEEPSEEK_2024["lr"][1]

@@ -97,7 +97,8 @@ def test_chinchilla_leave_largest_out_pi_covers_and_stays_narrow(chinchilla_spli
     assert width < 0.06
 
 
-@pytest.mark.parametrize("law", ["tissue", "mpl"])
+# the mpl case takes minutes (every early prediction refits the reference): heavy
+@pytest.mark.parametrize("law", ["tissue", pytest.param("mpl", marks=pytest.mark.heavy)])
 def test_multipower_early_curve_pi_covers_at_all_fractions(law):
     from tests.fits.test_curve_fit import _early_setup
     from scaling.fits.curve import prefix_report

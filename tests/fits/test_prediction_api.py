@@ -190,7 +190,7 @@ def test_curve_fit_plot_takes_one_axes():
 
     table = load_multipower().subset(["25M/constant_24000", "25M/cosine_24000"])
     fig, ax = plt.subplots()
-    assert plot_curve_fit(fit_curves(table, "mpl"), table, ax=ax) is fig
+    assert plot_curve_fit(fit_curves(table, "tissue"), table, ax=ax) is fig
     assert len(ax.lines) == 4 and ax.get_xlabel() == "step" and len(fig.axes) == 1
     plt.close(fig)
 

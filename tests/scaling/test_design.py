@@ -87,6 +87,7 @@ def test_cli_budgets_must_be_numbers(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # trains a ladder (~1.5 min)
 def test_isoflop_ladder_on_cpu_lands_on_its_budgets_and_feeds_isoflop(tmp_path):
     spec = tmp_path / "iso.json"
     schedule = {**COSINE, "warmup_steps": 2}

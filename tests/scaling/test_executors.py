@@ -107,7 +107,9 @@ BACKENDS = [
     pytest.param("local", {"workers": 2}, id="local-2-workers", marks=pytest.mark.slow),
     pytest.param("slurm", {"slurm": {"cluster": "local", "time_min": 5}}, id="submitit-local",
                  marks=pytest.mark.slow),
-    pytest.param("ray", {}, id="ray-local-cluster", marks=pytest.mark.slow),
+    # a Ray local cluster takes ~1.5 min to start and run: heavy (test_loop_e2e runs Ray
+    # in the default slow suite)
+    pytest.param("ray", {}, id="ray-local-cluster", marks=[pytest.mark.slow, pytest.mark.heavy]),
 ]
 
 
