@@ -33,6 +33,7 @@ from .errors import summary as _summary
 from .laws import get_curve_law
 from .luo import fit_luo2025
 from .problem import CurveProblem
+from .reduce import exact_for_report
 
 __all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
 
@@ -259,7 +260,7 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
                                  max_iter)
             cand["loco_mean"] = float(np.mean(list(cand["loco"].values())))
     key = "loco_mean" if select == "loco" else "objective"
-    best = min(candidates, key=lambda c: c[key])
+    best = exact_for_report(min(candidates, key=lambda c: c[key]))
     result = _result(law, objective, curves, best, candidates, select, model,
                      n_starts_total, max_iter, heldout, data_info)
     if prior:
@@ -325,6 +326,8 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
                     converge_remedy="raise `max_iter` (Python API), give more curves, or fix "
                                     "shape parameters (--fix NAME=VALUE; `fixed=` in Python)", stacklevel=4)
     result.heldout = data.get("heldout", {})
+    if "reduction" in best:  # fitted on blocks of a long curve (fits/curve/reduce.py)
+        result.choices["curve_reduction"] = best["reduction"]
     return result
 
 

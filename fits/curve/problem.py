@@ -133,7 +133,9 @@ class CurveProblem(ConstrainedProblem):
         if prior and not prior_scale > 0:
             raise ValueError("`prior` standard deviations and `prior_scale` must be > 0")
         model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
-        super().__init__(CurveSum(law, curves, objective, decay=decay, weights=weights),
+        from .reduce import make_curve_sum  # long per-step curves: fits/curve/reduce.py
+
+        super().__init__(make_curve_sum(law, curves, objective, decay=decay, weights=weights),
                          model, prior_scale=prior_scale if prior else 0.0)
         self.law, self.objective, self.decay = law, objective, decay
         self.curves, self.plans = self.problem.curves, self.problem.plans
