@@ -43,11 +43,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import progress_bar
 from .curves import Curve
 from .problem import CurveSum
 
 __all__ = ["SETTINGS", "ReducedCurve", "ReducedSum", "curve_reduction", "reduce_curve",
-           "make_curve_sum", "exact_for_report", "reduction_bound"]
+           "make_curve_sum", "exact_for_report", "reduction_bound", "ExactSum"]
 
 #: When and how finely to reduce: curves with more than ``above`` observations; block
 #: width at most ``rel_width`` of the step and ``lr_tol`` of the peak LR in LR change.
@@ -174,6 +175,58 @@ class ReducedSum(CurveSum):
         return value, grad, curv, np.einsum("spp->sp", curv)
 
 
+class ExactSum(CurveSum):
+    """The per-step :class:`~fits.curve.problem.CurveSum` of the full curves, evaluated
+    in chunks of :attr:`chunk` observed steps (each chunk's plan built and dropped, so
+    memory stays that of one chunk), its last evaluation kept: the report of a reduced
+    fit (bound, standard errors, residual statistics) evaluates one parameter vector
+    three times."""
+
+    chunk = 200_000
+
+    def __init__(self, law, curves, objective, *, decay=None):
+        self.weights = None
+        self.law, self.objective, self.decay = law, objective, decay
+        self.curves = list(curves)
+        self.log_y = [np.log(c.loss) for c in self.curves]
+        self._last = (None, None)
+
+    @property
+    def plans(self):  # only for callers that ask (memory of the whole curves)
+        return [self.law.make_plan(c.lr, c.steps, N=c.N, warmup_steps=c.warmup_steps,
+                                   decay=self.decay) for c in self.curves]
+
+    def residuals(self, theta, rows=None):
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        key = theta.tobytes()
+        if self._last[0] == key:
+            return self._last[1]
+        natural = self.law.natural(theta)
+        n, cuts = self.n_points, []
+        for i, c in enumerate(self.curves):
+            cuts += [(i, a, min(a + self.chunk, c.loss.size))
+                     for a in range(0, c.loss.size, self.chunk)]
+        r = np.empty((theta.shape[0], n))
+        dr = np.empty((theta.shape[0], theta.shape[1], n))
+        bar = progress_bar(len(cuts), "exact per-step evaluation",
+                           None if n > SETTINGS["above"] else False)
+        offsets = np.cumsum([0] + [c.loss.size for c in self.curves])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for i, a, b in cuts:
+                c = self.curves[i]
+                plan = self.law.make_plan(c.lr, c.steps[a:b], N=c.N,
+                                          warmup_steps=c.warmup_steps, decay=self.decay)
+                L, jac = plan.evaluate(natural, jacobian=True)
+                out = slice(offsets[i] + a, offsets[i] + b)
+                log_y = self.log_y[i][a:b]
+                r[:, out] = np.where(L > 0, log_y - np.log(np.where(L > 0, L, 1.0)), np.nan)
+                dr[:, :, out] = -jac / L[:, None, :]
+                bar.update(1)
+        bar.close()
+        self._last = (key, (r, dr))
+        return r, dr
+
+
 def make_curve_sum(law, curves, objective, *, decay=None, weights=None):
     """A :class:`ReducedSum` when the reduction applies (Huber objective, no weights,
     some curve above ``SETTINGS["above"]`` observations, or curves already reduced), else
@@ -195,8 +248,7 @@ def reduction_bound(reduced: ReducedSum, full: CurveSum, theta) -> dict:
     theta = np.atleast_2d(theta)
     r_block = reduced.residuals(theta)[0][0]
     log_node = np.concatenate(reduced.log_y) - r_block
-    natural = full.law.natural(theta)
-    log_law = np.concatenate([np.log(p.evaluate(natural)[0]) for p in full.plans])
+    log_law = np.concatenate(full.log_y) - full.residuals(theta)[0][0]
     error = log_law - np.repeat(log_node, reduced.counts.astype(np.int64))
     full_value = float(full.value(theta)[0])
     bound = reduced.delta * float(np.abs(error).sum())
@@ -217,7 +269,7 @@ def exact_for_report(best: dict) -> dict:
         return best
     reduced = problem.problem
     full = copy.copy(problem)
-    full.problem = CurveSum(reduced.law, [c.original for c in reduced.curves],
+    full.problem = ExactSum(reduced.law, [c.original for c in reduced.curves],
                             reduced.objective, decay=reduced.decay)
     full.curves, full.plans = full.problem.curves, full.problem.plans
     report = reduction_bound(reduced, full.problem, best["theta"])
