@@ -33,7 +33,7 @@ from .errors import summary as _summary
 from .laws import get_curve_law
 from .luo import fit_luo2025
 from .problem import CurveProblem
-from .reduce import exact_for_report
+from .reduce import describe_reduction, exact_for_report
 
 __all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
 
@@ -328,6 +328,7 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
     result.heldout = data.get("heldout", {})
     if "reduction" in best:  # fitted on blocks of a long curve (fits/curve/reduce.py)
         result.choices["curve_reduction"] = best["reduction"]
+        result.choices["objective_description"] += describe_reduction(best["reduction"])
     return result
 
 

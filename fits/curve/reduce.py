@@ -48,7 +48,8 @@ from .curves import Curve
 from .problem import CurveSum
 
 __all__ = ["SETTINGS", "ReducedCurve", "ReducedSum", "curve_reduction", "reduce_curve",
-           "make_curve_sum", "exact_for_report", "reduction_bound", "ExactSum"]
+           "make_curve_sum", "exact_for_report", "reduction_bound", "ExactSum",
+           "describe_reduction"]
 
 #: When and how finely to reduce: curves with more than ``above`` observations; block
 #: width at most ``rel_width`` of the step and ``lr_tol`` of the peak LR in LR change.
@@ -274,3 +275,11 @@ def exact_for_report(best: dict) -> dict:
     full.curves, full.plans = full.problem.curves, full.problem.plans
     report = reduction_bound(reduced, full.problem, best["theta"])
     return {**best, "problem": full, "reduction": report}
+
+
+def describe_reduction(report: dict) -> str:
+    """One line for the fit report: that the reduction was applied, and its bound."""
+    return (f" (on {report['blocks']:,} blocks of the {report['points']:,} points, the law "
+            f"exact at one step per block; |this objective - the per-step objective| <= "
+            f"{report['error_bound']:.3g} = {100 * report['error_bound_rel']:.2g}% of it at "
+            "the fit; fits/curve/reduce.py)")
