@@ -172,7 +172,9 @@ class CurveProblem(ConstrainedProblem):
         return value
 
     def predictions(self, theta, rows=None):
-        """Natural-unit loss per curve, a list of (S, n_c) arrays."""
+        """Natural-unit loss per curve at every observed step (also of a curve fitted on
+        blocks, fits/curve/reduce.py), a list of (S, n_c) arrays."""
         natural = self.law.natural(self.full(theta, rows))
+        exact = getattr(self.problem, "exact_plans", None)
         with np.errstate(over="ignore", invalid="ignore"):
-            return [plan.evaluate(natural) for plan in self.plans]
+            return [plan.evaluate(natural) for plan in (exact() if exact else self.plans)]

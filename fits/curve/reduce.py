@@ -138,6 +138,14 @@ class ReducedSum(CurveSum):
     def n_points(self) -> int:
         return int(self.counts.sum())
 
+    def exact_plans(self) -> list:
+        """Plans of the full curves (every observed step), for predictions."""
+        if getattr(self, "_exact_plans", None) is None:
+            self._exact_plans = [
+                self.law.make_plan(c.lr, c.original.steps, N=c.N, warmup_steps=c.warmup_steps,
+                                   decay=self.decay) for c in self.curves]
+        return self._exact_plans
+
     def block_sums(self, r):
         """Summed Huber loss, ``psi`` and curvature weight of each block's observations
         when the law sits at ``mean(log y) - r`` over the block ((S, B) each)."""

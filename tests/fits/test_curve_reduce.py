@@ -89,6 +89,11 @@ def test_reduced_problem_keeps_its_blocks_when_rebuilt(curve20k):
     rebuilt = CurveProblem(problem.law, problem.curves, problem.objective)  # as luo.py does
     assert isinstance(rebuilt.problem, ReducedSum)
     assert rebuilt.problem.n_points == curve20k.loss.size
+    # predictions are exact at every observed step, not only at the blocks' nodes
+    theta = problem.law.to_theta(TRUE)
+    predicted = rebuilt.predictions(theta[None])[0][0]
+    exact = MPLPlan(curve20k.lr, curve20k.steps).loss(TRUE)
+    np.testing.assert_allclose(predicted, exact, rtol=1e-9)
 
 
 def _fit(curve, law, reduce, **options):
