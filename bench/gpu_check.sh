@@ -5,7 +5,10 @@
 #      with >= 2 GPUs the same under torchrun (DDP), whose tokens/s should be ~2x;
 #   2. a mini ladder (3 sizes x 2 token budgets from WSD cooldowns) on --backend local,
 #      one worker per GPU;
-#   3. the fit of its points.
+#   3. the fit of its points;
+#   4. the closed loop (`scaling loop --preset gpu`) on a shrunk target (1e16 FLOPs: a ladder
+#      of 12 small runs, refinement, a validation rung 4x past it); with GPU_CHECK_LOOP=1
+#      the full preset instead (ladder up to ~1e18 FLOPs, validation rung 4x: hours).
 # Without a CUDA device it says so and exits 0. Results go to $GPU_CHECK_OUT (default: a
 # temporary folder), the console log included.
 set -euo pipefail
@@ -51,4 +54,11 @@ timeout 300 scaling ladder --preset "$out/mini-ladder.json" --out "$out/ladder" 
 
 echo "== 3. fit of the ladder's points"
 scaling fit "$out/ladder" --law chinchilla || scaling fit "$out/ladder" --law power-law --x N
+echo "== 4. closed loop: design, train, refine, validate (scaling loop --preset gpu)"
+if [ "${GPU_CHECK_LOOP:-0}" = 1 ]; then
+  scaling loop --preset gpu --out "$out/loop" --workers "$ngpu"
+else
+  timeout 420 scaling loop --preset gpu --target-compute 1e16 --max-steps 2 \
+    --out "$out/loop" --workers "$ngpu"
+fi
 echo "gpu_check: done in $(( $(date +%s) - start )) s; files in $out"

@@ -11,8 +11,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["Calibration", "default_calibration", "residual_scatter", "DEFAULT_RATE",
-           "DEFAULT_SCATTER", "MIN_RATE"]
+__all__ = ["Calibration", "default_calibration", "effective_cuts", "residual_scatter",
+           "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE"]
 
 #: relative sd per decade of extrapolation when the table is too small to backtest
 DEFAULT_RATE = 0.03
@@ -64,6 +64,17 @@ def t_quantile(p: float, df: int) -> float:
     return 0.5 * (lo + hi)
 
 
+def _t_quantile_real(p: float, df: float) -> float:
+    """:func:`t_quantile` at a real ``df`` (an effective number of cuts), linear in
+    ``1/df`` between the neighbouring integers, as t tables are interpolated."""
+    lo, hi = math.floor(df), math.ceil(df)
+    q_lo = t_quantile(p, lo)
+    if hi == lo:
+        return q_lo
+    w = (1 / lo - 1 / df) / (1 / lo - 1 / hi)
+    return q_lo + w * (t_quantile(p, hi) - q_lo)
+
+
 @dataclass
 class Calibration:
     """How wide a prediction interval is at a given extrapolation distance.
@@ -96,6 +107,9 @@ class Calibration:
     notes: list = field(default_factory=list)
     #: ``{"cut", "n_fit", "params"}`` of every backtest refit
     refits: list = field(default_factory=list)
+    #: independent replications the nested cuts are worth (:func:`effective_cuts`);
+    #: None: ``n_cuts``
+    n_effective: float | None = None
 
     def sd(self, distance) -> np.ndarray:
         """``s(d) = sqrt(s0**2 + (r d)**2)``."""
@@ -112,7 +126,8 @@ class Calibration:
         """
         z = _z(level)
         if self.n_cuts:
-            z = t_quantile(0.5 + level / 2, max(self.n_cuts - 1, 2))
+            n = self.n_cuts if self.n_effective is None else self.n_effective
+            z = _t_quantile_real(0.5 + level / 2, max(n - 1, 2))
         scores = np.sort(np.asarray(self.scores, dtype=float))
         n = scores.size
         if n == 0:
@@ -152,7 +167,8 @@ class Calibration:
                   payload.get("method", "backtest"), points=points,
                   max_distance=float(payload.get("max_distance", 0.0)),
                   n_cuts=int(payload.get("n_cuts", 0)), notes=list(payload.get("notes", [])),
-                  refits=list(payload.get("refits", [])))
+                  refits=list(payload.get("refits", [])),
+                  n_effective=payload.get("n_effective_cuts"))
         if points:
             d = np.array([p["distance"] for p in points])
             e = np.array([p["log_error"] for p in points])
@@ -162,13 +178,35 @@ class Calibration:
 
     def to_dict(self, level: float | None = None) -> dict:
         out = {"method": self.method, "scatter": self.scatter, "rate_per_decade": self.rate,
-               "n_heldout": len(self.scores), "n_cuts": self.n_cuts, "max_distance": self.max_distance,
+               "n_heldout": len(self.scores), "n_cuts": self.n_cuts,
+               "n_effective_cuts": self.n_effective, "max_distance": self.max_distance,
                "points": self.points, "notes": list(self.notes), "refits": self.refits,
                "growth_law": "log-error sd s(d) = sqrt(scatter^2 + (rate * d)^2), d in decades "
                              "past the fitted range"}
         if level is not None:
             out.update({"level": level, "multiplier": self.multiplier(level)})
         return out
+
+
+def effective_cuts(cut_errors) -> float:
+    """How many independent replications ``n`` nested backtest cuts are worth:
+    ``n (1 - rho) / (1 + rho)`` with ``rho`` the lag-1 autocorrelation of the cuts'
+    mean standardized errors in cut order (the AR(1) effective sample size), between 1
+    and ``n``.
+
+    Consecutive cuts differ by a few runs, so their refits, and their errors, are
+    nearly the same; counting them as ``n`` independent draws makes the Student-t
+    multiplier too small (issue 25: 10 nested cuts on Chinchilla behaved like 2-3).
+    """
+    x = np.asarray(cut_errors, dtype=float)
+    n = x.size
+    if n < 3:
+        return float(n)
+    x = x - x.mean()
+    denom = float(np.sum(x ** 2))
+    rho = float(np.sum(x[1:] * x[:-1]) / denom) if denom > 0 else 0.0
+    rho = min(max(rho, 0.0), 0.95)
+    return float(np.clip(n * (1 - rho) / (1 + rho), 1.0, n))
 
 
 def default_calibration(reason: str, scatter: float | None = None) -> Calibration:

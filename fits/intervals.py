@@ -33,7 +33,7 @@ import numpy as np
 
 from .bootstrap import bootstrap
 from .calibration import (DEFAULT_RATE, DEFAULT_SCATTER, MIN_RATE, Calibration,
-                          default_calibration)
+                          default_calibration, effective_cuts)
 from scaling.data.select import expand_run_ids
 
 from .estimator import clone
@@ -45,7 +45,7 @@ from .result import FitResult
 from .selection import SELECTION_OPTIONS, select_points
 
 __all__ = ["Calibration", "calibrate", "default_calibration", "extrapolation",
-           "observation_scatter", "pi_from_ci", "point_intervals", "prediction_entry", "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE",
+           "far_rate", "observation_scatter", "pi_from_ci", "point_intervals", "prediction_entry", "DEFAULT_RATE", "DEFAULT_SCATTER", "MIN_RATE",
            "HOLDOUT_FRACTIONS"]
 
 HOLDOUT_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -142,6 +142,28 @@ def _fit_growth(distance: np.ndarray, error: np.ndarray, scatter_floor: float, c
     return max(float(s0), scatter_floor), max(float(r), MIN_RATE)
 
 
+def far_rate(distance, error, ci_var=0.0, reach: float = 0.5) -> float | None:
+    """Growth rate seen where the backtests extrapolate furthest: least squares of the
+    squared errors on ``d**2`` through the origin over the points past ``reach`` times
+    the largest distance, ``r**2 = sum((e**2 - v) d**2) / sum(d**4)``.
+
+    All of the error at those distances is attributed to growth (scatter and the law's
+    systematic misfit cannot be told apart from a few nested cuts), so this is an
+    upper estimate of the rate; the maximum-likelihood rate of :func:`_fit_growth` is
+    set by the many points near the edge of the fitted range and under-states how the
+    error grows where a prediction is actually made (issue 25: refits on smaller runs
+    erred 2-3x more at 1 decade than the ML growth law said). None when fewer than 3
+    points reach that far.
+    """
+    d = np.asarray(distance, dtype=float)
+    e2 = np.square(np.asarray(error, dtype=float)) - np.broadcast_to(ci_var, d.shape)
+    far = d >= reach * d.max() if d.size else d.astype(bool)
+    if far.sum() < 3 or d.max() <= 0:
+        return None
+    num = float(np.sum(np.maximum(e2[far], 0.0) * d[far] ** 2))
+    return float(np.sqrt(num / np.sum(d[far] ** 4)))
+
+
 def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *,
               fractions=HOLDOUT_FRACTIONS, n_random: int = 15, n_boot: int = 50,
               min_heldout: int = 6) -> Calibration:
@@ -205,9 +227,13 @@ def calibrate(estimator: ScalingLawFit, data, result: FitResult | None = None, *
     e = np.array([p["log_error"] for p in points])
     v = np.array([p["ci_sd"] for p in points])
     s0, r = _fit_growth(d, e, scatter, v ** 2)
+    r = max(r, far_rate(d, e, v ** 2) or 0.0)
     cal = Calibration(s0, r, "backtest", points=points, max_distance=float(d.max()),
                       n_cuts=len({p["cut"] for p in points}), refits=refits)
-    cal.scores = (np.abs(e) / np.sqrt(v ** 2 + cal.sd(d) ** 2)).tolist()
+    signed = e / np.sqrt(v ** 2 + cal.sd(d) ** 2)
+    cal.scores = np.abs(signed).tolist()
+    cuts = np.array([p["cut"] for p in points])
+    cal.n_effective = effective_cuts([signed[cuts == c].mean() for c in np.unique(cuts)])
     if r <= MIN_RATE:
         cal.notes.append(f"the backtests show no growth of the error with distance; the "
                          f"growth rate is held at its floor {MIN_RATE:.1%} per decade")

@@ -16,6 +16,7 @@ from .compute_optimal import approach1_envelope, approach2_isoflop
 from .fit import ScalingLawFit, as_table, warm_refit
 from .laws import get_law, law_names
 from .plan_data import implausible_reasons, refuse_constrained, single_epoch_runs
+from .plan_robust import DEFAULT_TOLERANCE, robust_choice
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
@@ -98,6 +99,8 @@ class Plan(ReportDisplay):
     extrapolation: dict = field(default_factory=dict)
     #: variables held fixed along the law's frontier (``law.frontier_given``: e.g. ``U``)
     given: dict = field(default_factory=dict)
+    #: the robust N and the N range within tolerance of the optimum (fits.plan_robust)
+    robust: dict | None = None
 
     def to_dict(self) -> dict:
         out = {k: (asdict(v) if isinstance(v, Estimate) else v) for k, v in self.__dict__.items()
@@ -175,7 +178,8 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
                  n_boot: int = 1000, seed: int = 0, level: float = DEFAULT_LEVEL,
                  target_loss: float | None = None, k: float = 6.0,
                  max_extrapolation: float = 2.0, sensitivity: bool = True, calibration=None,
-                 unique_tokens: float | None = None) -> Plan:
+                 unique_tokens: float | None = None,
+                 tolerance: float = DEFAULT_TOLERANCE) -> Plan:
     """Compute-optimal plan at ``compute`` FLOPs from a Chinchilla fit of ``data``.
 
     Parameters
@@ -203,7 +207,12 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     unique_tokens : float, optional
         Unique tokens available: also plan under this data constraint (data-constrained
         law, Muennighoff et al. 2023; :func:`fits.plan_data.data_constrained_plan`).
+    tolerance : float
+        Relative loss above the optimum accepted by the robust plan (0.005 = 0.5%):
+        :func:`fits.plan_robust.robust_choice` (needs the bootstrap).
     """
+    if not 0 < tolerance < 1:
+        raise ValueError(f"`tolerance` must be in (0, 1) (0.005 = 0.5%), got {tolerance}")
     if compute is None and target_loss is None:
         raise ValueError("give a budget `compute` (FLOPs) and/or a `target_loss`")
     if compute is not None and not (isinstance(compute, (int, float)) and math.isfinite(compute)
@@ -291,8 +300,24 @@ def plan_compute(data, compute: float | None = None, *, estimator: ScalingLawFit
     if sensitivity:
         _sensitivity(plan, estimator, table, compute, k, law)
     _prediction_intervals(plan, estimator, table, compute, k, level, calibration, law)
+    if boot is not None:
+        ok = np.asarray(boot.converged, dtype=bool)
+        try:
+            plan.robust = robust_choice(law, compute, p, {q: np.asarray(v)[ok] for q, v in
+                                                          boot.samples.items()},
+                                        k=k, given=given, tolerance=tolerance, level=level,
+                                        alternatives=_refit_params(plan))
+        except ValueError as err:
+            plan.warnings.append(f"no robust plan: {err}")
     _judge_fragility(plan)
     return plan
+
+
+def _refit_params(plan: Plan) -> list:
+    """Parameters of the backtest and sensitivity refits (same N convention)."""
+    out = [r["params"] for r in (plan.calibration or {}).get("refits", [])]
+    return out + [r["params"] for r in plan.sensitivity
+                  if "params" in r and not r.get("n_convention")]
 
 
 def _judge_fragility(plan: Plan) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .report import format_table
 from .result import format_number
 
-__all__ = ["format_plan", "format_estimate", "plan_headline"]
+__all__ = ["format_plan", "format_estimate", "format_robust", "plan_headline"]
 
 
 def format_estimate(estimate, digits: int = 3) -> str:
@@ -37,10 +37,60 @@ def plan_headline(plan) -> str:
             f"({plan.flops_convention}); {ci_note}")
 
 
+def _span(pair, digits=3) -> str:
+    return f"[{format_number(pair[0], digits)}, {format_number(pair[1], digits)}]"
+
+
+def format_robust(robust: dict) -> list[str]:
+    """The lead of a plan: what to train, and what it costs if the law is wrong."""
+    tol, level = robust["tolerance"], robust["level"]
+    rng, sure = robust["range"], robust.get("sure_range")
+    n_mid = robust["interval"]
+    regret = robust["regret"]
+    rows = [["N to train (robust)", format_number(robust["N"], 3)
+             + (f"  [{format_number(n_mid[0], 3)}, {format_number(n_mid[1], 3)}]"
+                if all(v == v for v in n_mid) else "")],
+            ["tokens per parameter", f"{robust['tokens_per_param']:.3g}"
+             + (f"  [{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[1] ** 2:.3g}, "
+                f"{robust['tokens_per_param'] * robust['N'] ** 2 / n_mid[0] ** 2:.3g}]"
+                if all(v == v for v in n_mid) else "")],
+            ["D (tokens)", format_number(robust["D"], 3)],
+            ["expected loss", f"{robust['expected_loss']:.4f}"],
+            ["cost if the law is wrong", f"+{regret['mean']:.2%} expected loss above the "
+             f"optimum, +{regret['quantile']:.2%} in {level:.0%} of draws"],
+            [f"P(loss within {tol:.1%} of the optimum)", f"{robust['p_within']:.0%} of "
+             f"{robust['n_draws']} draws" + (
+                 f", {robust['refits_within']['share']:.0%} of {robust['refits_within']['n']} "
+                 "backtest/sensitivity refits" if robust.get("refits_within") else "")]]
+    lines = [f"robust plan: the N that minimizes the expected loss over {robust['n_draws']} "
+             f"bootstrap draws of the law (interval: N with expected loss within {tol:.1%})",
+             format_table(["", "value  [interval]"], rows), ""]
+    if all(v == v for v in rng["N"]):
+        lo_i, hi_i = rng["lo_interval"], rng["hi_interval"]
+        lines.append(f"N within {tol:.1%} of the optimal loss (fitted law): "
+                     f"{_span(rng['N'])}, tokens per parameter "
+                     f"{rng['tokens_per_param'][0]:.3g}-{rng['tokens_per_param'][1]:.3g}"
+                     + (f"; {level:.0%} intervals of its ends {_span(lo_i)} and {_span(hi_i)}"
+                        if lo_i and hi_i else ""))
+    if sure:
+        lines.append(f"N within {tol:.1%} of the optimum in >= {level:.0%} of draws: "
+                     f"{_span(sure['N'])}, tokens per parameter "
+                     f"{sure['tokens_per_param'][0]:.3g}-{sure['tokens_per_param'][1]:.3g}")
+    else:
+        lines.append(f"no N is within {tol:.1%} of the optimum in {level:.0%} of draws: "
+                     "the law is too uncertain at this budget for that tolerance "
+                     "(--tolerance, or add larger runs)")
+    return lines
+
+
 def format_plan(plan, *, warnings: bool = True, fit: bool = True) -> str:
     """The text report of a plan; ``warnings=False``/``fit=False`` leave out the warnings
     and the fit's own report (a report file shows them in their own sections)."""
     lines = [plan_headline(plan), ""]
+    if getattr(plan, "robust", None):
+        lines += format_robust(plan.robust) + [
+            "", "detail: the fitted law's own optimum N* (its interval spans every draw's "
+                "optimum and the drift of refits; most of it costs little, see above)"]
     rows = [["N* (parameters)", format_estimate(plan.N_opt)],
             ["D* (tokens)", format_estimate(plan.D_opt)],
             ["tokens per parameter", format_estimate(plan.tokens_per_param)],

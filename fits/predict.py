@@ -32,7 +32,8 @@ def law_targets(law, given: dict, *, x_name: str | None = None) -> dict:
             raise ValueError(f"law {law.name!r} predicts at a model size and token count: "
                              "give both N and D (--N, --D)")
         raise ValueError(f"law {law.name!r} predicts at {', '.join(law.variables)}; "
-                         f"missing {', '.join(missing)}")
+                         f"missing {', '.join(missing)} ("
+                         + ", ".join(f"--{v}" for v in missing) + ")")
     extra = sorted(set(given) - set(law.variables) - {x_name})
     if extra:
         raise ValueError(f"law {law.name!r} predicts at {', '.join(law.variables)}; "

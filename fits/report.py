@@ -40,8 +40,10 @@ def format_backtest(bt: dict) -> list[str]:
         lines.append(f"  prediction interval growth: log-error sd = sqrt({cal['scatter']:.4f}^2 + "
                      f"({cal['rate_per_decade']:.4f} * decades)^2), x {cal.get('multiplier', 0):.2f}"
                      f" at {cal.get('level', 0.9):.0%} ({cal['method']}, {cal['n_heldout']} "
-                     f"held-out errors in {cal.get('n_cuts', 0)} cuts, up to "
-                     f"{cal['max_distance']:.2f} decades)")
+                     f"held-out errors in {cal.get('n_cuts', 0)} cuts"
+                     + (f" worth {cal['n_effective_cuts']:.1f} independent ones"
+                        if cal.get("n_effective_cuts") is not None else "")
+                     + f", up to {cal['max_distance']:.2f} decades)")
     for band in bt.get("leave_one_scale_out", []):
         lo, hi = band["range"]
         lines.append(f"  leave-one-scale-out {format_number(lo, 3)}..{format_number(hi, 3)}: "
@@ -83,7 +85,9 @@ def _selection_lines(choices: dict, conv: dict) -> list[str]:
         if c.get("decay") is not None:
             label += f" lambda={c['decay']}"
         loco = f", LOCO {c['loco_mean']:.3e}" if "loco_mean" in c else ""
-        mark = "  <- chosen" if c.get("chosen") else ""
+        mark = ("  <- chosen" if c.get("chosen") else
+                "  (plausible: LOCO cannot tell it apart; intervals cover it)"
+                if c.get("plausible") else "")
         lines.append(f"           {label:<24} objective {c['objective']:.4e}{loco}{mark}")
     return lines
 
@@ -123,12 +127,19 @@ def format_heldout(heldout: dict, summary: dict | None = None) -> list[str]:
                      format_number(h["mae"], 3) if "mae" in h else "",
                      f"{h['final_pred']:.4f}", f"{h['final_true']:.4f}",
                      f"{h['final_pred_mean']:.4f} / {h['final_true_mean']:.4f}"
-                     if k else ""])
+                     if k else ""]
+                    + ([f"[{h['pi'][0]:.4f}, {h['pi'][1]:.4f}]"
+                        + ("" if h.get("covered") else " missed")] if "pi" in h else []))
     k = next((h.get("last_k") for h in heldout.values() if h.get("last_k")), None)
+    level = next((h["level"] for h in heldout.values() if "pi" in h), None)
     head = ["run", "mean rel err", "max rel err", "MAE", "final pred", "final true",
-            f"last {k} pred / true" if k else ""]
+            f"last {k} pred / true" if k else ""] + (
+                [f"final {level:.0%} pi"] if level else [])
     lines = ["held-out runs" + (f": PredE {summary['PredE']:.5f}, WorstE "
-                                f"{summary['WorstE']:.5f}" if summary else ""),
+                                f"{summary['WorstE']:.5f}" if summary else "")
+             + (f"; final-loss {level:.0%} pi (new run, calibrated without the run itself) "
+                f"covered {sum(bool(h.get('covered')) for h in heldout.values())}"
+                f"/{len(heldout)}" if level else ""),
              format_table(head, rows)]
     return lines
 

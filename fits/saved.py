@@ -196,7 +196,7 @@ def _cell(targets, column, i):
                          f"({value!r})") from None
 
 
-def _curve_targets(result, targets):
+def _curve_targets(result, targets, level=0.9):
     if "kind" not in targets or "total_steps" not in targets:
         raise ValueError("a curve law predicts under a schedule: the targets need columns "
                          "'kind' and 'total_steps' (and peak_lr, end_lr, warmup_steps, ... "
@@ -217,7 +217,26 @@ def _curve_targets(result, targets):
     if fitted:
         out["extrapolation_decades"] = extrapolation_decades(
             {"step": np.asarray(fitted, dtype=float)}, {"step": np.maximum(steps, 1)})
+    if result.data.get("calibration"):
+        out.update(_curve_intervals(result, targets, steps, level))
     return out
+
+
+def _curve_intervals(result, targets, steps, level):
+    """ci/pi of a calibrated curve-law fit at each target row (fits/curve/uncertainty.py):
+    the loss at a step depends on the LR up to it, so each row is its schedule cut there."""
+    from scaling.data.schedules import as_schedule, lr_schedule
+
+    from .curve.uncertainty import predict_finals
+
+    rows = []
+    for (i, spec), step in zip(_schedule_rows(targets), steps):
+        sched = as_schedule(spec)
+        warm = sched.warmup_steps if sched.kind != "rewarm" else 0
+        rows.append((lr_schedule(sched)[:int(step) + 1], warm))
+    N = _cell(targets, "N", 0)
+    pred = predict_finals(result, rows, N=N, level=level)
+    return {"ci": pred.ci, "pi": pred.pi, "method": pred.interval_method}
 
 
 def predict_targets(result, targets: Mapping, *, level: float | None = None,
@@ -259,13 +278,17 @@ def predict_targets(result, targets: Mapping, *, level: float | None = None,
     if kind == "l2l":
         return _l2l_targets(result, targets, level, group)
     if kind == "curve":
-        out = _curve_targets(result, targets)
+        out = _curve_targets(result, targets, level)
         distance = out.get("extrapolation_decades")
+        if "pi" in out:  # a calibrated curve fit (fits/curve/uncertainty.py)
+            return Prediction(value=out["value"], ci=out["ci"], pi=out["pi"], level=level,
+                              law=result.law, extrapolation=distance,
+                              interval_method=out["method"],
+                              warnings=tuple(_distance_note(distance)))
         return Prediction(value=out["value"], level=level, law=result.law,
                           extrapolation=distance,
-                          warnings=("curve-law fits carry no bootstrap draws: no interval "
-                                    "(use `scaling predict DATA --law ... --run ... --reference "
-                                    "FIT.json` for an early-curve prediction with one)",
+                          warnings=("the curve-law fit has no calibration (it needs >= 2 "
+                                    "fitted runs; refit with this version): no interval",
                                     *_distance_note(distance)))
     out = _point_targets(result, get_any_law(result.law), targets, level)
     notes = list(out["_notes"]) + _distance_note(out["decades"])

@@ -158,6 +158,7 @@ def _scratch(tmp_path: Path) -> Path:
 
 def _shrink(command: str) -> str:
     command = command.replace("--preset cpu-5min", "--preset tiny-ladder.json")
+    command = command.replace("--preset cpu-demo", "--preset synthetic")  # minutes -> seconds
     command = re.sub(r"--bootstrap \d+", "--bootstrap 50", command)
     command = re.sub(r"--set total_steps=\d+", "--set total_steps=20", command)
     if command.startswith("scaling train"):

@@ -6,6 +6,8 @@ import importlib
 # Lazy exports (PEP 562), as in scaling.fits: a point-law fit that only names
 # `fit_curves_by_size` must not import the curve machinery (scipy.optimize, scipy.sparse).
 _EXPORTS = {
+    ".calibrate": ("FALLBACK_RATES", "ErrorGrowth", "fit_growth"),
+    ".uncertainty": ("difference_interval", "predict_finals"),
     ".curves": ("Curve", "curves_from_table", "schedule_of_run"),
     ".early": ("AMPLITUDE_MODES", "PREFIX_ONLY_SD", "predict_early", "predict_from_prefix",
                "predict_from_prefix_only", "prefix_report", "reference_mismatch",
@@ -40,6 +42,7 @@ def __dir__():
 
 
 __all__ = [
+    "ErrorGrowth", "FALLBACK_RATES", "fit_growth", "difference_interval", "predict_finals",
     "AMPLITUDE_MODES", "PREFIX_ONLY_SD", "EarlyCurve", "EarlyDetail", "predict_early", "predict_schedules", "predict_from_prefix_only", "reference_mismatch", "reference_overlap",
     "parse_candidates", "CURVE_LAWS", "Curve", "CurveLaw", "CurveProblem", "DEFAULT_DECAYS",
     "JointCurveProblem", "LUO2025", "METHODS", "MPLPlan", "MPL_PARAMS", "MPL_PUBLISHED", "published_for_schedule",

@@ -21,6 +21,7 @@ import numpy as np
 from ..multistart import multistart
 from ..objectives import get_objective
 from ..result import FitResult
+from .calibrate import FALLBACK_RATES, ErrorGrowth, early_growth, mismatch, reference_axes
 from .curves import Curve
 from .laws import get_curve_law
 from .luo import fit_luo2025
@@ -29,11 +30,8 @@ from .problem import CurveProblem
 
 __all__ = ["predict_from_prefix", "predict_from_prefix_only", "prefix_report",
            "reference_mismatch", "reference_overlap", "AMPLITUDE_MODES", "PREFIX_ONLY_SD",
-           "CURVE_RATE"]
+           "prefix_point"]
 
-#: relative sd per decade of steps past the prefix added to early-curve prediction
-#: intervals (a documented default, not yet calibrated by prefix backtests)
-CURVE_RATE = 0.01
 
 # the annealing amplitude and shape of each law are its own fields (CurveLaw.amplitude)
 AMPLITUDE_MODES = ("scaled", "fixed", "free")
@@ -65,14 +63,6 @@ def _discrepancy(reference, discrepancy):
     return sd, (f"model discrepancy: relative sd {sd:.4g}, the RMS log error of the "
                 f"reference fit's final-loss predictions on its {len(errors)} held-out runs "
                 f"(Student-t draws, {max(len(errors), 2)} dof: an sd from few runs)")
-
-
-def _discrepancy_dof(reference, discrepancy) -> int | None:
-    """Degrees of freedom of the discrepancy draws: the number of held-out runs its sd
-    came from (>= 2), None (normal draws) for a given sd."""
-    if discrepancy != "reference" or not isinstance(reference, FitResult):
-        return None
-    return max(len(reference.data.get("heldout", {})), 2)
 
 
 def _block_weights(n, block, n_boot, rng):
@@ -114,6 +104,8 @@ def _carry(law, free, amplitude, ref_rows):
     """``fixed`` and ``tied`` of the prefix problem from natural reference rows (S, P)."""
     col = {p: ref_rows[:, i] for i, p in enumerate(law.params)}
     amp = law.amplitude
+    if not amp:  # a law without an amplitude parameter: nothing to carry over or scale
+        amplitude = "free"
     fixed = {p: col[p] for p in law.params if p not in free and p != amp}
     tied = {}
     if amplitude == "fixed":
@@ -123,12 +115,37 @@ def _carry(law, free, amplitude, ref_rows):
     return fixed, tied
 
 
+def _alternatives(reference, law):
+    """Natural rows (1, P) of the reference's plausible alternative fits (same momentum
+    only: the prefix problem keeps the reference's)."""
+    cal = (getattr(reference, "data", None) or {}).get("calibration") or {}
+    decay = reference.choices.get("decay") if isinstance(reference, FitResult) else None
+    return [law.natural(law.to_theta(a["params"]))[None]
+            for a in cal.get("alternatives", []) if a.get("decay") == decay]
+
+
+def prefix_point(curve, head, law, ref_row, free, amplitude, objective, decay, max_iter=100):
+    """Point prediction of ``curve`` from its ``head`` with the shape (and the amplitude
+    ratio) carried over from the natural reference row ``ref_row`` (1, P).
+
+    Returns ``(loss along curve.steps, theta, problem, fixed, tied)``."""
+    fixed, tied = _carry(law, free, amplitude, ref_row)
+    problem = CurveProblem(law, [head], objective, decay=decay, fixed=fixed, tied=tied)
+    lower, upper = law.theta_bounds()
+    start = law.to_theta(dict(zip(law.params, ref_row[0])))[problem.free][None]
+    theta = multistart(problem, start, lower[problem.free], upper[problem.free],
+                       max_iter=3 * max_iter, merge_quantum=None).theta[0]
+    full = CurveProblem(law, [curve], objective, decay=decay, fixed=fixed, tied=tied)
+    return full.predictions(theta[None])[0][0], theta, problem, fixed, tied
+
+
 def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
                         amplitude: str = "scaled", free=None, reference_curves=None,
                         level: float = 0.9, n_boot: int = 200, block=None, seed: int = 0,
                         loss: str = "huber", delta: float = 1e-3, decay=None,
                         discrepancy="reference", max_iter: int = 100,
-                        run_sizes: dict | None = None) -> dict:
+                        run_sizes: dict | None = None, calibration_curves=None,
+                        growth=None) -> dict:
     """Final loss of a run from its first steps, its planned schedule and a reference fit.
 
     Parameters
@@ -165,7 +182,18 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
         by ``exp(sd * z)``, ``z`` standard normal. ``"reference"`` (default) takes ``sd``
         from the reference fit's own final-loss errors on its held-out runs (the law's
         error in extrapolating to unseen schedules and lengths, which resampling the
-        data cannot show); a float gives ``sd``; None adds nothing.
+        data cannot show); a float gives ``sd``; None adds nothing. With
+        ``"reference"`` the pi is calibrated instead: backtests of this procedure on
+        finished curves (the reference's own, stored at fit time, and
+        ``calibration_curves``) give how the error grows with the decades of steps past
+        the prefix and the decades of peak LR and model size between the run and the
+        reference (:func:`fits.curve.calibrate.early_growth`); the value times
+        ``exp(+-t sd)``. The ci stays the bootstrap.
+    calibration_curves : list of Curve, optional
+        Finished runs (any size or LR; the target and the reference's runs are skipped)
+        to backtest the reference on.
+    growth : ErrorGrowth, optional
+        A calibrated error model to reuse (``out["growth"]`` of an earlier call).
     max_iter : int
         Iteration cap of the batched refits.
 
@@ -215,13 +243,9 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     lower_full, upper_full = law.theta_bounds()
 
     # point estimate
-    fixed, tied = _carry(law, free, amplitude, ref_row)
-    problem = CurveProblem(law, [head], objective, decay=decay, fixed=fixed, tied=tied)
+    L, theta, problem, fixed, tied = prefix_point(curve, head, law, ref_row, free, amplitude,
+                                                  objective, decay, max_iter)
     lower, upper = lower_full[problem.free], upper_full[problem.free]
-    theta = multistart(problem, law.to_theta(ref)[problem.free][None], lower, upper,
-                       max_iter=3 * max_iter, merge_quantum=None).theta[0]
-    full = CurveProblem(law, [curve], objective, decay=decay, fixed=fixed, tied=tied)
-    L = full.predictions(theta[None])[0][0]
 
     # bootstrap: reference runs (refit per resample) x prefix blocks, one batch each
     rng = np.random.default_rng(seed)
@@ -248,25 +272,43 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
     # ci: the law's final loss (resampling only); pi: a new run's, with the law's own
     # discrepancy on unseen schedules and lengths (docs/uncertainty.md)
     ci_lo, ci_hi = np.quantile(finals[np.isfinite(finals)], [(1 - level) / 2, (1 + level) / 2])
-    sd, note = _discrepancy(reference, discrepancy)
     seen = int(head.steps[-1])
     steps_past = float(np.log10(max(curve.steps[-1], 1) / max(seen, 1)))
-    if sd > 0:
-        # the sd of the law's error is estimated from a few held-out runs: a new run's
-        # error is then t-distributed with that many dof (docs/uncertainty.md)
-        dof = _discrepancy_dof(reference, discrepancy)
-        z = rng.standard_normal(finals.size) if dof is None else rng.standard_t(dof, finals.size)
-        finals = finals * np.exp(sd * z)
-        method.append(note)
+    mixed = []
     if discrepancy == "reference":
-        # the reference's held-out errors do not measure the error of carrying a law from
-        # a prefix to the end of the run; until prefix backtests calibrate it, it grows at
-        # a documented default per decade of steps past the prefix (docs/uncertainty.md)
-        finals = finals * np.exp(CURVE_RATE * steps_past * rng.standard_normal(finals.size))
-        method.append(f"plus {CURVE_RATE:.0%} relative sd per decade of steps past the prefix "
-                      f"({steps_past:.2f} decades; an uncalibrated default)")
-    finals = finals[np.isfinite(finals)]
-    lo, hi = np.quantile(finals, [(1 - level) / 2, (1 + level) / 2])
+        # pi from backtests on finished curves: how far the error of this very procedure
+        # grows with the steps left and the LR/size mismatch (fits/curve/calibrate.py)
+        ref_lr, ref_N = reference_axes(reference, run_sizes, reference_curves)
+        if growth is None:
+            def predict(c, h, row):
+                return prefix_point(c, h, law, row, free, amplitude, objective, decay,
+                                    max_iter)[0]
+            growth = early_growth(reference, curve, predict, ref_row,
+                                  calibration_curves=calibration_curves, ref_lr=ref_lr,
+                                  ref_N=ref_N,
+                                  fallback_s0=_discrepancy(reference, "reference")[0])
+        far = mismatch(curve, ref_lr, ref_N)
+        half = growth.quantile(level) * float(growth.sd(steps=steps_past, **far))
+        # a new run is never surer than the law's mean: pi contains ci
+        lo, hi = min(value * np.exp(-half), ci_lo), max(value * np.exp(half), ci_hi)
+        method = [f"pi: {growth.describe()}; this prediction is {steps_past:.2f} decades of "
+                  f"steps past the prefix, {far['lr']:.2f} decades of peak LR and "
+                  f"{far['N']:.2f} of model size from the reference; ci: "] + method
+        for alt in _alternatives(reference, law):  # candidates LOCO could not tell apart
+            other = float(prefix_point(curve, head, law, alt, free, amplitude, objective,
+                                       decay, max_iter)[0][-1])
+            if abs(np.log(other / value)) > half:
+                lo, hi = min(lo, other * np.exp(-half)), max(hi, other * np.exp(half))
+                mixed.append("the reference's fitting candidates that leave-one-run-out "
+                             "cannot tell apart disagree here by more than the interval: it "
+                             "is widened to cover both (a mixture)")
+    else:
+        sd, note = _discrepancy(reference, discrepancy)
+        if sd > 0:
+            finals = finals * np.exp(sd * rng.standard_normal(finals.size))
+            method.append(note)
+        finals = finals[np.isfinite(finals)]
+        lo, hi = np.quantile(finals, [(1 - level) / 2, (1 + level) / 2])
     params = law.from_theta(problem.full(theta)[0])
     reach = {"decades": steps_past,
              "variable": "step", "fraction_seen": float((seen + 1) / curve.total_steps)}
@@ -282,7 +324,8 @@ def predict_from_prefix(curve: Curve, reference, *, law=None, upto_step=None,
             "fraction_seen": float((head.steps[-1] + 1) / curve.total_steps),
             "interval_method": "; ".join(method) + f"; {n_boot} resamples, refitted "
                                "together",
-            "warnings": reference_mismatch(reference, curve)
+            "growth": None if growth is None else growth.to_dict(),
+            "warnings": mixed[:1] + reference_mismatch(reference, curve)
                         + reference_overlap(reference, curve, run_sizes),
             "curve": {"steps": curve.steps.tolist(), "loss": L.tolist()}}
 
@@ -316,7 +359,8 @@ def reference_mismatch(reference, curve: Curve, *, lr_tol: float = 0.1) -> list[
         notes.append(f"the reference was fitted at peak LR {min(peaks):.3g}"
                      + (f"-{max(peaks):.3g}" if max(peaks) > min(peaks) else "")
                      + f"; run {curve.run_id!r} peaks at {target['peak_lr']:.3g}: the law's "
-                     "parameters depend on the peak LR, expect a larger error than the interval")
+                     "parameters depend on the peak LR; the interval is widened for the "
+                     "mismatch (fits/curve/calibrate.py)")
     kinds = {r.get("kind") for r in runs.values()} - {None}
     if target["kind"] and kinds and target["kind"] not in kinds:
         notes.append(f"run {curve.run_id!r} has a {target['kind']!r} schedule, which none of "
@@ -357,8 +401,8 @@ def reference_overlap(reference, curve: Curve, run_sizes: dict | None = None) ->
         if same:
             notes.append(f"the reference's held-out runs include {len(same)} run(s) of the "
                          f"target's size N={curve.N:.4g} ({', '.join(same[:3])}"
-                         f"{' ...' if len(same) > 3 else ''}): the interval's discrepancy term "
-                         "then measures a one-size law across sizes, not this prediction; fit "
+                         f"{' ...' if len(same) > 3 else ''}): its held-out errors (the floor of "
+                         "its schedule intervals) measure a one-size law across sizes; fit "
                          "the reference on another size only (`scaling fit ... --where "
                          "\"model == '25M'\" --fit-runs ... --save ref.json`)")
     return notes
@@ -367,6 +411,8 @@ def reference_overlap(reference, curve: Curve, run_sizes: dict | None = None) ->
 #: Model-discrepancy sd of a prefix-only prediction (no reference): a guess, wider than
 #: the 0.3-0.6% final-loss errors of the published fits across sizes, not calibrated.
 PREFIX_ONLY_SD = 0.02
+#: Peak LR of the runs behind the published Multi-Power fits (Luo et al. 2025).
+PUBLISHED_PEAK_LR = 3e-4
 
 
 def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9,
@@ -380,8 +426,12 @@ def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9
     :data:`PREFIX_ONLY_SD` (2%). The interval is wide on purpose and not calibrated: give
     a reference fit on runs like this one for a tighter one.
     """
+    # the published fits' runs peaked at 3e-4: a run at another peak LR widens the
+    # discrepancy by the documented LR-mismatch rate (fits/curve/calibrate.py)
+    lr_far = mismatch(curve, ref_lr=[PUBLISHED_PEAK_LR])["lr"]
+    sd = float(np.hypot(PREFIX_ONLY_SD, FALLBACK_RATES["lr"] * lr_far))
     outs = [predict_from_prefix(curve, params, law="mpl", upto_step=upto_step, level=level,
-                                n_boot=n_boot, seed=seed, discrepancy=PREFIX_ONLY_SD)
+                                n_boot=n_boot, seed=seed, discrepancy=sd)
             for params in MPL_PUBLISHED.values()]
     value = float(np.mean([o["final_loss"]["value"] for o in outs]))
     out = dict(outs[0])
@@ -393,7 +443,10 @@ def predict_from_prefix_only(curve: Curve, *, upto_step=None, level: float = 0.9
                max(o["final_loss"]["pi"][1] for o in outs)]}
     out["interval_method"] = ("prefix only: envelope over the published 25M and 100M "
                               "Multi-Power annealing shapes, each " + outs[0]["interval_method"]
-                              + f", model discrepancy sd {PREFIX_ONLY_SD:.0%} (not calibrated)")
+                              + f", model discrepancy sd {sd:.1%} ({PREFIX_ONLY_SD:.0%}, "
+                              f"plus {FALLBACK_RATES['lr']:.0%} per decade of peak LR from the "
+                              f"published runs' {PUBLISHED_PEAK_LR:g}: {lr_far:.2f} decades; "
+                              "not calibrated)")
     out["warnings"] = ["no reference fit: the annealing shape is borrowed from published "
                        "fits and the interval is a wide, uncalibrated guess; fit a reference "
                        "on runs like this one for a calibrated prediction"]
@@ -428,6 +481,8 @@ def prefix_report(curve: Curve, reference, fractions=(0.1, 0.2, 0.3, 0.5, 0.7),
     for frac in fractions:
         upto = int(frac * curve.total_steps)
         out = predict_from_prefix(curve, reference, upto_step=upto, **options)
+        if out.get("growth") and options.get("growth") is None:  # calibrate once
+            options = {**options, "growth": ErrorGrowth.from_dict(out["growth"])}
         value, (lo, hi) = out["final_loss"]["value"], out["final_loss"]["pi"]
         ci = out["final_loss"]["ci"]
         rows.append({"fraction": float(frac), "upto_step": out["upto_step"],

@@ -28,12 +28,13 @@ from ..result import FitResult
 from .curves import curves_from_table
 from .errors import autocorr_time as _autocorr_time
 from .errors import heldout_errors
-from .errors import relative_errors as _relative_errors
 from .errors import summary as _summary
 from .laws import get_curve_law
 from .luo import fit_luo2025
 from .problem import CurveProblem
 from .reduce import describe_reduction, exact_for_report
+from .selection import calibrate_choice, choose
+from .uncertainty import annotate_heldout
 
 __all__ = ["fit_curves", "fit_curve_law", "heldout_errors", "METHODS", "SELECTIONS"]
 
@@ -98,32 +99,12 @@ def _optimize(problem, lower, upper, theta0, max_iter):
     return batch, ends
 
 
-def _loco(law, objective, curves, cand, lower, upper, max_iter):
-    """Leave-one-curve-out: refit without each curve by the candidate's method (warm
-    started at the candidate for ``converged``), predict the left-out curve."""
-    scores = {}
-    for j, held in enumerate(curves):
-        rest = [c for i, c in enumerate(curves) if i != j]
-        problem = CurveProblem(law, rest, objective, decay=cand["decay"])
-        if cand["method"] == "luo2025":
-            theta = fit_luo2025(problem)[0]
-        else:
-            theta = multistart(problem, cand["theta"][None], lower, upper,
-                               max_iter=max_iter).theta[0]
-        params = law.from_theta(theta)
-        scores[held.run_id] = float(_relative_errors(law, params, [held],
-                                                     cand["decay"])[0].mean())
-    return scores
-
-
 def _methods(law, methods, fixed, prior):
     if methods is None:
         plain = not fixed and not prior  # (ties count as fixed here)
-        # the authors' procedure when the law has one: on held-out schedules it beat
-        # the converged optimum at 25M, 100M and on unseen 400M curves (issue 15)
-        if plain and "luo2025" in law.methods:
-            return ("luo2025",)
-        return ("converged",)
+        # every method the law has, chosen by leave-one-run-out on the user's table
+        # (fits/curve/selection.py), never by a default that won on one public dataset
+        return tuple(law.methods) if plain else ("converged",)
     methods = tuple(methods)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
@@ -140,7 +121,7 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
                   n_starts: int = 8, bounds=None, fixed=None, tied=None, max_iter: int = 200,
                   heldout=None,
                   prior=None, prior_scale=None,
-                  data_info: dict | None = None) -> FitResult:
+                  data_info: dict | None = None, calibrate: bool = True) -> FitResult:
     """Fit ``law`` to loss curves (a list of :class:`~fits.curve.curves.Curve`).
 
     Parameters
@@ -155,15 +136,14 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     select : {"objective", "loco"}, optional
         How to choose between candidate fits (distinct optima, one per momentum, one per
         method): lowest objective, or lowest leave-one-curve-out relative error (needs
-        >= 2 curves). Default: ``"loco"`` when there are several methods and >= 2
-        curves, else ``"objective"``. Every candidate's scores are in
+        >= 2 curves). Default: ``"loco"`` when there are several methods or momenta
+        and >= 2 curves, else ``"objective"``. Every candidate's scores are in
         ``convergence["candidates"]``.
     methods : sequence of {"converged", "luo2025"}, optional
-        How candidates are made (:data:`METHODS`). Default: ``"luo2025"`` for the
-        multi-power law without ``fixed`` or ``prior`` (the authors' procedure, which
-        gives the published fits and predicts held-out schedules better than the
-        converged optimum, see :mod:`fits.curve.luo`), else ``"converged"``. Pass both
-        for the candidate table, chosen by ``select``.
+        How candidates are made (:data:`METHODS`). Default: every method the law has
+        (both for the multi-power law without ``fixed`` or ``prior``), chosen by
+        leave-one-run-out (:mod:`fits.curve.selection`; the candidate table is in
+        ``data["calibration"]["candidates"]``).
     n_starts : int
         Starting points kept from the variable-projection grid.
     bounds : mapping, optional
@@ -185,6 +165,10 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         Curves to evaluate on; their errors go to ``data["heldout"]`` and ``heldout``.
     data_info : dict, optional
         Provenance stored in ``data``.
+    calibrate : bool
+        With >= 2 curves, store how the law's error grows in ``data["calibration"]``
+        (leave-one-run-out and truncation backtests, :mod:`fits.curve.selection`): the
+        prediction intervals of held-out runs, schedules and early curves use it.
 
     Returns
     -------
@@ -204,8 +188,10 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
     model = ParamModel.for_law(law, fixed=fixed, tied=tied, prior=prior, bounds=bounds)
     methods = _methods(law, methods, {**model.fixed, **model.tied}, prior)
     curves = list(curves)
+    decay_grid = tuple(decays) if decays is not None else (law.decays or (None,))
     if select is None:
-        select = "loco" if len(methods) > 1 and len(curves) >= 2 else "objective"
+        several = len(methods) > 1 or len(decay_grid) > 1
+        select = "loco" if several and len(curves) >= 2 else "objective"
     if select not in SELECTIONS:
         raise ValueError(f"`select` must be one of {list(SELECTIONS)}, got {select!r}")
     if not curves:
@@ -218,12 +204,11 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         raise ValueError("select='loco' needs at least 2 curves")
     if law.sized and any(c.N is None for c in curves):
         raise ValueError(f"law {law.name!r} needs the model size N of every run")
-    decay_grid = tuple(decays) if decays is not None else (law.decays or (None,))
     if prior and prior_scale is None:
         plain = fit_curve_law(curves, law.name, loss=loss, delta=delta, decays=decays,
                               n_starts=n_starts, bounds=bounds, fixed=fixed, tied=tied,
                               max_iter=max_iter, methods=("converged",),
-                              select="objective")
+                              select="objective", calibrate=False)
         # residual variance per independent point: the residuals are autocorrelated,
         # so the curves carry n / tau independent points, not n
         prior_scale = (plain.data["residual_variance"] *
@@ -254,15 +239,18 @@ def fit_curve_law(curves, law: str = "mpl", *, loss: str = "huber", delta: float
         n_starts_total += 1
     if not candidates:
         raise RuntimeError("no starting point gave a finite objective; check the data")
-    for cand in candidates:
-        if select == "loco":
-            cand["loco"] = _loco(law, objective, curves, cand, lower_full, upper_full,
-                                 max_iter)
-            cand["loco_mean"] = float(np.mean(list(cand["loco"].values())))
-    key = "loco_mean" if select == "loco" else "objective"
-    best = exact_for_report(min(candidates, key=lambda c: c[key]))
+    bounds_full = (lower_full, upper_full)
+    best = choose(law, objective, curves, candidates, select, bounds_full, max_iter)
+    calibration = (calibrate_choice(law, objective, curves, candidates, best, bounds_full,
+                                    max_iter) if calibrate and len(curves) >= 2 else None)
+    info = dict(data_info or {})
+    if calibration is not None:
+        info["calibration"] = calibration
+    best = exact_for_report(best)  # a long curve fitted on blocks: report on every step
     result = _result(law, objective, curves, best, candidates, select, model,
-                     n_starts_total, max_iter, heldout, data_info)
+                     n_starts_total, max_iter, heldout, info)
+    if heldout and calibration is not None:
+        annotate_heldout(result, list(heldout))
     if prior:
         result.choices["prior"] = {p: {"mean": float(m), "sd_fit_space": float(sd)}
                                    for p, (m, sd) in prior.items()}
@@ -316,9 +304,13 @@ def _result(law, objective, curves, best, candidates, select, model, n_starts,
                    "candidates": [{"method": c["method"], "decay": c["decay"],
                                    "objective": c["objective"],
                                    "params": law.from_theta(c["theta"]),
-                                   **({"loco": c["loco"], "loco_mean": c["loco_mean"]}
+                                   **({"loco": {r: v["mean_rel_error"]
+                                                for r, v in c["loco"].items()},
+                                       "loco_mean": c["loco_mean"]}
                                       if "loco" in c else {}),
-                                   "chosen": c is best} for c in candidates]}
+                                   "chosen": c is best,
+                                   "plausible": bool(c.get("plausible"))}
+                                  for c in candidates]}
     result = finish(problem, model, theta[problem.free], best["objective"], best["polish"],
                     law=law, n_points=sum(c.loss.size for c in curves), n_runs=len(curves),
                     n_starts=n_starts, data=data, choices=choices, convergence=convergence,

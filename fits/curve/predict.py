@@ -150,8 +150,9 @@ def parse_candidates(text, total_steps, peak_lr, warmup_steps=0) -> dict:
 def predict_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,
                       law=None, N=None) -> Prediction:
     """Predicted final loss of candidate schedules for a step budget, best first: a
-    :class:`~fits.prediction.Prediction` indexed by schedule name (no interval: a curve
-    fit carries no bootstrap draws, and the result says so in ``warnings``)."""
+    :class:`~fits.prediction.Prediction` indexed by schedule name, with ``ci`` and a
+    calibrated ``pi`` for a fit that carries a calibration (:mod:`fits.curve.uncertainty`;
+    without one, no interval, and the result says so in ``warnings``)."""
     schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
     names, values, steps = [], [], []
     for name, spec in schedules.items():
@@ -162,6 +163,14 @@ def predict_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
                                          N=N))
     order = np.argsort(values, kind="stable")
     law_name = law or getattr(fit, "law", "")
+    if isinstance(fit, FitResult) and fit.data.get("calibration"):
+        from dataclasses import replace
+
+        from .uncertainty import predict_finals
+
+        targets = [_target(schedules[names[i]]) for i in order]
+        pred = predict_finals(fit, targets, index=[names[i] for i in order], N=N)
+        return replace(pred, quantity="final loss")
     return Prediction(value=np.asarray(values)[order], index=[names[i] for i in order],
                       at={"step": np.asarray(steps)[order]}, quantity="final loss",
                       law=str(law_name),
@@ -170,20 +179,48 @@ def predict_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
 
 
 def compare_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=None,
-                      law=None, N=None) -> list[dict]:
+                      law=None, N=None, level: float = 0.9) -> list[dict]:
     """Predicted final loss of candidate schedules for a step budget, best first.
 
     Returns
     -------
     list of dict
         ``{"name", "schedule", "final_loss"}`` sorted by predicted final loss (the rows
-        of :func:`predict_schedules`, with each schedule's spec).
+        of :func:`predict_schedules`, with each schedule's spec); for a calibrated
+        :class:`FitResult` also ``"pi"``, ``"ci"``, ``"level"`` and, for every candidate
+        after the first, ``"vs_best"``: ``{"value", "interval", "sure"}``, the difference
+        to the best candidate with its interval (same jackknife refits:
+        :func:`fits.curve.uncertainty.difference_interval`).
     """
     schedules = schedules or candidate_schedules(total_steps, peak_lr, warmup_steps)
     pred = predict_schedules(fit, total_steps, peak_lr, warmup_steps=warmup_steps,
                              schedules=schedules, law=law, N=N)
-    return [{"name": name, "schedule": as_schedule(schedules[name]).to_dict(),
+    rows = [{"name": name, "schedule": as_schedule(schedules[name]).to_dict(),
              "final_loss": float(value)} for name, value in zip(pred.index, pred.value)]
+    if pred.pi is not None:
+        _add_intervals(fit, rows, schedules, N, level)
+    return rows
+
+
+def _target(spec):
+    """``(per-step LR, warmup steps)`` of a schedule spec."""
+    spec = as_schedule(spec)
+    return lr_schedule(spec), spec.warmup_steps if spec.kind != "rewarm" else 0
+
+
+def _add_intervals(fit, rows, schedules, N, level):
+    from .uncertainty import difference_interval, predict_finals
+
+    targets = [_target(schedules[r["name"]]) for r in rows]
+    pred = predict_finals(fit, targets, index=[r["name"] for r in rows], N=N, level=level)
+    for i, row in enumerate(rows):
+        row.update({"pi": [float(v) for v in pred.pi[i]],
+                    "ci": [float(v) for v in pred.ci[i]], "level": level})
+        if i:
+            row["vs_best"] = difference_interval(fit, targets[i], targets[0], N=N,
+                                                 level=level)
+    if pred.warnings:
+        rows[0]["warnings"] = list(pred.warnings)
 
 
 def plot_schedules(fit, total_steps, peak_lr, path=None, *, warmup_steps=0, schedules=None,

@@ -185,6 +185,17 @@ def _pool_notes(frame, labels, cols, pool_columns) -> list[str]:
     return notes
 
 
+def _ols(x, y, *, E_x=None, E_y=None, fixed=None, **kwargs):
+    """:func:`fits.l2l.recipe.fit_group_ols`, the offsets given either way."""
+    from .recipe import fit_group_ols
+
+    fixed = {p: v for p, v in (fixed or {}).items() if v is not None}
+    E_x = fixed.pop("E_x", E_x) if E_x is None else E_x
+    E_y = fixed.pop("E_y", E_y) if E_y is None else E_y
+    fixed.pop("E_x", None), fixed.pop("E_y", None)
+    return fit_group_ols(x, y, E_x=E_x, E_y=E_y, fixed=fixed, **kwargs)
+
+
 def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequence[str] | None = None,
             holdout_lowest: float = 0.2, task: bool = False, chance: float | None = None, *,
             E_x=None, E_y=None, fixed=None, bounds=None, loss: str | None = None,
@@ -220,7 +231,9 @@ def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequen
         ``{symbol: (lower, upper)}`` overriding the default bounds.
     loss : str, optional
         Objective (:func:`fits.get_objective`); default Huber on log residuals
-        (delta 1e-3) for losses, squared residuals for accuracies.
+        (delta 1e-3) for losses, squared residuals for accuracies. ``"ols"``: the
+        paper's ordinary least squares of log(y - E_y) on log(x - E_x), offsets given
+        (:func:`fits.l2l.recipe.fit_group_ols`).
     margin : float
         Upper bound of the fitted offsets as a fraction of the smallest loss.
     min_points : int
@@ -296,7 +309,8 @@ def l2l_fit(frame: pd.DataFrame, x_col: str, y_col: str, group_col: str | Sequen
         if holdout_lowest > 0:
             n_hold = max(n_hold, 1)
         fit_mask = np.arange(order.size) >= n_hold
-        group = fit_group(x[order], y[order], name=name, x_fit_mask=fit_mask, task=task,
+        fitter = fit_group if loss != "ols" else _ols
+        group = fitter(x[order], y[order], name=name, x_fit_mask=fit_mask, task=task,
                           chance=chance, E_x=_per_group(E_x, name), E_y=_per_group(E_y, name),
                           fixed={p: _per_group(v, name) for p, v in (fixed or {}).items()},
                           bounds=bounds, loss=loss, delta=delta, margin=margin, n_boot=n_boot,

@@ -16,6 +16,7 @@ from .hparams import hparams
 from .isoflop import isoflop
 from .l2l import l2l
 from .laws import laws
+from .loop import loop
 from .plan import plan
 from .predict import predict
 from .proxies import ladder, train
@@ -45,3 +46,4 @@ for _command in (demo, fit, predict, plan, report, l2l, schedules, datasets, tra
 main.add_command(isoflop)
 main.add_command(compare)
 main.add_command(hparams)
+main.add_command(loop)

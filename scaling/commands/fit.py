@@ -34,9 +34,10 @@ from ._common import (CURVE_DROP_HIGHEST, CURVE_LAWS, LAW_HELP, LawChoice, Input
 @click.option("--method", "curve_method",
               type=click.Choice(["auto", "converged", "luo2025", "all"]),
               default="auto", show_default=True,
-              help="MPL: 'luo2025' (the authors' AdamW procedure, which gives the published "
-                   "parameters; what 'auto' picks), 'converged' (optimum of the objective) "
-                   "or 'all' (both, the candidate table, chosen by leave-one-curve-out).")
+              help="MPL: 'auto' (every method, chosen by leave-one-run-out error on your "
+                   "table, with the candidate table), 'luo2025' (the authors' AdamW "
+                   "procedure, which gives the published parameters), 'converged' (optimum "
+                   "of the objective) or 'all' (both, like 'auto').")
 @click.option("--min-step", type=click.IntRange(min=0), default=0, show_default=True,
               help="Curve laws: leave out points before this step (their LRs still count).")
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,

@@ -31,9 +31,21 @@ def l2l():
 
 @l2l.command("fit")
 @click.argument("data_path", metavar="DATA")
-@click.option("--x", "x_col", required=True, help="Column of the loss to translate from.")
-@click.option("--y", "y_col", required=True, help="Column to predict (a loss, or an accuracy "
-                                                   "with --task).")
+@click.option("--x", "x_col", default=None, help="Column of the loss to translate from.")
+@click.option("--y", "y_col", default=None, help="Column to predict (a loss, or an accuracy "
+                                                  "with --task).")
+@click.option("--pairs-of", "pairs_of", default=None, metavar="COL",
+              help="Instead of --x/--y: DATA is a runs table; pair the runs of every two "
+                   "values of COL (training distributions) at equal N and D and fit one "
+                   "link per ordered pair (loss of one -> loss of the other).")
+@click.option("--offsets-from", "offsets_from", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Offsets E_x, E_y from a saved per-distribution fit (`scaling fit DATA "
+                   "--group COL --save FIT.json`): E of each pair's groups (with --pairs-of) "
+                   "or of the groups named like --x/--y.")
+@click.option("--loss", "loss", type=click.Choice(["huber", "log-mse", "ols"]), default=None,
+              help="Objective: huber (default), log-mse, or ols: the paper's least squares of "
+                   "log(L_y - E_y) on log(L_x - E_x), offsets given.")
 @click.option("--group", "group_cols", multiple=True,
               help="Fit one curve per value of this column (repeatable: several columns).")
 @click.option("--holdout-lowest", type=Finite(0, 0.9), default=0.2, show_default=True,
@@ -59,8 +71,9 @@ def l2l():
               show_default=True, help="Level of the parameter and held-out prediction "
                                       "intervals; docs/uncertainty.md.")
 @where_option
-def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chance, min_points,
-                n_boot, seed, fix, bounds, as_json, save, level):
+def l2l_fit_cmd(data_path, x_col, y_col, pairs_of, offsets_from, loss, group_cols,
+                holdout_lowest, task, chance, min_points, n_boot, seed, fix, bounds, as_json,
+                save, level):
     """Fit y = K (x - E_x)^kappa + E_y (or a sigmoid with --task) per group, scoring the
     held-out lowest-x points."""
     import json as _json
@@ -70,7 +83,16 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
     from scaling.data import load_dataset, read_frame
     from scaling.fits import FitWarning, l2l_fit
 
-    if data_path.startswith("bundled:"):
+    if pairs_of is not None:
+        if x_col or y_col or group_cols or task:
+            raise InputError("--pairs-of pairs the `loss` of two groups' runs: leave out "
+                             "--x, --y, --group and --task")
+    elif not (x_col and y_col):
+        raise InputError("give --x COL and --y COL (or --pairs-of COL for a runs table)")
+    if pairs_of is not None:
+        frame = _paired_frame(data_path, pairs_of)
+        x_col, y_col, group_cols = "x loss", "y loss", ("pair",)
+    elif data_path.startswith("bundled:"):
         frame = load_dataset(data_path.split(":", 1)[1])
         if not isinstance(frame, pd.DataFrame):
             frame = frame.merged()
@@ -85,16 +107,64 @@ def l2l_fit_cmd(data_path, x_col, y_col, group_cols, holdout_lowest, task, chanc
             raise InputError(f"--where {where!r} keeps no rows")
     _check_l2l_columns(frame, x_col, y_col, group_cols)
     given = constraints(fix=fix, bounds=bounds)
+    if offsets_from is not None:
+        given["fixed"] = {**(given["fixed"] or {}), **_offsets(offsets_from, frame, x_col, y_col,
+                                                        pairs_of is not None)}
+    if loss == "ols" and not {"E_x", "E_y"} <= set(given["fixed"] or {}):
+        raise InputError("--loss ols is the regression on log(L - E): give the offsets "
+                         "(--offsets-from FIT.json, or --fix E_x=... --fix E_y=...)")
     group = list(group_cols) if len(group_cols) > 1 else (group_cols[0] if group_cols else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         result = l2l_fit(frame, x_col, y_col, group, holdout_lowest=holdout_lowest, task=task,
                          chance=chance, min_points=min_points, n_boot=n_boot, seed=seed,
-                         fixed=given["fixed"], bounds=given["bounds"], level=level)
+                         fixed=given["fixed"], bounds=given["bounds"], level=level,
+                         loss=loss)
     text = _json.dumps(result.to_dict(), indent=2)
     click.echo(strip_ansi(text if as_json else result.report()))
     if save is not None:
         save_result(save, text)
+
+
+def _paired_frame(data_path, group_col):
+    """Final losses of every ordered pair of groups at equal N and D
+    (:func:`fits.l2l.recipe.pair_groups`)."""
+    from scaling.fits.l2l.recipe import pair_groups
+
+    from ._common import load
+
+    table = load(data_path, None)
+    final = table.final_points()
+    try:
+        return pair_groups(final, group_col)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+
+def _offsets(path, frame, x_col, y_col, paired) -> dict:
+    """``{"E_x": .., "E_y": ..}``: per pair (``{pair: E}``) or for the --x/--y groups."""
+    from scaling.fits.l2l.recipe import offsets_from
+    from scaling.fits.saved_check import read_json_file
+
+    try:
+        E = offsets_from(read_json_file(path, "saved fit"))
+    except ValueError as err:
+        raise InputError(f"{path}: {err}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path} is not valid JSON: {err}") from None
+    if paired:
+        pairs = frame[["pair", "x group", "y group"]].drop_duplicates()
+        lacking = sorted({g for g in (*pairs["x group"], *pairs["y group"]) if g not in E})
+        if lacking:
+            raise InputError(f"--offsets-from {path}: no fit for group(s) {lacking}; it has "
+                             f"{sorted(E)}")
+        return {"E_x": dict(zip(pairs["pair"], (E[g] for g in pairs["x group"]))),
+                "E_y": dict(zip(pairs["pair"], (E[g] for g in pairs["y group"])))}
+    lacking = [c for c in (x_col, y_col) if c not in E]
+    if lacking:
+        raise InputError(f"--offsets-from {path}: no fit named {lacking} (the groups must "
+                         f"be named like --x/--y); it has {sorted(E)}")
+    return {"E_x": E[x_col], "E_y": E[y_col]}
 
 
 def _check_l2l_columns(frame, x_col, y_col, group_cols) -> None:

@@ -38,15 +38,21 @@ from ._common import Finite, LawChoice, emit, make_estimator, fit_options, load
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9,
               show_default=True, help="Level of the prediction (pi) and confidence (ci) "
                                       "intervals; docs/uncertainty.md.")
+@click.option("--tolerance", type=click.FloatRange(0, 0.5, min_open=True), default=0.005,
+              show_default=True,
+              help="Relative loss above the optimum the robust plan accepts (0.005 = 0.5%): "
+                   "the N range reported and how sure it is.")
 @click.option("--unique-tokens", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Unique tokens available: also plan under this data constraint "
                    "(epochs worth repeating; Muennighoff et al. 2023).")
 def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_highest, columns,
          runs, starts, seed, as_json, log_format, model_size, tokens_per_step, n_boot, gpu, gpus,
-         mfu, price, max_extrapolation, no_sensitivity, unique_tokens, level, out_dir):
+         mfu, price, max_extrapolation, no_sensitivity, unique_tokens, tolerance, level, out_dir):
     """Plan a compute budget: N*, D*, tokens/param, cost.
 
-    Compute-optimal N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
+    Leads with the robust N (least expected loss over the law's bootstrap draws) and the
+    N range within --tolerance of the optimal loss with how sure it is; then the law's
+    own N*, D*, loss and tokens per parameter with intervals, Approaches 1-3,
     a sensitivity check (FRAGILE flag), and GPU-hours, days and cost.
     """
     from scaling.fits import plan_compute
@@ -59,7 +65,7 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
     result = plan_compute(table, compute, estimator=estimator, n_boot=n_boot, seed=seed,
                           target_loss=target_loss, max_extrapolation=max_extrapolation,
                           sensitivity=not no_sensitivity, unique_tokens=unique_tokens,
-                          level=level)
+                          level=level, tolerance=tolerance)
     result = attach_resources(result, gpu, n_gpus=gpus, mfu=mfu, price_per_gpu_hour=price)
     emit(result, as_json, None)
     if out_dir is not None:

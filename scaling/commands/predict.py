@@ -121,7 +121,8 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
             sizes = (dict(zip(table.runs["run_id"], table.runs["N"]))
                      if "N" in table.runs.columns else None)
             out = predict_from_prefix(curves[0], ref, law=law, upto_step=upto_step, seed=seed,
-                                      level=level, run_sizes=sizes)
+                                      level=level, run_sizes=sizes,
+                                      calibration_curves=curves_from_table(table))
             payload = {k: v for k, v in out.items() if k != "curve"}
             payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
     else:

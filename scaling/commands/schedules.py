@@ -85,15 +85,43 @@ def schedules_compare(fit_path, total_steps, peak_lr, warmup_steps, candidates, 
         return
     if note:
         click.echo(f"note: {note}")
-    best = ranking[0]["final_loss"]
-    for rank, row in enumerate(ranking, 1):
-        click.echo(f"{rank}. {row['name']:<16} predicted final loss {row['final_loss']:.4f}"
-                   + ("" if rank == 1 else f"  (+{row['final_loss'] - best:.4f})"))
+    for line in _ranking_lines(ranking):
+        click.echo(line)
     if plot is not None:
         click.echo(f"wrote {plot}")
 
 
 
+def _ranking_lines(ranking) -> list[str]:
+    """The ranking as text: each candidate's final loss with its pi, and its difference to
+    the best with the interval of the difference."""
+    best = ranking[0]
+    level = best.get("level")
+    lines = ([f"final loss with {level:.0%} prediction intervals (pi, new run); "
+              f"differences to {best['name']} with their {level:.0%} intervals"]
+             if "pi" in best else [])
+    for rank, row in enumerate(ranking, 1):
+        pi = f"  pi [{row['pi'][0]:.4f}, {row['pi'][1]:.4f}]" if "pi" in row else ""
+        diff = ""
+        if rank > 1:
+            diff = f"  (+{row['final_loss'] - best['final_loss']:.4f})"
+            d = row.get("vs_best")
+            if d and d.get("interval"):
+                lo, hi = d["interval"]
+                diff = f"  +{d['value']:.4f} [{lo:+.4f}, {hi:+.4f}]" + (
+                    "" if d["sure"] else " (cannot tell apart)")
+        lines.append(f"{rank}. {row['name']:<16} predicted final loss "
+                     f"{row['final_loss']:.4f}{pi}{diff}")
+    if len(ranking) > 1 and ranking[1].get("vs_best", {}).get("interval"):
+        d, second = ranking[1]["vs_best"], ranking[1]["name"]
+        lo, hi = d["interval"]
+        verdict = ("" if d["sure"] else "; the interval includes 0: the data cannot tell "
+                   "them apart")
+        lines.append(f"{best['name']} is lower than {second} by {d['value']:.4f} "
+                     f"[{lo:.4f}, {hi:.4f}] ({level:.0%} interval of the difference)"
+                     + verdict)
+    lines += [f"warning: {w}" for w in best.get("warnings", [])]
+    return lines
 def fitted_warmup(fit) -> tuple[int, str]:
     """The candidates' warmup when --warmup-steps is not given: the fitted runs' (the
     median when they differ), with a note saying so; 0 for fits saved without it."""

@@ -116,11 +116,15 @@ def test_tissue_predicts_test_curves(size):
     assert res.data["heldout_summary"]["PredE"] <= 0.0018
 
 
-@pytest.mark.parametrize("size, target", [("25M", 0.0012), ("100M", 0.00145)])
-def test_mpl_predicts_test_curves(size, target):
-    # the default is the authors' procedure (published fits: 0.00110 and 0.001425)
+@pytest.mark.parametrize("size, target, method", [("25M", 0.0012, "luo2025"),
+                                                   ("100M", 0.0018, "converged")])
+def test_mpl_predicts_test_curves(size, target, method):
+    # the method is chosen by leave-one-run-out on the table (issue 25), not by a default
+    # that won on one public dataset; at 100M LOCO prefers the converged optimum, which
+    # predicts these test curves a little worse than the authors' procedure (0.00175 vs
+    # the published 0.001425): the price of not looking at the test curves
     res = fit_curves(_size(size), "mpl")
-    assert res.choices["method"] == "luo2025"
+    assert res.choices["select"] == "loco" and res.choices["method"] == method
     assert res.data["heldout_summary"]["PredE"] <= target
 
 

@@ -115,7 +115,7 @@ def test_a_registered_point_law_fits_predicts_plans_and_reports(registered, tmp_
         pred = predict_point(est, table, N=3e9, D=6e10, n_boot=0)
         plan = plan_compute(table, 1e21, estimator=est, n_boot=0, sensitivity=False)
     truth = TRUTH["E"] + TRUTH["A"] / 3e9 ** 0.32 + TRUTH["B"] / 6e10 ** 0.32
-    assert pred["loss"]["value"] == pytest.approx(truth, rel=1e-4)
+    assert float(pred) == pytest.approx(truth, rel=1e-4)
     # the frontier hook: N* = (A/B)^(1/2a) sqrt(C/6), and N* ~ C^0.5
     n_star = (300.0 / 900.0) ** (1 / 0.64) * np.sqrt(1e21 / 6)
     assert plan.N_opt.value == pytest.approx(n_star, rel=1e-3)
@@ -219,7 +219,7 @@ def test_cli_data_constrained_predicts_with_unique_tokens_and_plans_its_frontier
     assert out["at"] == {"N": 2e7, "D": 1.6e10, "U": 4e8}
     missing = CliRunner().invoke(main, ["predict", str(path), "--law", "data-constrained",
                                         "--N", "2e7", "--D", "1.6e10"])
-    assert missing.exit_code == 2 and "give ['U'] too (--U)" in missing.output
+    assert missing.exit_code == 2 and "missing U (--U)" in missing.output
 
     res = CliRunner().invoke(main, ["plan", str(path), "--law", "data-constrained",
                                     "--compute", "1e18", "--unique-tokens", "4e8",

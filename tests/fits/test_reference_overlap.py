@@ -70,4 +70,7 @@ def test_readme_early_curve_example_is_the_honest_one(tmp_path):
             assert lo <= 2.8632 <= hi and not overlap
         else:
             assert len(overlap) == 1
-    assert widths["honest"] < 0.03 < 0.2 < widths["mixed"]
+    # the early-curve pi is calibrated by backtests on the table's finished runs (issue 25),
+    # no longer by the reference's held-out errors, so both references give honest widths;
+    # the mixed one is still flagged
+    assert widths["honest"] < 0.03 and widths["mixed"] < 0.05

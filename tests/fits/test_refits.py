@@ -61,7 +61,8 @@ def test_batched_intervals_unchanged_within_monte_carlo_error(calibrations):
     assert batched.multiplier(0.9) == pytest.approx(looped.multiplier(0.9), rel=1e-3)
     # the bundled Chinchilla growth law, as documented (docs/uncertainty.md)
     assert batched.scatter == pytest.approx(0.0076, abs=5e-4)
-    assert batched.rate == pytest.approx(0.0125, abs=1e-3)
+    # (rate: at least the far-reach rate, issue 25; 0.0125 by maximum likelihood alone)
+    assert batched.rate == pytest.approx(0.0144, abs=1e-3)
 
 
 def test_band_refit_equals_warm_refit(chinchilla):

@@ -88,6 +88,11 @@ def test_curve_fit_round_trips_with_heldout():
     last = res.data["step_range"][1]
     np.testing.assert_allclose(preds.extrapolation,
                                np.log10(np.array([7999, 12000]) / last), rtol=1e-12)
+    # a calibrated curve fit gives each row a pi (issue 25), wider further out
+    assert np.all(preds.pi[:, 0] < preds.value) and np.all(preds.value < preds.pi[:, 1])
+    assert np.all(preds.pi[:, 0] <= preds.ci[:, 0])
+    width = preds.width()
+    assert width[1] > width[0] and "jackknife" in preds.interval_method
 
 
 def test_l2l_fit_round_trips():
