@@ -7,8 +7,8 @@ speed-up over a plain per-point Python-loop evaluation of the same law, and the
 early-curve prediction of 100M cosine_72000 (25M fit as reference) at 10-70% seen.
 Then per-step logs (issue 15): a synthetic WSD curve with 1% noise, one point per step, at
 10k, 100k and 1M steps: MPL evaluation at every step, MPL fit (default method) and
-LR-annealing fit, each in a fresh process with its peak RSS (the 1M curve is evaluated,
-not fitted). Run: ``python bench/curve_laws.py`` (``--long`` for the per-step part only).
+LR-annealing fit, each in a fresh process with its peak RSS (above 20k points per curve
+the fits use the block reduction of fits/curve/reduce.py). Run: ``python bench/curve_laws.py`` (``--long`` for the per-step part only).
 """
 
 import resource
@@ -164,8 +164,9 @@ def early(table, fits):
         print(f"  ({law}: {dt:.1f} s for {len(rows)} predictions)")
 
 
-def _one_long(T, what):
-    """In this process: one per-step curve of ``T`` steps; prints a JSON line."""
+def _one_long(T, what, full=False):
+    """In this process: one per-step curve of ``T`` steps; prints a JSON line (``full``:
+    without the block reduction of long curves)."""
     import json
 
     from scaling.fits.curve import Curve, fit_curve_law
@@ -183,12 +184,20 @@ def _one_long(T, what):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cpu0, t0 = time.process_time(), time.perf_counter()
-            res = fit_curve_law([curve], what)
+            if full:  # every observation in the objective (fits/curve/reduce.py off)
+                from scaling.fits.curve.reduce import curve_reduction
+
+                with curve_reduction(False):
+                    res = fit_curve_law([curve], what)
+            else:
+                res = fit_curve_law([curve], what)
             out.update(fit_cpu=time.process_time() - cpu0, fit_wall=time.perf_counter() - t0,
                        fit_err=float(np.max(np.abs(np.array(
                            [res[p] for p in ("L0", "A", "alpha")]) /
                            np.array([MPL_PUBLISHED["25M"][p] for p in ("L0", "A", "alpha")])
-                           - 1))) if what == "mpl" else None)
+                           - 1))) if what == "mpl" else None,
+                       params=res.values,
+                       reduction=res.choices.get("curve_reduction"))
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -202,7 +211,7 @@ def long_curves():
     base = {}
     for T in (10_000, 100_000, 1_000_000):
         row = {}
-        for what in (("mpl", "tissue") if T <= 100_000 else ("eval",)):
+        for what in ("mpl", "tissue"):  # long curves: fitted on blocks (reduce.py)
             proc = subprocess.run([sys.executable, __file__, "--one", str(T), what],
                                   capture_output=True, text=True, check=True)
             row[what] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -222,7 +231,7 @@ def long_curves():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
-        _one_long(int(sys.argv[2]), sys.argv[3])
+        _one_long(int(sys.argv[2]), sys.argv[3], sys.argv[4:] == ["full"])
     elif len(sys.argv) > 1 and sys.argv[1] == "--long":
         long_curves()
     else:

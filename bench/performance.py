@@ -11,7 +11,7 @@ Usage::
 
     python bench/performance.py            # the quick rows (about a minute)
     python bench/performance.py --big      # + 1,000,000-row table fit
-    python bench/performance.py --curves   # + per-step curve fits at 100k steps (minutes)
+    python bench/performance.py --curves   # + per-step curve fits, 100k and 1M steps
 """
 
 from __future__ import annotations
@@ -111,8 +111,12 @@ def rows(tmp: str, big: bool, curves: bool):
     if curves:
         here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "curve_laws.py")
         for what in ("mpl", "tissue"):
-            out.append((f"per-step curve, 100k steps, {what} fit",
-                        [exe, here, "--one", "100000", what], "bench/curve_laws.py"))
+            out.append((f"per-step curve, 100k steps, {what} fit, every point",
+                        [exe, here, "--one", "100000", what, "full"], "bench/curve_laws.py"))
+            out.append((f"per-step curve, 100k steps, {what} fit (blocks)",
+                        [exe, here, "--one", "100000", what], "fits/curve/reduce.py"))
+            out.append((f"per-step curve, 1M steps, {what} fit (blocks)",
+                        [exe, here, "--one", "1000000", what], "goal < 60 s CPU"))
     return out
 
 

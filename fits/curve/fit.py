@@ -30,9 +30,10 @@ from .errors import summary as _summary
 from .fit_options import METHODS, SELECTIONS, CurveFitOptions, FitSetup, fit_setup
 from .luo import fit_luo2025
 from .problem import CurveProblem
-from .uncertainty import annotate_heldout
+from .reduce import describe_reduction, exact_for_report
 from .selection import calibrate_choice, choose
 from .starts import linear_starts, optimize_ends
+from .uncertainty import annotate_heldout
 
 __all__ = ["fit_curves", "fit_curve_law", "CurveFitOptions", "heldout_errors", "METHODS", "SELECTIONS"]
 
@@ -130,6 +131,7 @@ def fit_curve_law(curves, law: str = "mpl", *, heldout=None, data_info: dict | N
     info = dict(data_info or {})
     if calibration is not None:
         info["calibration"] = calibration
+    best = exact_for_report(best)  # a long curve fitted on blocks: report on every step
     result = _result(setup, best, candidates, n_starts_total, heldout, info)
     if heldout and calibration is not None:
         annotate_heldout(result, list(heldout))
@@ -220,6 +222,9 @@ def _result(setup: FitSetup, best, candidates, n_starts, heldout, data_info):
                                     "shape parameters (--fix NAME=VALUE; `fixed=` in Python)",
                     warn=False)
     result.heldout = data.get("heldout", {})
+    if "reduction" in best:  # fitted on blocks of a long curve (fits/curve/reduce.py)
+        result.choices["curve_reduction"] = best["reduction"]
+        result.choices["objective_description"] += describe_reduction(best["reduction"])
     return result
 
 
