@@ -73,7 +73,7 @@ def published_for_schedule(params: dict, lr) -> dict:
     return {**params, "L0": float(params["L0"] + params["B"] * (lr[w] - lr[0]))}
 
 
-def _check_curve_inputs(step, lr):
+def check_curve_inputs(step, lr):
     lr = np.asarray(lr, dtype=np.float64)
     if lr.ndim != 1 or lr.size == 0 or not np.all(np.isfinite(lr)) or np.any(lr < 0):
         raise ValueError("`lr` must be a non-empty 1-D array of finite LRs >= 0 "
@@ -129,7 +129,7 @@ class MPLPlan:
 
     def __init__(self, lr, steps, *, h: float = 0.5, method: str = "auto",
                  warmup_steps: int | None = None):
-        shape, steps, lr = _check_curve_inputs(steps, lr)
+        shape, steps, lr = check_curve_inputs(steps, lr)
         if method not in ("auto", "quadrature", "blocks"):
             raise ValueError(f"`method` must be 'auto', 'quadrature' or 'blocks', got "
                              f"{method!r}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from scaling.data.schedules import annealing_area
 
-from .mpl import _check_curve_inputs, warmup_end
+from .mpl import check_curve_inputs, warmup_end
 
 __all__ = ["lr_annealing", "lr_annealing_sized", "TissuePlan", "TISSUE_PARAMS",
            "TISSUE_SIZED_PARAMS", "DEFAULT_DECAYS"]
@@ -58,7 +58,7 @@ class TissuePlan:
 
     def __init__(self, lr, steps, decay: float = 0.999, *, N: float | None = None,
                  warmup_steps: int | None = None, sized: bool = False):
-        shape, steps, lr = _check_curve_inputs(steps, lr)
+        shape, steps, lr = check_curve_inputs(steps, lr)
         if sized and not (N is not None and np.isfinite(N) and N > 0):
             raise ValueError(f"the size-extended law needs the model size N > 0, got {N!r}")
         self.shape, self.steps, self.decay, self.sized = shape, steps, float(decay), sized
