@@ -101,7 +101,7 @@ class IsoflopResult:
         var = np.sum(resid ** 2) / dof * (1 / log_c.size + (x0 - log_c.mean()) ** 2 / sxx)
         if self.a_samples is not None and self.intercept_samples is not None:
             draws = self.intercept_samples[:, None] + self.a_samples[:, None] * x0[None, :]
-            var = var + np.nanvar(draws, axis=0)
+            var = var + robust_sd(draws, axis=0) ** 2
         z = NormalDist().inv_cdf(0.5 + level / 2)
         half = z * np.sqrt(var)
         lo, hi = self.fit_range
@@ -388,13 +388,21 @@ def _bootstrap(N, loss, rows, usable, n_boot, rng, method, window, min_points):
     return _slope(log_c, np.column_stack(boot_x))
 
 
+def robust_sd(samples, axis=None):
+    """Half the central 68.3% range of bootstrap draws: their standard deviation when they
+    are normal, but not blown up by the few degenerate resamples (a parabola through
+    nearly collinear points) whose vertex lands far away."""
+    lo, hi = np.nanpercentile(samples, [15.87, 84.13], axis=axis)
+    return (hi - lo) / 2
+
+
 def _interval(a, a_samples, se_ols, level, others):
     """Normal interval with the bootstrap variance of the minima plus the regression's own
     slope variance (deviations of the minima from a power law), widened to cover the
     exponents of equally good estimators (a mixture) when they disagree more."""
     from statistics import NormalDist
 
-    sd = float(np.sqrt(np.nanvar(a_samples) + se_ols ** 2))
+    sd = float(np.sqrt(robust_sd(a_samples) ** 2 + se_ols ** 2))
     z = NormalDist().inv_cdf(0.5 + level / 2)
     lo, hi = a - z * sd, a + z * sd
     widened = False
