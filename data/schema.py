@@ -266,7 +266,12 @@ def _name_seed_repeats(flat: pd.DataFrame, meta: dict) -> None:
 
 def _name_runs(flat: pd.DataFrame, problems: _Problems, meta: dict) -> None:
     """Give every row a str ``run_id`` (each row its own run when the column is absent)."""
-    if "run_id" not in flat.columns:
+    if "run_id" not in flat.columns and _one_run_log(flat, problems):
+        # a log of one run (a step column, one model): not one run per row
+        flat.insert(0, "run_id", "run")
+        meta.setdefault("notes", []).append("no run_id column: the rows are one run's log "
+                                            "(distinct steps, one model size)")
+    elif "run_id" not in flat.columns:
         dup = flat.duplicated(keep="first").to_numpy()
         if dup.any():
             problems.add(f"duplicated rows (every column equal to an earlier row): "
@@ -277,6 +282,22 @@ def _name_runs(flat: pd.DataFrame, problems: _Problems, meta: dict) -> None:
         _check_run_ids(flat, problems)
     flat["run_id"] = flat["run_id"].astype(str)
     _name_seed_repeats(flat, meta)
+
+
+def _one_run_log(flat: pd.DataFrame, problems: _Problems) -> bool:
+    """Whether rows without a ``run_id`` are one run's log: a ``step`` column and at most
+    one model size. Repeated steps there are ambiguous (several runs without names)."""
+    if "step" not in flat.columns or len(flat) < 2:
+        return False
+    if "N" in flat.columns and pd.to_numeric(flat["N"], errors="coerce").nunique() > 1:
+        return False  # final points of several models: one run per row
+    dup = flat["step"].duplicated(keep="first").to_numpy()
+    if dup.any():
+        problems.add("no run_id column, one model size and repeated step values: the rows "
+                     "look like several runs' logs; add a run_id column naming each run "
+                     f"(repeated steps at {problems.rows(dup)})")
+        return False
+    return True
 
 
 def _join_runs(flat: pd.DataFrame, runs: pd.DataFrame | None,

@@ -462,3 +462,19 @@ def test_missing_columns_listed_include_the_runs_frame():
     with pytest.raises(ValueError, match=r"missing required column\(s\): 'N'; found columns "
                                          r"\['run_id', 'step', 'D', 'loss', 'seed'\]"):
         validate(curves().drop(columns=["N"]), runs)
+
+
+def test_a_step_log_without_run_id_is_one_run_not_one_run_per_row():
+    # a per-step log of one model (no run_id, no N or one N): one run, not 2,999
+    steps = np.arange(1, 300)
+    table = validate(pd.DataFrame({"step": steps, "loss": 3 + 5 * steps ** -0.3}),
+                     require_tokens=False, require_size=False)
+    assert len(table.runs) == 1 and len(table.points) == steps.size
+    # final points of several models keep one run per row
+    finals = validate(pd.DataFrame({"step": [100, 100, 100], "N": [1e7, 2e7, 4e7],
+                                    "D": [1e9, 1e9, 1e9], "loss": [3.0, 2.9, 2.8]}))
+    assert len(finals.runs) == 3
+    # repeated steps of one model without names are several runs' logs: say so
+    with pytest.raises(ValueError, match="add a run_id column"):
+        validate(pd.DataFrame({"step": [1, 2, 1, 2], "loss": [3.0, 2.9, 3.1, 3.0]}),
+                 require_tokens=False, require_size=False)
