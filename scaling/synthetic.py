@@ -147,4 +147,6 @@ def mlp_square_table(widths, *, steps: int = 3000, seeds=(0, 1, 2)) -> RunsTable
              "loss": float(np.mean([mlp_square_loss(int(n), steps=steps, seed=s)
                                     for s in seeds]))} for n in widths]
     return validate(pd.DataFrame(rows), n_convention="total", require_tokens=False,
-                    meta={"source": "synthetic:mlp-x^2", "theory": {"alpha": 1.0}})
+                    meta={"source": "synthetic:mlp-x^2", "theory": {"alpha": 1.0},
+                          # N counts hidden units (4..64), not LM parameters
+                          "units_as_is": True})
