@@ -107,9 +107,7 @@ def fit(data, *, law: str = "chinchilla", x=None, loss: str = "huber", delta: fl
     """
     import warnings
 
-    from scaling.fits import FitWarning, fit_curves_by_size, with_bootstrap
-    from scaling.fits import backtest as run_backtest
-    from scaling.fits import bootstrap as run_bootstrap
+    from scaling.fits import FitWarning, fit_curves_by_size
     from scaling.fits.laws import get_any_law, law_kind
 
     selection, loading = _split_options(load_options)
@@ -132,13 +130,10 @@ def fit(data, *, law: str = "chinchilla", x=None, loss: str = "huber", delta: fl
                 drop_highest=drop_highest) or selection["points"]
         estimator = _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                selection, y=y, **given)
-        result = estimator.fit(table, warn=False).result_
-        if bootstrap:
-            result = with_bootstrap(result, run_bootstrap(result, n_boot=bootstrap, seed=seed,
-                                                          level=level))
-        if backtest:
-            result = result.with_data(backtest=run_backtest(estimator, table, result,
-                                                            level=level, seed=seed))
+        from scaling.fits.checked_fit import fit_with_checks
+
+        result = fit_with_checks(estimator, table, n_boot=bootstrap, backtest=backtest,
+                                 level=level, seed=seed)
     return result
 
 

@@ -99,15 +99,10 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         _points_for_few_runs(table, get_any_law(law), given, drop_highest)
         estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                    y=y_col, **given)
-        result = estimator.fit(table, warn=False).result_
-        from scaling.fits import backtest, bootstrap, with_bootstrap
+        from scaling.fits.checked_fit import fit_with_checks
 
-        if n_boot:
-            result = with_bootstrap(result, bootstrap(result, n_boot=n_boot, seed=seed,
-                                                      level=level))
-        if do_backtest:
-            result = result.with_data(backtest=backtest(estimator, table, result,
-                                                        level=level, seed=seed))
+        result = fit_with_checks(estimator, table, n_boot=n_boot, backtest=do_backtest,
+                                 level=level, seed=seed)
     emit(result, as_json, save)
 
 
