@@ -193,6 +193,29 @@ def _plan_robust():
     return out
 
 
+def _loop_one(seed):
+    import tempfile
+
+    from scaling.loop import run_loop
+    from scaling.loop_design import options_from
+
+    with tempfile.TemporaryDirectory() as out:
+        rec = run_loop(options_from("synthetic", max_steps=2, n_boot=100, seed=seed), out,
+                       report=False, echo=lambda *a, **k: None)
+    pred, observed = rec["validation"]["prediction"], rec["verdict"]["observed"]
+    return _triple(pred["value"], *pred["pi"], observed)
+
+
+def _loop_synthetic(n_loops: int = 50):
+    """``scaling loop --preset synthetic --max-steps 2``, seeds 0-49: the validation rung
+    (4x the largest compute) against its 90% ``pi`` recorded before training (the
+    acceptance of issue 27 asks for 80-97% inside; see docs/loop.md)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        return list(pool.map(_loop_one, range(n_loops)))
+
+
 ROWS = {
     **{f"curve/heldout/{law}/{size}": _heldout(law, size)
        for law in ("mpl", "tissue") for size in ("25M", "100M")},
@@ -203,6 +226,7 @@ ROWS = {
     "l2l/llm_line/C4->FineWeb-Edu/20%-lowest": _l2l_heldout,
     "l2l/llm_line/all-pairs/past-the-range": _l2l_past_range,
     "plan/chinchilla/robust-N-interval(decades)": _plan_robust,
+    "loop/synthetic/validation-rung-4x": _loop_synthetic,
 }
 
 
