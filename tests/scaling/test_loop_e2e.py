@@ -150,7 +150,7 @@ def test_slurm_local_gives_the_same_record(tmp_path, reference):
 @pytest.mark.heavy
 @pytest.mark.xfail(strict=True, reason=(
     "known: 50/50 inside since issue 25's Student-t floor on the effective number of "
-    "nested cuts (6.6 of 8 here: multiplier 1.97; this law needs <= ~1.75), which is what "
+    "nested cuts (6.6 of 8 here: multiplier 1.97; these 50 loops need < 1.84), which is what "
     "covers bundled Chinchilla (>= 1.8-2.0 needed); 46/50 before. docs/loop.md"))
 def test_validation_rung_lands_inside_the_90pct_interval_80_to_97pct_of_50_loops(tmp_path):
     inside = []
