@@ -302,17 +302,24 @@ def expand_run_ids(run_ids, record: dict | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def checkpoints_hint(selection: Selection) -> str | None:
+    """The remedy when only final points were taken from runs that logged curves."""
+    checkpoints = selection.record.get("checkpoints", {})
+    if selection.record.get("points") == "final" and checkpoints.get("max_per_run", 1) > 1:
+        return (f"the runs have up to {checkpoints['max_per_run']} checkpoints each: fit every "
+                "checkpoint with --points all (points='all')")
+    return None
+
+
 def same_value_hint(selection: Selection, variable: str) -> str | None:
     """Why every fitted point has the same ``variable``, when checkpoints explain it."""
     values = selection.frame[variable] if variable in selection.frame.columns else None
     if values is None or values.nunique() != 1:
         return None
-    checkpoints = selection.record.get("checkpoints", {})
-    if selection.record.get("points") == "final" and checkpoints.get("max_per_run", 1) > 1:
+    hint = checkpoints_hint(selection)
+    if hint:
         return (f"every run ends at the same {variable} ({float(values.iloc[0]):.4g}), so the "
-                f"final points cannot separate the {variable} term; the runs have up to "
-                f"{checkpoints['max_per_run']} checkpoints each: fit every checkpoint with "
-                "--points all (points='all')")
+                f"final points cannot separate the {variable} term; {hint}")
     return None
 
 

@@ -26,7 +26,7 @@ from .starts import distinct_ends as _distinct_ends
 from .starts import fit_starts as _starts
 from .starts import lm_bounds
 from .problem import Problem
-from .selection import finish_selection, select_points, selection_info
+from .selection import checkpoints_hint, finish_selection, select_points, selection_info
 from .prediction import DEFAULT_LEVEL, Prediction
 from .refits import warm_refit
 from .result import FitResult
@@ -418,11 +418,18 @@ class ScalingLawFit(EstimatorParams):
                 "drop_rule": f"{self.drop_highest} highest-loss points" if dropped else None,
                 **({"x": x} if x else {}), **({"y": self.y} if self.y != "loss" else {})}
         info.update(selection_info(self.selection_, [x] if x else list(variables)))
-        self.result_ = fit_law(law, variables, frame["_y"].to_numpy(dtype=float),
-                               loss=self.loss, delta=self.delta, k=self.k, starts=self.starts,
-                               seed=self.seed, bounds=self.bounds, fixed=self.fixed,
-                               tied=self.tied, prior=self.prior, max_iter=self.max_iter,
-                               run_ids=frame["run_id"].tolist(), data_info=info, warn=warn)
+        try:
+            self.result_ = fit_law(law, variables, frame["_y"].to_numpy(dtype=float),
+                                   loss=self.loss, delta=self.delta, k=self.k,
+                                   starts=self.starts, seed=self.seed, bounds=self.bounds,
+                                   fixed=self.fixed, tied=self.tied, prior=self.prior,
+                                   max_iter=self.max_iter, run_ids=frame["run_id"].tolist(),
+                                   data_info=info, warn=warn)
+        except ValueError as err:  # too few final points of runs that logged curves
+            hint = checkpoints_hint(self.selection_) if "needs at least" in str(err) else None
+            if hint:
+                raise ValueError(f"{err}; or {hint}") from None
+            raise
         self.result_ = finish_selection(self.result_, self.selection_, law, x, warn=warn)
         self.params_ = self.result_.values
         self.table_ = table

@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from scaling.data.select import Selection, same_value_hint, select_points
+from scaling.data.select import Selection, checkpoints_hint, same_value_hint, select_points
 
 from .result import FitResult, FitWarning
 
 __all__ = ["SELECTION_OPTIONS", "select_points", "selection_info", "finish_selection",
-           "points_for_few_runs",
+           "points_for_few_runs", "checkpoints_hint",
            "summarize_selection"]
 
 #: ScalingLawFit keywords that choose rows (passed on by refits).

@@ -122,12 +122,8 @@ def fit(data, *, law: str = "chinchilla", x=None, loss: str = "huber", delta: fl
                                         methods=methods, min_step=min_step, every=every,
                                         decays=decays, **given)
             return fitted if len(fitted) > 1 else next(iter(fitted.values()))
-        if "points" not in load_options and x is None:  # the CLI's default, see points_for_few_runs
-            from scaling.fits.selection import points_for_few_runs
-
-            selection["points"] = points_for_few_runs(
-                table, get_any_law(law), n_fixed=len(given.get("fixed") or {}),
-                drop_highest=drop_highest) or selection["points"]
+        _few_runs(selection, load_options, table, law, x, drop_highest,
+                  n_fixed=len(given.get("fixed") or {}))
         estimator = _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                selection, y=y, **given)
         from scaling.fits.checked_fit import fit_with_checks
@@ -148,6 +144,7 @@ def predict(data, *, N=None, D=None, U=None, x_value=None, law: str = "chinchill
 
     selection, loading = _split_options(load_options)
     table = load(data, where=selection["where"], **loading)
+    _few_runs(selection, load_options, table, law, x, drop_highest)
     estimator = _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, selection)
     result = estimator.fit(table, warn=False).result_
     cal = calibrate(estimator, table, result)
@@ -171,6 +168,7 @@ def plan(data, *, compute=None, target_loss=None, law: str = "chinchilla",
         raise ValueError("give `compute` FLOPS (and/or `target_loss`)")
     selection, loading = _split_options(load_options)
     table = load(data, where=selection["where"], **loading)
+    _few_runs(selection, load_options, table, law, None, drop_highest)
     estimator = _estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed,
                            selection)
     result = plan_compute(table, compute, estimator=estimator, n_boot=bootstrap, seed=seed,
@@ -189,6 +187,7 @@ def check(data, *, target_compute: float, within: float, law: str = "chinchilla"
 
     selection, loading = _split_options(load_options)
     table = load(data, where=selection["where"], **loading)
+    _few_runs(selection, load_options, table, law, None, drop_highest)
     estimator = _estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed,
                            selection)
     return check_target(table, target_compute, within, estimator=estimator, n_boot=bootstrap,
@@ -279,6 +278,20 @@ def loop(out, *, preset=None, target_compute=None, target=None, budget=None,
 
 _SELECTION_KEYS = ("where", "split", "points", "repeats", "n_convention", "best_of")
 _LOAD_KEYS = ("columns", "runs", "log_format", "model_size", "tokens_per_step", "units")
+
+
+def _few_runs(selection: dict, load_options: dict, table, law: str, x, drop_highest: int,
+              n_fixed: int = 0) -> None:
+    """The CLI's default (:func:`scaling.fits.selection.points_for_few_runs`): too few runs
+    for the point law at one final point each, every run with a curve: fit every
+    checkpoint. Not when ``points`` or ``x`` was given."""
+    from scaling.fits.laws import get_any_law, law_kind
+    from scaling.fits.selection import points_for_few_runs
+
+    if "points" in load_options or x is not None or law_kind(law) != "point":
+        return
+    selection["points"] = points_for_few_runs(table, get_any_law(law), n_fixed=n_fixed,
+                                              drop_highest=drop_highest) or selection["points"]
 
 
 def _split_options(options: dict) -> tuple[dict, dict]:

@@ -75,11 +75,21 @@ def _verdict(plan, summary: dict, n_heldout: int) -> list[str]:
 
     level = (getattr(plan, "calibration", None) or {}).get("level", 0.9)
     stable = "FRAGILE (see warnings)" if plan.fragile else "stable under the sensitivity refits"
+    robust = getattr(plan, "robust", None)
+    if robust:  # the plan's lead (issue 25): what to train, and the N range that costs little
+        lo, hi = robust["range"]["N"]
+        what = (f"N = {format_number(robust['N'], 3)} parameters on "
+                f"D = {format_number(robust['D'], 3)} tokens "
+                f"({robust['tokens_per_param']:.1f} tokens per parameter; any N in "
+                f"[{format_number(lo, 3)}, {format_number(hi, 3)}] stays within "
+                f"{robust['tolerance']:.1%} of the optimal loss)")
+    else:
+        what = (f"N* = {format_number(plan.N_opt.value, 3)}{pi(plan.N_opt)} parameters on "
+                f"D* = {format_number(plan.D_opt.value, 3)}{pi(plan.D_opt)} tokens "
+                f"({plan.tokens_per_param.value:.1f} tokens per parameter)")
     return [f"verdict: at the Chinchilla budget ({format_number(plan.compute, 3)} FLOPs) train "
-            f"N* = {format_number(plan.N_opt.value, 3)}{pi(plan.N_opt)} parameters on "
-            f"D* = {format_number(plan.D_opt.value, 3)}{pi(plan.D_opt)} tokens "
-            f"({plan.tokens_per_param.value:.1f} tokens per parameter), for a loss of "
-            f"{plan.loss.value:.3f}{pi(plan.loss, 4)} (pi {level:.0%}); the plan is {stable}.",
+            f"{what}, for a loss of {plan.loss.value:.3f}{pi(plan.loss, 4)} (pi {level:.0%}); "
+            f"the plan is {stable}.",
             f"         the LR-annealing law, fitted on 3 curves, predicts {n_heldout} held-out "
             f"schedules with mean relative error {summary['PredE']:.2%} (worst "
             f"{summary['WorstE']:.2%})."]

@@ -400,6 +400,28 @@ def selection_kwargs() -> dict:
     return dict(ctx.meta.get(_SELECTION, {})) if ctx is not None else {}
 
 
+def points_for_few_runs(table, law: str, drop_highest: int = 0, *, n_fixed: int = 0) -> None:
+    """Too few runs for a point law at one final point each, every run with a curve (three
+    Trainer folders): fit every checkpoint and say so (:func:`fits.selection.points_for_few_runs`).
+    The default of every verb that fits a point law (fit, plan, check, predict); not when
+    --points or --x was given, and never for a curve law."""
+    from scaling.fits.laws import get_any_law, law_kind
+    from scaling.fits.selection import points_for_few_runs as needs_all
+
+    ctx = click.get_current_context()
+    if (law_kind(law) != "point" or ctx.params.get("x") is not None
+            or ctx.get_parameter_source("points") != click.core.ParameterSource.DEFAULT):
+        return
+    spec = get_any_law(law)
+    if needs_all(table, spec, n_fixed=n_fixed, drop_highest=drop_highest):
+        ctx.meta[_SELECTION] = {**ctx.meta[_SELECTION], "points": "all"}
+        if not ctx.params.get("as_json"):
+            click.echo(f"note: {len(table.runs) - drop_highest} runs cannot fit "
+                       f"{len(spec.params) - n_fixed} free parameters at one final point each; "
+                       "fitting every checkpoint (--points all; --points final to refuse)",
+                       err=True)
+
+
 def selection_options(function):
     """--where, --split, --points, --repeats, --n-convention, --group for a verb.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import Finite, LawChoice, emit, fit_options, load, make_estimator
+from ._common import points_for_few_runs, Finite, LawChoice, emit, fit_options, load, make_estimator
 
 
 class Percent(click.ParamType):
@@ -54,6 +54,7 @@ def check(data_path, target_compute, within, law, loss, delta, asymmetry, drop_h
     from scaling.fits.check import check_target
 
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    points_for_few_runs(table, law, drop_highest)
     estimator = make_estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed)
     result = check_target(table, target_compute, within, estimator=estimator, n_boot=n_boot,
                           seed=seed, level=level, proxy_budget=proxy_budget)

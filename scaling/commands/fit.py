@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, LAW_HELP, LawChoice, InputError, check_save_path, constraint_options,
+from ._common import (points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, LAW_HELP, LawChoice, InputError, check_save_path, constraint_options,
                       constraints, emit, emit_groups, fit_options, load, make_estimator)
 
 
@@ -96,7 +96,7 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
         if fit_runs or curve_method != "auto":
             raise InputError("--fit-runs and --method apply to the curve laws ("
                              f"{', '.join(CURVE_LAW_NAMES)}) only")
-        _points_for_few_runs(table, get_any_law(law), given, drop_highest)
+        points_for_few_runs(table, law, drop_highest, n_fixed=len(given.get("fixed") or {}))
         estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed,
                                    y=y_col, **given)
         from scaling.fits.checked_fit import fit_with_checks
@@ -106,22 +106,3 @@ def fit(data_path, law, x, loss, delta, asymmetry, drop_highest, columns, runs, 
     emit(result, as_json, save)
 
 
-
-def _points_for_few_runs(table, law, given, drop_highest) -> None:
-    """Too few runs for the law at one final point each (fits.selection.points_for_few_runs):
-    fit every checkpoint, and say so. Only when --points was not given."""
-    from scaling.commands._common import _SELECTION
-    from scaling.fits.selection import points_for_few_runs
-
-    ctx = click.get_current_context()
-    if (ctx.get_parameter_source("points") != click.core.ParameterSource.DEFAULT
-            or ctx.params.get("x") is not None):
-        return
-    n_fixed = len(given.get("fixed") or {})
-    if points_for_few_runs(table, law, n_fixed=n_fixed, drop_highest=drop_highest):
-        ctx.meta[_SELECTION] = {**ctx.meta[_SELECTION], "points": "all"}
-        if not ctx.params.get("as_json"):
-            click.echo(f"note: {len(table.runs) - drop_highest} runs cannot fit "
-                       f"{len(law.params) - n_fixed} free parameters at one final point each; "
-                       "fitting every checkpoint (--points all; --points final to refuse)",
-                       err=True)

@@ -6,7 +6,7 @@ import click
 
 from pathlib import Path
 
-from ._common import Finite, LawChoice, emit, make_estimator, fit_options, load
+from ._common import points_for_few_runs, Finite, LawChoice, emit, make_estimator, fit_options, load
 
 
 @click.command()
@@ -61,6 +61,7 @@ def plan(data_path, compute, target_loss, law, loss, delta, asymmetry, drop_high
     if compute is None and target_loss is None:
         raise click.UsageError("give --compute FLOPS (and/or --target-loss L)")
     table = load(data_path, columns, runs, log_format, model_size, tokens_per_step)
+    points_for_few_runs(table, law, drop_highest)
     estimator = make_estimator(law, None, loss, delta, asymmetry, drop_highest, starts, seed)
     result = plan_compute(table, compute, estimator=estimator, n_boot=n_boot, seed=seed,
                           target_loss=target_loss, max_extrapolation=max_extrapolation,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
+from ._common import points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -126,6 +126,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
             payload = {k: v for k, v in out.items() if k != "curve"}
             payload.update({"run_id": run_id, "upto_step": upto_step, "law": law})
     else:
+        points_for_few_runs(table, law, drop_highest)
         estimator = make_estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed)
         given = dict(N=n_params, D=tokens, x=x_value)
         if unique_tokens:

@@ -121,3 +121,33 @@ def test_tensorboard_logs_of_hf_output_folders_take_n_from_config(tmp_path):
     (tmp_path / "m2" / "config.json").unlink()
     with pytest.raises(ValueError, match="run 'm2' is unknown: no config.json"):
         load_log(tmp_path, require_tokens=False)
+
+
+@pytest.mark.parametrize("verb", [
+    ["plan", "--compute", "1e19", "--bootstrap", "50", "--no-sensitivity"],
+    ["check", "--target-compute", "1e19", "--within", "5%", "--bootstrap", "50"],
+    ["predict", "--N", "5e7", "--D", "1e9", "--bootstrap", "50"]])
+def test_every_point_law_verb_fits_every_checkpoint_of_three_output_folders(verb):
+    # as `scaling fit` does: 3 runs cannot fit 5 parameters at their final points
+    result = CliRunner().invoke(main, [verb[0], str(FIXTURE), *verb[1:]])
+    assert result.exit_code == 0, result.output
+    assert "3 runs cannot fit 5 free parameters at one final point each; fitting every " \
+           "checkpoint" in result.output
+    refused = CliRunner().invoke(main, [verb[0], str(FIXTURE), *verb[1:], "--points", "final"])
+    assert refused.exit_code == 2 and "--points all" in refused.output
+
+
+def test_api_plan_and_predict_fit_every_checkpoint_of_three_output_folders():
+    import warnings
+
+    from scaling import api
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = api.predict(FIXTURE, N=5e7, D=1e9, bootstrap=50)
+        plan = api.plan(FIXTURE, compute=1e19, bootstrap=50, sensitivity=False)
+    # the fixture's losses are 1.8 + 400/N^0.34 + 300/D^0.28, noise-free
+    assert pred.value[0] == pytest.approx(1.8 + 400 / 5e7 ** 0.34 + 300 / 1e9 ** 0.28, rel=1e-3)
+    assert plan.fit.data["points"]["loss"].__len__() == 60
+    with pytest.raises(ValueError, match="points='all'"):
+        api.predict(FIXTURE, N=5e7, D=1e9, bootstrap=50, points="final")

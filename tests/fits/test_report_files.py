@@ -117,8 +117,10 @@ def test_demo_writes_both_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert "6 held-out schedules (25M, none of them fitted)" in result.output
     lines = result.output.splitlines()
-    # the verdict comes first: N*, D* with their pi, and the curve law's held-out error
-    assert lines[0].startswith("verdict: at the Chinchilla budget (5.88e+23 FLOPs) train N* = 7.40e+10 [")
+    # the verdict comes first: the robust N (the plan's lead, not the raw N* and its factor-15
+    # interval), the N range within 0.5% of the optimum, and the curve law's held-out error
+    assert lines[0].startswith("verdict: at the Chinchilla budget (5.88e+23 FLOPs) train N = 7.5")
+    assert "stays within 0.5% of the optimal loss" in lines[0]
     assert "tokens per parameter" in lines[0] and "(pi 90%)" in lines[0]
     assert "predicts 6 held-out schedules with mean relative error" in lines[1]
     # the plan's table: value, pi and ci columns line up
