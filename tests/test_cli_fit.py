@@ -149,3 +149,31 @@ def test_fit_mpl_with_the_authors_procedure_gives_published_parameters():
                                                                                  abs=1e-5)
     bad = CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--method", "luo2025"])
     assert bad.exit_code == 2 and "--method apply to the curve laws" in bad.output
+
+
+def test_cli_keeps_string_columns_in_python_storage_and_restores_the_option(tmp_path):
+    # the Arrow string storage of pandas >= 3 cost a 100,000-run fit 40-50 MB of peak
+    # memory (docs/performance.md); the CLI switches it for its own command only
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from scaling.commands import _common, main
+
+    seen = {}
+    real = _common._load
+
+    def spy(*args, **kwargs):
+        table = real(*args, **kwargs)
+        seen["storage"] = table.runs["run_id"].dtype.storage
+        return table
+
+    before = pd.get_option("mode.string_storage")
+    _common._load = spy
+    try:
+        result = CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--drop-highest",
+                                           "5", "--json"])
+    finally:
+        _common._load = real
+    assert result.exit_code == 0, result.output
+    assert seen["storage"] == "python"
+    assert pd.get_option("mode.string_storage") == before
