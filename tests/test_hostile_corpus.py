@@ -601,6 +601,12 @@ def _argv(command: str, paths: dict) -> list[str]:
 @pytest.mark.parametrize("files, command, code, fragment", CASES,
                          ids=[f"{i:03d}-{c[1].split()[0]}" for i, c in enumerate(CASES)])
 def test_hostile_input(tmp_path, monkeypatch, files, command, code, fragment):
+    run_case(tmp_path, monkeypatch, files, command, code, fragment)
+
+
+def run_case(tmp_path, monkeypatch, files, command, code, fragment) -> str:
+    """Run one hostile case: its exit code, its fragment in the output, no traceback, and
+    one ``Error:`` line saying what is wrong when it exits 2. Returns the output."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SCALING_QUIET", "1")
     paths = _materialize(tmp_path, files)
@@ -612,6 +618,7 @@ def test_hostile_input(tmp_path, monkeypatch, files, command, code, fragment):
     if code == 2:
         message = [line for line in output.splitlines() if line.startswith("Error:")]
         assert len(message) == 1, output  # one line saying what is wrong
+    return output
 
 
 def test_corpus_is_large_and_spans_every_verb():

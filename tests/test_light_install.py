@@ -11,17 +11,7 @@ tomllib = pytest.importorskip("tomllib")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Runs the CLI with torch made unimportable (as in a fresh `pip install scaling-planner`).
-NO_TORCH = """
-import sys
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, NoTorch())
-from scaling.commands import main
-main(sys.argv[1:])
-"""
+from tests.no_torch import NO_TORCH  # noqa: E402 - after the tomllib skip
 
 
 def _cli(*args):

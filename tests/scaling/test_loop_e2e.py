@@ -13,6 +13,7 @@ import pytest
 
 from scaling.loop import KILL_ENV, STAGES, read_loops, run_loop
 from scaling.loop_design import options_from
+from tests.no_torch import NO_TORCH
 
 pytestmark = pytest.mark.slow
 
@@ -179,20 +180,10 @@ def test_cpu_demo_preset_writes_report_and_record(tmp_path):
     assert "data:image/png;base64" in (tmp_path / "report.html").read_text()
 
 
-_NO_TORCH = """
-import sys
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, NoTorch())
-from scaling.commands import main
-main(sys.argv[1:])
-"""
 
 
 def test_synthetic_loop_needs_no_torch(tmp_path):
-    done = subprocess.run([sys.executable, "-c", _NO_TORCH, "loop", "--preset", "synthetic",
+    done = subprocess.run([sys.executable, "-c", NO_TORCH, "loop", "--preset", "synthetic",
                            "--max-steps", "0", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
