@@ -328,6 +328,49 @@ def _join_runs(flat: pd.DataFrame, runs: pd.DataFrame | None,
     return flat, from_runs
 
 
+#: Names other tools and papers give the required columns (compared lower-case, without
+#: ``_``, ``-``, ``/``, ``.`` or spaces); only ever *suggested* in an error, never mapped
+#: silently: "params" may count embeddings, "tokens" may be per step.
+COLUMN_ALIASES = {
+    "N": ("params", "nparams", "numparams", "parameters", "modelsize", "modelparams",
+          "nonembeddingparams", "paramcount", "size"),
+    "D": ("tokens", "ntokens", "numtokens", "traintokens", "tokensseen", "totaltokens",
+          "datasetsize", "data"),
+    "C": ("flops", "compute", "trainingflops", "trainflops", "totalflops"),
+    "loss": ("evalloss", "valloss", "validationloss", "finalloss", "testloss", "trainloss",
+             "losseval", "lossval", "lmloss"),
+}
+#: unit suffixes of a column name, e.g. ``params_M``, ``tokens (B)``: (suffix, --units value)
+_UNIT_SUFFIXES = (("m", "M"), ("b", "B"), ("k", "K"), ("t", "T"), ("millions", "M"),
+                  ("billions", "B"))
+
+
+def _squash(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def column_hint(missing, found) -> str:
+    """``" (did you mean --col N=params --col D=tokens?)"`` for the missing columns that a
+    found column names in another tool's words (:data:`COLUMN_ALIASES`); with ``--units``
+    where the name carries a unit (``params_M``). Empty when nothing matches."""
+    cols, units = [], []
+    for want in missing:
+        key = want.split(" ")[0]  # "D (or C, ...)"
+        for name in found:
+            squashed, unit = _squash(name), None
+            for suffix, value in _UNIT_SUFFIXES:
+                if squashed.endswith(suffix) and squashed[:-len(suffix)] in COLUMN_ALIASES.get(key, ()):
+                    squashed, unit = squashed[:-len(suffix)], value
+            if squashed in COLUMN_ALIASES.get(key, ()):
+                cols.append(f"--col {key}={name}")
+                if unit:
+                    units.append(f"--units {key}={unit}")
+                break
+    if not cols:
+        return ""
+    return f" (did you mean {' '.join(cols + units)}?)"
+
+
 def _require_columns(flat: pd.DataFrame, points: pd.DataFrame, from_runs: list[str],
                      require_tokens: bool, require_size: bool) -> tuple[pd.DataFrame, bool]:
     """``flat`` without all-empty D/C columns, and whether token counts are unknown; every
@@ -348,7 +391,9 @@ def _require_columns(flat: pd.DataFrame, points: pd.DataFrame, from_runs: list[s
             f"found columns {found}"
             + (f" ({', '.join(map(repr, empty))} empty: token counts unknown; "
                "pass require_tokens=False to accept that)" if empty else "")
-            + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)")
+            + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)"
+            + column_hint(missing + (["D", "C"] if no_tokens and not require_tokens else []),
+                          found))
 
     return flat, no_tokens
 

@@ -478,3 +478,18 @@ def test_a_step_log_without_run_id_is_one_run_not_one_run_per_row():
     with pytest.raises(ValueError, match="add a run_id column"):
         validate(pd.DataFrame({"step": [1, 2, 1, 2], "loss": [3.0, 2.9, 3.1, 3.0]}),
                  require_tokens=False, require_size=False)
+
+
+def test_missing_columns_suggest_the_mapping_from_other_tools_names():
+    # suggested, never mapped silently ("params" may count embeddings)
+    frame = pd.DataFrame({"model": ["a", "b"], "params_M": [70.0, 160.0],
+                          "tokens_B": [1.4, 3.2], "eval_loss": [3.1, 2.9]})
+    with pytest.raises(ValueError) as err:
+        validate(frame)
+    message = str(err.value)
+    assert "(did you mean --col N=params_M --col loss=eval_loss --col D=tokens_B " \
+           "--units N=M --units D=B?)" in message
+    unrelated = pd.DataFrame({"width": [1.0, 2.0], "loss": [3.0, 2.0]})
+    with pytest.raises(ValueError, match=r"missing required column\(s\): 'N'") as err:
+        validate(unrelated)
+    assert "did you mean" not in str(err.value)
