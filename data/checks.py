@@ -95,6 +95,8 @@ def check_plausible_loss(values, rows, column: str = "loss") -> None:
 
 #: ``--units`` scales: a column given in these units is multiplied into raw counts.
 UNIT_SCALES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12, "P": 1e15}
+#: ``--units C=PF-days``: compute in petaflop/s-days (Kaplan et al. 2020), 1e15 x 86,400 FLOPs
+PF_DAY = 8.64e19
 #: ``--units loss=...``: how the loss column was written.
 LOSS_UNITS = ("nats", "percent", "ppl")
 #: Plausible ranges (why: the remedies below name the units that explain a miss).
@@ -124,13 +126,16 @@ def parse_units(items) -> dict:
             continue
         column, sep, unit = item.partition("=")
         column, unit = column.strip(), unit.strip()
-        if column in ("N", "D", "C") and sep and unit.upper() in UNIT_SCALES:
+        if column == "C" and sep and _squash(unit) in ("pfdays", "pfday", "pfsdays"):
+            out["C"] = PF_DAY
+        elif column in ("N", "D", "C") and sep and unit.upper() in UNIT_SCALES:
             out[column] = UNIT_SCALES[unit.upper()]
         elif column == "loss" and unit.lower() in LOSS_UNITS:
             out["loss"] = unit.lower()
         else:
             raise ValueError(f"--units {item!r}: expected N=, D= or C= one of "
-                             f"{list(UNIT_SCALES)} (N=M: N given in millions), loss= one of "
+                             f"{list(UNIT_SCALES)} (N=M: N given in millions), C=PF-days, "
+                             "loss= one of "
                              f"{list(LOSS_UNITS)}, or as-is (the values are meant as given)")
     return out
 
@@ -167,6 +172,10 @@ def apply_units(table, units: dict):
     return RunsTable(runs, points, meta)
 
 
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
 def _span(values) -> str:
     return f"{np.min(values):.3g}..{np.max(values):.3g}"
 
@@ -180,9 +189,13 @@ def _loss_problem(loss) -> str | None:
             "taken); another column holds the loss? map it with --col loss=COLUMN")
 
 
-def _count_problem(name, values, what) -> str | None:
+def _count_problem(name, values, what, from_c: bool = False) -> str | None:
     if values.size == 0 or np.median(values) >= MIN_COUNT:
         return None
+    if from_c:  # D = C / (6 N): the compute column is in another unit
+        return (f"D = C / (6 N) holds {_span(values)} tokens (median {np.median(values):.3g}): "
+                "is C in PF-days (--units C=PF-days, 8.64e19 FLOPs each) or in another unit "
+                "(--units C=M, C=B, C=P: millions, billions, 1e15 FLOPs)?")
     return (f"column {name!r} holds {_span(values)} (median {np.median(values):.3g}): "
             f"{what} counted in millions or billions? give the unit with --units {name}=M "
             f"(millions) or --units {name}=B (billions), or write raw counts ('1.3B' is "
@@ -270,7 +283,8 @@ def check_plausible(table, frame=None, *, ratio: bool = True) -> None:
     d = finals["D"].to_numpy(dtype=float)
     ok = np.isfinite(n) & np.isfinite(d) & (n > 0) & (d > 0)
     problems = [_loss_problem(loss), _count_problem("N", _finite(finals["N"]), "parameters"),
-                _count_problem("D", _finite(finals["D"]), "tokens")]
+                _count_problem("D", _finite(finals["D"]), "tokens",
+                               "derived from C" in str(table.meta.get("flops_convention", "")))]
     if ratio and not any(problems[1:]):
         problems.append(_ratio_problem(n[ok], d[ok]))
     problems.append(_tokens_problem(frame))

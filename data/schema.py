@@ -361,6 +361,8 @@ def column_hint(missing, found) -> str:
             for suffix, value in _UNIT_SUFFIXES:
                 if squashed.endswith(suffix) and squashed[:-len(suffix)] in COLUMN_ALIASES.get(key, ()):
                     squashed, unit = squashed[:-len(suffix)], value
+            if key == "C" and squashed in ("pfdays", "pfday", "petaflopdays", "computepfdays"):
+                squashed, unit = "compute", "PF-days"
             if squashed in COLUMN_ALIASES.get(key, ()):
                 cols.append(f"--col {key}={name}")
                 if unit:
@@ -392,8 +394,8 @@ def _require_columns(flat: pd.DataFrame, points: pd.DataFrame, from_runs: list[s
             + (f" ({', '.join(map(repr, empty))} empty: token counts unknown; "
                "pass require_tokens=False to accept that)" if empty else "")
             + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)"
-            + column_hint(missing + (["D", "C"] if no_tokens and not require_tokens else []),
-                          found))
+            + column_hint(missing + (["D"] if no_tokens and not require_tokens else [])
+                          + (["C"] if no_tokens else []), found))
 
     return flat, no_tokens
 

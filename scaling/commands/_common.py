@@ -219,7 +219,7 @@ def _read_units(ctx, values) -> None:
 
 #: --units on every verb that reads a runs table (see scaling.data.checks)
 _UNITS_HELP = ("Units of the table's numbers, repeatable: N=M or N=B (N in millions or "
-               "billions; also D=, C= with K, M, B, T), loss=percent, loss=ppl (perplexity: "
+               "billions; also D=, C= with K, M, B, T, P; C=PF-days), loss=percent, loss=ppl (perplexity: "
                "the log is taken), or as-is (accept values that look like a wrong unit).")
 
 

@@ -1,5 +1,7 @@
 """validate(), parse_quantity() and RunsTable: the runs-table contract of DESIGN.md."""
 
+import tempfile
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -493,3 +495,26 @@ def test_missing_columns_suggest_the_mapping_from_other_tools_names():
     with pytest.raises(ValueError, match=r"missing required column\(s\): 'N'") as err:
         validate(unrelated)
     assert "did you mean" not in str(err.value)
+
+
+def test_compute_in_pf_days_is_named_and_converted():
+    from click.testing import CliRunner
+
+    from scaling.commands import main
+
+    N = np.array([7e7, 1.6e8, 4.1e8, 1e9, 7e7, 1.6e8, 4.1e8, 1e9])
+    D = N * np.array([5, 10, 20, 40, 80, 40, 10, 5])
+    loss = 1.69 + 406.4 / N ** 0.34 + 410.7 / D ** 0.28
+    frame = pd.DataFrame({"params": N, "pfdays": 6 * N * D / 8.64e19, "loss": loss})
+    with pytest.raises(ValueError, match=r"did you mean --col N=params --col C=pfdays "
+                                         r"--units C=PF-days\?"):
+        validate(frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/runs.csv"
+        frame.to_csv(path, index=False)
+        base = ["predict", path, "--col", "N=params", "--col", "C=pfdays", "--N", "1e9",
+                "--D", "2e10", "--bootstrap", "20"]
+        wrong = CliRunner().invoke(main, base)
+        assert wrong.exit_code == 2 and "is C in PF-days (--units C=PF-days" in wrong.output
+        right = CliRunner().invoke(main, base + ["--units", "C=PF-days"])
+        assert right.exit_code == 0, right.output
