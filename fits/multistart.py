@@ -35,11 +35,21 @@ def evaluate_in_blocks(problem, theta, rows, block: int = BLOCK_ELEMENTS):
     n_points = int(getattr(problem, "n_points", 0) or 0)
     n_rows, n_par = theta.shape
     chunk = max(1, block // max(1, n_par * n_points)) if n_points else n_rows
-    if chunk >= n_rows:
-        return problem.evaluate(theta, rows)
-    parts = [problem.evaluate(theta[i:i + chunk], None if rows is None else rows[i:i + chunk])
-             for i in range(0, n_rows, chunk)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+    # a start far out (an overflowing term times a zero weight) gives NaN derivatives: it
+    # counts as failed (value inf), not as a numpy warning and a NaN step later
+    with np.errstate(invalid="ignore", over="ignore"):
+        if chunk >= n_rows:
+            out = problem.evaluate(theta, rows)
+        else:
+            parts = [problem.evaluate(theta[i:i + chunk],
+                                      None if rows is None else rows[i:i + chunk])
+                     for i in range(0, n_rows, chunk)]
+            out = tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+    value, grad, curv, scale = out
+    bad = ~(np.isfinite(grad).all(axis=1) & np.isfinite(curv).all(axis=(1, 2)))
+    if bad.any():
+        value = np.where(bad, np.inf, value)
+    return value, grad, curv, scale
 
 
 def _same_cell(theta, quantum):
