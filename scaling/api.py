@@ -141,8 +141,11 @@ def predict(data, *, N=None, D=None, U=None, x_value=None, law: str = "chinchill
     :class:`~scaling.fits.prediction.Prediction` (``to_frame()``: value, ci, pi)."""
     from scaling.fits import predict_point
     from scaling.fits.intervals import calibrate
+    from scaling.fits.targets import check_target_counts
 
     selection, loading = _split_options(load_options)
+    check_target_counts({k: v for k, v in {"N": N, "D": D, "U": U}.items() if v is not None},
+                        as_is=_as_is(loading.get("units")))
     table = load(data, where=selection["where"], **loading)
     _few_runs(selection, load_options, table, law, x, drop_highest)
     estimator = _estimator(law, x, loss, delta, asymmetry, drop_highest, starts, seed, selection)
@@ -292,6 +295,17 @@ def _few_runs(selection: dict, load_options: dict, table, law: str, x, drop_high
         return
     selection["points"] = points_for_few_runs(table, get_any_law(law), n_fixed=n_fixed,
                                               drop_highest=drop_highest) or selection["points"]
+
+
+def _as_is(units) -> bool:
+    """``units`` (a mapping, or ``--units`` strings) says the values are meant as given."""
+    if not units:
+        return False
+    if isinstance(units, Mapping):
+        return bool(units.get("as_is"))
+    from scaling.data.checks import parse_units
+
+    return bool(parse_units([units] if isinstance(units, str) else units).get("as_is"))
 
 
 def _split_options(options: dict) -> tuple[dict, dict]:

@@ -119,3 +119,14 @@ def test_loop_equals_the_cli(tmp_path):
     cli = json.loads((tmp_path / "cli" / "loop.json").read_text())["loops"][-1]
     assert record["status"] == cli["status"]
     assert record["steps"] == cli["steps"]
+
+
+def test_predict_refuses_targets_counted_in_billions():
+    # `--N 70` meant as 70B predicted a loss of 261, 12 decades out, with exit 0
+    from scaling import api
+
+    with pytest.raises(ValueError, match=r"target N = 70 is fewer than 1,000 parameters"):
+        api.predict("bundled:chinchilla_epoch", N=70, D=1.4e12, drop_highest=5, bootstrap=20)
+    out = api.predict("bundled:chinchilla_epoch", N=70, D=1.4e12, drop_highest=5, bootstrap=20,
+                      units="as-is")
+    assert out.value[0] > 10  # as written: 70 parameters

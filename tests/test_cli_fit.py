@@ -177,3 +177,24 @@ def test_cli_keeps_string_columns_in_python_storage_and_restores_the_option(tmp_
     assert result.exit_code == 0, result.output
     assert seen["storage"] == "python"
     assert pd.get_option("mode.string_storage") == before
+
+
+def test_predict_targets_in_billions_are_refused_or_read_with_a_suffix(tmp_path):
+    from click.testing import CliRunner
+
+    from scaling.commands import main
+
+    base = ["predict", "bundled:chinchilla_epoch", "--drop-highest", "5", "--bootstrap", "20"]
+    wrong = CliRunner().invoke(main, base + ["--N", "70", "--D", "1.4T"])
+    assert wrong.exit_code == 2
+    assert "target N = 70 is fewer than 1,000 parameters: in millions or billions?" \
+        in wrong.output
+    right = CliRunner().invoke(main, base + ["--N", "70B", "--D", "1.4T", "--json"])
+    assert right.exit_code == 0, right.output
+    assert json.loads(right.output)["at"] == {"N": 70e9, "D": 1.4e12}
+    fit = tmp_path / "f.json"
+    assert CliRunner().invoke(main, ["fit", "bundled:chinchilla_epoch", "--drop-highest", "5",
+                                     "--save", str(fit)]).exit_code == 0
+    (tmp_path / "t.csv").write_text("N,D\n7e10,1.4e12\n70,1400\n")
+    saved = CliRunner().invoke(main, ["predict", str(fit), "--at", str(tmp_path / "t.csv")])
+    assert saved.exit_code == 2 and "target N = 70 (row(s) [2])" in saved.output

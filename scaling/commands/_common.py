@@ -69,6 +69,18 @@ class Quantity(click.ParamType):
         return number
 
 
+class PositiveQuantity(Quantity):
+    """A count > 0, with an optional size suffix (``70B``)."""
+
+    name = "positive number"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r} is not > 0", param, ctx)
+        return number
+
+
 class PerRunQuantity(Quantity):
     """One count for every run (``124M``) or one per run (``run_a=124M,run_b=350M``)."""
 
@@ -103,6 +115,7 @@ class Finite(click.FloatRange):
 
 
 QUANTITY = Quantity()
+POSITIVE_QUANTITY = PositiveQuantity()
 PER_RUN_QUANTITY = PerRunQuantity()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
+from ._common import points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, POSITIVE_QUANTITY, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -20,8 +20,10 @@ from ._common import points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, F
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Curve laws: a saved fit (JSON) supplying the shape parameters; "
                    "without it (--law mpl) a prefix-only prediction with a wide interval.")
-@click.option("--N", "n_params", type=Finite(min=0, min_open=True), default=None, help="Point laws: parameters.")
-@click.option("--D", "tokens", type=Finite(min=0, min_open=True), default=None, help="Point laws: tokens.")
+@click.option("--N", "n_params", type=POSITIVE_QUANTITY, default=None,
+              help="Point laws: parameters (raw count, or with a suffix: 70B).")
+@click.option("--D", "tokens", type=POSITIVE_QUANTITY, default=None,
+              help="Point laws: tokens (raw count, or with a suffix: 1.4T).")
 @click.option("--U", "unique_tokens", type=Finite(min=0, min_open=True), default=None,
               help="Laws in unique tokens (data-constrained): unique tokens available.")
 @click.option("--at", "at", default=None, metavar="X|TARGETS.csv",
@@ -131,6 +133,10 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
         given = dict(N=n_params, D=tokens, x=x_value)
         if unique_tokens:
             given["U"] = unique_tokens
+        from scaling.fits.targets import check_target_counts
+
+        check_target_counts({k: v for k, v in given.items() if v is not None},
+                            as_is=_as_is())
         payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
                                  level=level)
     if as_json:
@@ -212,6 +218,13 @@ def _out_format(out_path) -> str | None:
     return fmt
 
 
+def _as_is() -> bool:
+    """``--units as-is`` was given (the values are meant as written)."""
+    from ._common import _UNITS
+
+    return bool(click.get_current_context().meta.get(_UNITS, {}).get("as_is"))
+
+
 def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> None:
     """``scaling predict FIT.json --at TARGETS.csv``: numpy and the law only (fast)."""
     from scaling.fits.saved import load_saved, predict_targets, read_targets
@@ -227,6 +240,9 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
     fmt = _out_format(out_path)
     result = load_saved(fit_path)
     columns = read_targets(Path(at))
+    from scaling.fits.targets import check_target_counts
+
+    check_target_counts(columns, as_is=_as_is())
     pred = predict_targets(result, columns, group=group, level=level)
     preds = _target_columns(pred)
     names = list(preds)
