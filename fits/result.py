@@ -126,7 +126,7 @@ class FitResult(ReportDisplay):
         step); loss-to-loss links at ``x=``. Intervals and extrapolation distances for a
         table of targets: :func:`fits.saved.predict_targets`.
         """
-        from .saved import predict_values
+        from .evaluate import predict_values
 
         return predict_values(self, **variables)
 

@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from .laws import get_any_law, law_kind
+from .evaluate import numeric_columns, point_inputs, predict_values
 from .prediction import DEFAULT_LEVEL, Prediction
 
 __all__ = ["predict_values", "predict_targets", "saved_calibration", "load_saved",
@@ -37,51 +38,6 @@ SCHEDULE_COLUMNS = ("kind", "total_steps", "peak_lr", "end_lr", "warmup_steps", 
                     "warmup_lr", "decay_start", "cooldown_frac", "cooldown", "factor")
 _INT_COLUMNS = ("total_steps", "warmup_steps", "decay_start")
 _CHUNK = 4096  # targets per block when evaluating bootstrap draws (bounded memory)
-
-
-def _point_inputs(result, law, variables: Mapping) -> list:
-    """The law's variables in call order; the power law takes ``x`` or the name it was
-    fitted on (``N``, ``D``, ``C``, ``step``)."""
-    # a one-variable law also takes ``x`` and the name it was fitted on (``N``, ``L_x``...)
-    fitted = result.data.get("x") if len(law.variables) == 1 else None
-    aliases = (fitted, "x") if len(law.variables) == 1 else ()
-    arrays = []
-    for name in law.variables:
-        key = next((k for k in (name, *aliases) if k and k in variables), None)
-        if key is None:
-            wanted = " or ".join(repr(n) for n in dict.fromkeys([name, fitted]) if n)
-            raise ValueError(f"law {law.name!r} predicts at {wanted}; got {sorted(variables)}")
-        arr = variables[key]
-        arr = np.asarray(arr, dtype=float) if isinstance(arr, (np.ndarray, float, int)) \
-            else numeric_columns({key: arr}, [key])[key]
-        bad = ~np.isfinite(arr) | (arr <= 0)
-        if bad.any():
-            where = np.flatnonzero(bad.ravel())[:5].tolist()
-            raise ValueError(f"{key} must be finite and > 0 to predict; bad value(s) at "
-                             f"position(s) {where}")
-        arrays.append(arr)
-    return arrays
-
-
-def predict_values(result, **variables) -> np.ndarray:
-    """The fitted law's values (see :meth:`fits.result.FitResult.predict`)."""
-    kind = law_kind(result.law)
-    law = get_any_law(result.law)
-    if kind == "curve":
-        from .curve.predict import predict_curve
-
-        schedule = variables.pop("schedule", None)
-        lr = variables.pop("lr", None)
-        if (schedule is None) == (lr is None):
-            raise ValueError(f"curve law {law.name!r} predicts along a schedule: give "
-                             "schedule= (a spec) or lr= (a per-step LR array)")
-        unknown = sorted(set(variables) - {"steps", "N", "decay"})
-        if unknown:
-            raise ValueError(f"unknown argument(s) {unknown} for curve law {law.name!r}; "
-                             "it takes schedule= or lr=, steps=, N=, decay=")
-        return predict_curve(result, schedule if lr is None else np.asarray(lr, float),
-                             **variables)[1]
-    return law.function(*_point_inputs(result, law, variables), **result.values)
 
 
 def extrapolation_decades(fitted: Mapping, at: Mapping) -> np.ndarray:
@@ -132,7 +88,7 @@ def saved_calibration(result):
 
 
 def _point_targets(result, law, targets, level):
-    arrays = [np.ravel(a) for a in _point_inputs(result, law, targets)]
+    arrays = [np.ravel(a) for a in point_inputs(result, law, targets)]
     value = law.function(*arrays, **result.values)
     ci = None
     if result.draws:
@@ -391,21 +347,3 @@ def read_targets(path) -> dict:
         raise ValueError(f"{path}: row(s) {bad[:5]} have a different number of fields than "
                          f"the header ({len(header)})")
     return {h: [r[j].strip() for r in rows[1:]] for j, h in enumerate(header)}
-
-
-def numeric_columns(columns: Mapping, names) -> dict:
-    """``{name: float array}`` for the named columns, naming the first bad rows."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = np.array(np.atleast_1d(columns[name]), dtype=float)
-        except ValueError:
-            bad = []
-            for i, v in enumerate(columns[name]):
-                try:
-                    float(v)
-                except ValueError:
-                    bad.append(f"row {i + 2} ({v!r})")
-            raise ValueError(f"column {name!r} must hold numbers; bad: "
-                             f"{', '.join(bad[:3])}") from None
-    return out

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..multistart import multistart
-from ..result import FitResult
-from .laws import get_curve_law
+from .laws import get_curve_law, is_fit
 from .luo import fit_luo2025
 from .problem import CurveProblem
 
@@ -26,7 +25,7 @@ AMPLITUDE_MODES = ("scaled", "fixed", "free")
 
 
 def reference_of(reference, law):
-    if isinstance(reference, FitResult):
+    if is_fit(reference):
         return get_curve_law(reference.law), reference.values, reference.choices.get("decay")
     if law is None:
         raise ValueError("pass `law=` when giving reference parameters as a dict")
@@ -43,7 +42,7 @@ def discrepancy_sd(reference, discrepancy):
             raise ValueError(f"`discrepancy` must be 'reference', None or a float >= 0, "
                              f"got {discrepancy!r}")
         return sd, f"model discrepancy: relative sd {sd:.4g} (given)"
-    held = reference.data.get("heldout", {}) if isinstance(reference, FitResult) else {}
+    held = reference.data.get("heldout", {}) if is_fit(reference) else {}
     errors = [np.log(h["final_pred"] / h["final_true"]) for h in held.values()]
     if not errors:
         return 0.0, None
@@ -69,7 +68,7 @@ def reference_rows(reference, law, ref, curves, objective, decay, n_boot, rng, m
     Returns the rows and a description of the refits."""
     counts = rng.multinomial(len(curves), np.full(len(curves), 1 / len(curves)), n_boot)
     distinct, inverse = np.unique(counts, axis=0, return_inverse=True)
-    luo = isinstance(reference, FitResult) and reference.choices.get("method") == "luo2025"
+    luo = is_fit(reference) and reference.choices.get("method") == "luo2025"
     refit = "by Luo et al.'s procedure" if luo else "warm-started"
     how = f"reference refitted {refit} on each of the {len(distinct)} distinct resamples"
     if luo:
@@ -107,7 +106,7 @@ def alternatives(reference, law):
     """Natural rows (1, P) of the reference's plausible alternative fits (same momentum
     only: the prefix problem keeps the reference's)."""
     cal = (getattr(reference, "data", None) or {}).get("calibration") or {}
-    decay = reference.choices.get("decay") if isinstance(reference, FitResult) else None
+    decay = reference.choices.get("decay") if is_fit(reference) else None
     return [law.natural(law.to_theta(a["params"]))[None]
             for a in cal.get("alternatives", []) if a.get("decay") == decay]
 

@@ -14,7 +14,17 @@ from ..laws.base import FitSpace
 from .mpl import MPL_PARAMS, MPLPlan
 from .tissue import DEFAULT_DECAYS, TISSUE_PARAMS, TISSUE_SIZED_PARAMS, TissuePlan
 
-__all__ = ["CurveLaw", "CURVE_LAWS", "get_curve_law"]
+__all__ = ["CurveLaw", "CURVE_LAWS", "get_curve_law", "is_fit"]
+
+
+def is_fit(obj) -> bool:
+    """A fitted result (:class:`fits.result.FitResult`: ``law``, ``values``, ``choices``)
+    rather than a plain mapping of parameters; duck-typed so that the curve predictors do
+    not import the result type (which calls them: ``FitResult.predict``)."""
+    from collections.abc import Mapping
+
+    return not isinstance(obj, Mapping) and all(hasattr(obj, a) for a in
+                                                ("law", "values", "choices", "data"))
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,14 @@ import numpy as np
 from scaling.data.schedules import as_schedule, lr_schedule
 
 from ..prediction import Prediction
-from ..result import FitResult
-from .laws import get_curve_law
+from .laws import get_curve_law, is_fit
 
 __all__ = ["parse_candidates", "predict_curve", "predict_final_loss", "compare_schedules",
            "candidate_schedules", "predict_schedules"]
 
 
 def _law_params(fit, law=None):
-    if isinstance(fit, FitResult):
+    if is_fit(fit):
         return get_curve_law(fit.law), fit.values, fit.choices.get("decay")
     if law is None:
         raise ValueError("pass `law=` when giving parameters as a dict")
@@ -163,7 +162,7 @@ def predict_schedules(fit, total_steps, peak_lr, *, warmup_steps=0, schedules=No
                                          N=N))
     order = np.argsort(values, kind="stable")
     law_name = law or getattr(fit, "law", "")
-    if isinstance(fit, FitResult) and fit.data.get("calibration"):
+    if is_fit(fit) and fit.data.get("calibration"):
         from dataclasses import replace
 
         from .uncertainty import predict_finals
