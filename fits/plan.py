@@ -21,6 +21,7 @@ from .plan_checks import convention_variants as _convention_variants  # noqa: F4
 from .plan_checks import judge_fragility, prediction_intervals, refit_params, sensitivity
 from .plan_data import refuse_constrained, single_epoch_runs
 from .plan_robust import DEFAULT_TOLERANCE, robust_choice
+from scaling.data.checks import MAX_LOSS
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 
@@ -255,6 +256,10 @@ def _check_request(compute, opts: PlanOptions) -> None:
         raise ValueError(f"`tolerance` must be in (0, 1) (0.005 = 0.5%), got {opts.tolerance}")
     if compute is None and opts.target_loss is None:
         raise ValueError("give a budget `compute` (FLOPs) and/or a `target_loss`")
+    if opts.target_loss is not None and opts.target_loss > MAX_LOSS:
+        raise ValueError(f"target loss {opts.target_loss:g} is not a cross-entropy in nats "
+                         f"(below ~{MAX_LOSS:g} for any vocabulary): a perplexity? its log is "
+                         f"{math.log(opts.target_loss):.4g}; a percentage? divide by 100")
     if compute is not None and not (isinstance(compute, (int, float)) and math.isfinite(compute)
                                     and compute > 0):
         raise ValueError(f"`compute` must be a positive number of FLOPs, got {compute!r}")

@@ -147,7 +147,24 @@ def implausible_reasons(plan) -> list[str]:
                        "follow the bound, not the data; add runs that span more N and D")
     section = plan.data_constrained or {}
     out += [w[len("FRAGILE: "):] for w in section.get("warnings", ()) if w.startswith("FRAGILE: ")]
-    return out
+    return out + below_range(plan)
+
+
+def below_range(plan, limit: float = 0.5) -> list[str]:
+    """A budget (or its N*, D*) more than ``limit`` decades below the smallest fitted run
+    extrapolates the law downward, where its terms were never measured (a target loss
+    above every fitted loss lands there)."""
+    points = plan.fit.data.get("points") or {}
+    if not points.get("N") or not points.get("D"):
+        return []
+    fitted = {"N": np.asarray(points["N"], dtype=float), "D": np.asarray(points["D"], dtype=float)}
+    target = {"N": plan.N_opt.value, "D": plan.D_opt.value}
+    below = {a: float(np.log10(np.min(fitted[a]) / float(target[a]))) for a in target}
+    axis = max(below, key=below.get)
+    if below[axis] <= limit:
+        return []
+    return [f"{axis}* is {below[axis]:.1f} decades below the smallest fitted run in {axis}: "
+            "the law is extrapolated downward; plan within the fitted range or add smaller runs"]
 
 
 def refuse_constrained(compute, unique, p, k) -> None:

@@ -190,3 +190,19 @@ def test_gpu_time_without_a_gpu_count_has_no_wall_days():
     out = gpu_time(1e23, "h100", n_gpus=None, price_per_gpu_hour=1.0)
     assert "wall_days" not in out and out["currency"] == "USD"
     assert out["cost"] == pytest.approx(out["gpu_hours"])
+
+
+def test_target_loss_in_perplexity_is_refused_and_a_plan_below_the_runs_is_fragile():
+    table = load_chinchilla_epoch()
+    est = fits.ScalingLawFit(law="chinchilla", drop_highest=5)
+    # a perplexity of 20 planned a 8e4-parameter model 10 decades of compute below the runs
+    with pytest.raises(ValueError, match=r"target loss 20 is not a cross-entropy in nats.*"
+                                         r"its log is 2\.996"):
+        fits.plan_compute(table, None, estimator=est, target_loss=20.0, n_boot=20,
+                          sensitivity=False)
+    low = fits.plan_compute(table, None, estimator=est, target_loss=5.0, n_boot=20,
+                            sensitivity=False)
+    assert low.fragile
+    assert any("decades below the smallest fitted run in N" in r for r in low.fragile_reasons)
+    high = fits.plan_compute(table, 5.88e23, estimator=est, n_boot=20, sensitivity=False)
+    assert not any("below the smallest" in r for r in high.fragile_reasons)
