@@ -35,3 +35,23 @@ def test_l2l_task_mode_and_errors(tmp_path):
     result = CliRunner().invoke(main, ["l2l", "bundled:llm_line", "--x", "nope", "--y",
                                        "HellaSwag Accuracy"])
     assert result.exit_code == 2 and "nope" in result.output and "Traceback" not in result.output
+
+
+def test_l2l_predict_refuses_perplexities_and_warns_above_the_fitted_x(tmp_path):
+    saved = tmp_path / "l2l.json"
+    fit = CliRunner().invoke(main, ["l2l", "bundled:llm_line", "--x", "C4 Validation Loss",
+                                    "--y", "FineWeb-Edu Validation Loss", "--bootstrap", "50",
+                                    "--save", str(saved)])
+    assert fit.exit_code == 0, fit.output
+    # a perplexity of 20 translated to a "loss" of 270 with exit 0
+    ppl = CliRunner().invoke(main, ["l2l", "predict", str(saved), "--x-values", "20"])
+    assert ppl.exit_code == 2 and "x = 20 is not a loss in nats" in ppl.output
+    fitted = json.loads(saved.read_text())["groups"]["all"]["fit"]["data"]["points"]["x"]
+    top = max(fitted)
+    above = CliRunner().invoke(main, ["l2l", "predict", str(saved), "--x-values",
+                                      f"{top * 0.99:.4f},{top * 1.2:.4f}"])
+    assert above.exit_code == 0, above.output
+    assert "warning: 1 x value(s) above the largest fitted x loss" in above.output
+    inside = CliRunner().invoke(main, ["l2l", "predict", str(saved), "--x-values",
+                                       f"{top * 0.99:.4f}"])
+    assert "warning" not in inside.output

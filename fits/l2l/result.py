@@ -220,6 +220,10 @@ class L2LResult(ReportDisplay):
         return self.report()
 
 
+#: An x loss above this is not a cross-entropy in nats (as ``data.checks.MAX_LOSS``).
+MAX_X_LOSS = 15.0
+
+
 def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
                    level: float | None = None, seed: int = 0) -> Prediction:
     """Translate new ``x`` values with a saved :class:`L2LResult` (its ``to_dict()``).
@@ -248,6 +252,10 @@ def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
     x = np.atleast_1d(np.asarray(x_values, dtype=float))
     if not np.all(np.isfinite(x)):
         raise ValueError("x values must be finite numbers")
+    if np.any(x > MAX_X_LOSS):
+        raise ValueError(f"x = {x.max():.6g} is not a loss in nats (below ~{MAX_X_LOSS:g} for "
+                         f"any vocabulary): a perplexity? its log is {math.log(x.max()):.4g}; "
+                         "a percentage? divide by 100")
     params = entry["params"]
     if law is SHIFTED_POWER_LAW and np.any(x <= params["E_x"]):
         raise ValueError(f"x = {x.min():.6g} is at or below the fitted offset E_x = "
@@ -278,7 +286,20 @@ def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
     return Prediction(value=value, ci=ci, pi=pi, level=level, at={"x": x},
                       extrapolation=decades, extrapolation_by={"x": decades},
                       quantity="y", law=str(saved["law"]), interval_method=how,
+                      warnings=_above_fitted(x, fitted_x),
                       extra={"below_fitted_x": below, "group": group})
+
+
+def _above_fitted(x, fitted_x) -> tuple:
+    """x losses above every fitted one (smaller models than any fitted): the link is
+    extrapolated upward, where its discrepancy was never calibrated."""
+    if not fitted_x or not np.any(x > max(fitted_x) * 1.01):
+        return ()
+    top = float(max(fitted_x))
+    n = int(np.sum(x > top * 1.01))
+    return (f"{n} x value(s) above the largest fitted x loss {top:.4g} (up to {x.max():.4g}): "
+            "the link is extrapolated upward (to weaker models than any fitted) and its "
+            "interval does not grow there; give x within or below the fitted range",)
 
 
 def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float | None = None,
@@ -322,7 +343,8 @@ def l2l_predict(saved: dict, x_values, group: str | None = None, *, level: float
                         "interval": pi, "level": pred.level,
                         "extrapolation": {"decades": pred.extrapolation.tolist(),
                                           "variable": "x loss", "below_fitted_x": below},
-                        "pi_method": pred.interval_method, "below_fitted_x": below})
+                        "pi_method": pred.interval_method, "below_fitted_x": below,
+                        "warnings": list(pred.warnings)})
 
 
 def _discrepancy_terms(entry: dict):

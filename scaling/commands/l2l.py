@@ -246,6 +246,9 @@ def l2l_predict_cmd(fit_path, x_values, group, as_json, level):
         raise InputError(f"--x-values {bad[0]:g}: the law gives no finite loss there (the "
                          f"power overflows){span}; give x losses near the fitted range")
     click.echo(strip_ansi(_json.dumps(jsonable(out), indent=2) if as_json else _format_l2l(out)))
+    if not as_json:
+        for note in out.get("warnings") or ():
+            click.echo(strip_ansi(f"warning: {note}"), err=True)
 
 
 MAX_X_VALUES = 10_000  # each costs one row of every bootstrap draw
