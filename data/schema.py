@@ -485,7 +485,11 @@ def _check_conventions(flat: pd.DataFrame, n_convention: str | None,
     flat["step"] = flat["step"].astype("int64")
     dup = flat.duplicated(["run_id", "step"], keep="first").to_numpy()
     if dup.any():
-        problems.add(f"duplicated (run_id, step) in {problems.rows(dup)}")
+        backwards = flat.groupby("run_id", sort=False)["step"].diff().lt(0).any()
+        problems.add(f"duplicated (run_id, step) in {problems.rows(dup)}" + (
+            " (the steps go back within a run: a run resumed from a checkpoint logs those "
+            "steps again; keep one row per step, e.g. the one logged after the resume, or "
+            "give the two parts different run_ids)" if backwards else ""))
     if "N_convention" not in flat.columns:
         flat["N_convention"] = n_convention or "unknown"
     flat["N_convention"] = flat["N_convention"].fillna(n_convention or "unknown").astype(str)

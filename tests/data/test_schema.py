@@ -518,3 +518,16 @@ def test_compute_in_pf_days_is_named_and_converted():
         assert wrong.exit_code == 2 and "is C in PF-days (--units C=PF-days" in wrong.output
         right = CliRunner().invoke(main, base + ["--units", "C=PF-days"])
         assert right.exit_code == 0, right.output
+
+
+def test_a_resumed_run_that_logs_steps_again_is_named():
+    steps = [100, 200, 300, 400, 200, 300, 400, 500]  # resumed from the step-100 checkpoint
+    frame = pd.DataFrame({"run_id": "r", "N": 1e8, "step": steps, "tokens_per_step": 5e5,
+                          "loss": np.linspace(4, 3, len(steps))})
+    with pytest.raises(ValueError, match=r"duplicated \(run_id, step\).*a run resumed from a "
+                                         r"checkpoint logs those steps again"):
+        validate(frame)
+    shuffled = frame.iloc[[0, 1, 4, 2, 5, 3, 6, 7]]  # duplicates without going back
+    with pytest.raises(ValueError, match=r"duplicated \(run_id, step\)") as err:
+        validate(shuffled.sort_values("step", kind="stable"))
+    assert "resumed" not in str(err.value)
