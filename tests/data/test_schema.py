@@ -318,7 +318,7 @@ def test_several_problems_are_listed_together():
 def test_duplicated_run_and_step():
     frame = pd.concat([curves(), curves().iloc[[2]]], ignore_index=True)
     with pytest.raises(ValueError, match=r"^invalid runs table: duplicated \(run_id, step\) in "
-                                         r"row 5 \(run_id='a', step=20\)$"):
+                                         r"row 5 \(run_id='a', step=20\) \(the steps go back"):
         validate(frame)
 
 
