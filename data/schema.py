@@ -351,8 +351,9 @@ def _squash(name: str) -> str:
 
 def column_hint(missing, found) -> str:
     """``" (did you mean --col N=params --col D=tokens?)"`` for the missing columns that a
-    found column names in another tool's words (:data:`COLUMN_ALIASES`); with ``--units``
-    where the name carries a unit (``params_M``). Empty when nothing matches."""
+    found column (``found``: the numeric ones) names in another tool's words
+    (:data:`COLUMN_ALIASES`); with ``--units`` where the name carries a unit
+    (``params_M``). Empty when nothing matches."""
     cols, units = [], []
     for want in missing:
         key = want.split(" ")[0]  # "D (or C, ...)"
@@ -395,7 +396,9 @@ def _require_columns(flat: pd.DataFrame, points: pd.DataFrame, from_runs: list[s
                "pass require_tokens=False to accept that)" if empty else "")
             + ". Map your own names with a column map (--col NEW=OLD, e.g. --col loss=train/loss)"
             + column_hint(missing + (["D"] if no_tokens and not require_tokens else [])
-                          + (["C"] if no_tokens else []), found))
+                          + (["C"] if no_tokens else []),
+                          [c for c in found if c in flat.columns
+                           and pd.to_numeric(flat[c], errors="coerce").notna().any()]))
 
     return flat, no_tokens
 

@@ -531,3 +531,16 @@ def test_a_resumed_run_that_logs_steps_again_is_named():
     with pytest.raises(ValueError, match=r"duplicated \(run_id, step\)") as err:
         validate(shuffled.sort_values("step", kind="stable"))
     assert "resumed" not in str(err.value)
+
+
+def test_column_suggestions_skip_text_columns():
+    # a "data" column naming the dataset is not a token count
+    frame = pd.DataFrame({"params": [7e7, 1.6e8], "data": ["c4", "pile"],
+                          "tokens": [1.4e9, 3.2e9], "loss": [3.1, 2.9]})
+    with pytest.raises(ValueError) as err:
+        validate(frame)
+    assert "(did you mean --col N=params --col D=tokens?)" in str(err.value)
+    frame = frame.drop(columns=["tokens"])
+    with pytest.raises(ValueError) as err:
+        validate(frame)
+    assert "--col D=data" not in str(err.value)
