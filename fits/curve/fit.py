@@ -290,10 +290,14 @@ def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> 
     ``model`` column, else by ``N``; a table with neither (the curves of one model)
     gives one fit, labelled ``"all"``.
     """
-    if fit_runs:
-        return {"all": fit_curves(table, law, fit_runs=fit_runs, **options)}
     runs = table.runs
     label_col = "model" if "model" in runs.columns else "N"
+    if fit_runs:
+        eval_runs, note = _same_size_eval(runs, label_col, fit_runs, law)
+        result = fit_curves(table, law, fit_runs=fit_runs, eval_runs=eval_runs, **options)
+        if note:
+            result = result.with_warnings(note)
+        return {"all": result}
     if label_col not in runs.columns or runs[label_col].isna().all():
         return {"all": fit_curves(table, law, **options)}
     if runs[label_col].isna().any():
@@ -304,3 +308,25 @@ def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> 
     for label, group in runs.groupby(label_col, sort=True):
         out[str(label)] = fit_curves(table.subset(group["run_id"]), law, **options)
     return out
+
+
+def _same_size_eval(runs, label_col: str, fit_runs, law: str):
+    """The held-out runs of a fit on ``fit_runs``: every other run, except, for a law
+    without a model-size term, runs of other sizes (a 25M fit's errors on 100M curves
+    measure the size, not the schedule, and would swamp the interval calibrated from
+    them). Returns ``(eval_runs or None, note or None)``."""
+    from .laws import get_curve_law
+
+    if get_curve_law(law).sized or label_col not in runs.columns \
+            or runs[label_col].isna().any():
+        return None, None
+    labels = dict(zip(runs["run_id"], runs[label_col]))
+    fitted = {labels[r] for r in fit_runs if r in labels}
+    others = [r for r in runs["run_id"] if r not in set(fit_runs)]
+    same = [r for r in others if labels[r] in fitted]
+    skipped = len(others) - len(same)
+    if not skipped:
+        return None, None
+    return same, (f"{skipped} run(s) of other model sizes are not held out: law {law!r} has "
+                  "no model-size term, so its errors there would measure the size, not the "
+                  "schedule (fit each size, or use --law tissue-sized across sizes)")

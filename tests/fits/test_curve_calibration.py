@@ -255,3 +255,29 @@ def test_early_curve_mixture_with_a_disagreeing_alternative(tissue_fit):
     assert mixed["final_loss"]["value"] == pytest.approx(plain["final_loss"]["value"])
     assert np.diff(mixed["final_loss"]["pi"])[0] > np.diff(plain["final_loss"]["pi"])[0]
     assert "mixture" in mixed["warnings"][0]
+
+
+def test_cli_fit_runs_hold_out_only_the_same_model_size(tmp_path):
+    # a 25M fit with --fit-runs used to hold out the 100M runs too: their ~10% errors
+    # (another model size) set the schedule interval's scatter to 7%, and `schedules
+    # compare` could tell no two schedules apart ([2.87, 3.68] around 3.25)
+    import json
+
+    from cli import main
+
+    path = tmp_path / "fit.json"
+    fit = CliRunner().invoke(main, ["fit", "bundled:multipower", "--law", "tissue",
+                                    "--fit-runs", "25M/constant_24000,25M/cosine_24000,"
+                                    "25M/wsdcon_9", "--save", str(path)])
+    assert fit.exit_code == 0, fit.output
+    assert "9 run(s) of other model sizes are not held out" in fit.output
+    saved = json.loads(path.read_text())
+    assert all(r.startswith("25M/") for r in saved["heldout"])
+    res = CliRunner().invoke(main, ["schedules", "compare", str(path), "--total-steps",
+                                    "24000", "--peak-lr", "3e-4", "--json"])
+    assert res.exit_code == 0, res.output
+    parsed, _ = json.JSONDecoder().raw_decode(res.output[res.output.index("["):])
+    rows = {r["name"]: r for r in parsed}
+    wsd, const = rows["wsd_10pct"], rows["constant"]
+    assert (const["pi"][1] - const["pi"][0]) / const["final_loss"] < 0.02
+    assert const["final_loss"] - wsd["final_loss"] == pytest.approx(0.0998, abs=2e-3)
