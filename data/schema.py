@@ -452,7 +452,8 @@ def _derive_tokens(flat: pd.DataFrame, meta: dict, no_tokens: bool, given: list[
     """Fill N, D and C that the table lacks (C = k N D with k = ``flops_per_token_factor``)
     and record the FLOPs convention in ``meta``."""
     meta["tokens_known"] = not no_tokens
-    if "N" not in flat.columns:  # require_size=False
+    size_known = "N" in flat.columns
+    if not size_known:  # require_size=False
         flat["N"] = np.nan
         meta["size_known"] = False
     if no_tokens:
@@ -473,8 +474,11 @@ def _derive_tokens(flat: pd.DataFrame, meta: dict, no_tokens: bool, given: list[
         meta.setdefault("flops_convention",
                         f"{flops_per_token_factor:g}ND" if matches else "given")
     if not no_tokens:
-        # derived columns (D = step * tokens_per_step, D = C / kN) can still be bad
-        for col in [c for c in ("D", "C") if c not in given]:
+        # derived columns (D = step * tokens_per_step, D = C / kN) can still be bad; without
+        # N, D = C / kN is unknown, not bad (hyperparameter laws need only C)
+        derived = [c for c in ("D", "C") if c not in given and (size_known or c in flat.columns
+                                                                and flat[c].notna().any())]
+        for col in derived:
             _check_finite_positive(flat, col, problems)
             if problems.items:
                 break  # C = kND repeats what is wrong with a derived D

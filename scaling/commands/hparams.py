@@ -27,7 +27,7 @@ def hparams(data_path, compute, tolerance, width, n_boot, level, seed, columns, 
     """
     from scaling.fits.hparams import hparam_laws_from_table
 
-    table = load(data_path, columns, runs)
+    table = load(data_path, columns, runs, require_size=False)  # C alone is enough
     result = hparam_laws_from_table(table, tolerance=tolerance, width=width, n_boot=n_boot,
                                     level=level, seed=seed, target_compute=compute)
     emit(result, as_json, None)

@@ -118,3 +118,20 @@ def test_plan_reports_the_laws_when_the_table_has_sweeps():
     assert "lr*(C) = " in plan.report()
     eta = DEEPSEEK_2024["lr"][0] * 1e21 ** DEEPSEEK_2024["lr"][1]
     assert plan.hparams["target"]["values"]["lr"]["value"] == pytest.approx(eta, rel=0.5)
+
+
+def test_cli_sweep_with_compute_only_no_model_size(tmp_path):
+    # the help says "compute (C, or N and D)": a C column without N used to be refused
+    from cli import main
+
+    rows = []
+    for C in [1e17, 3e17, 1e18, 3e18, 1e19]:
+        best = 0.3 * C ** -0.125
+        for lr in best * np.logspace(-0.6, 0.6, 9):
+            rows.append({"run_id": f"c{C:.0e}-{lr:.3e}", "C": C, "peak_lr": lr,
+                         "loss": (2 + 50 * C ** -0.05) * (1 + 0.02 * np.log(lr / best) ** 2)})
+    path = tmp_path / "sweep.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["hparams", str(path), "--bootstrap", "50"])
+    assert result.exit_code == 0, result.output
+    assert "lr*(C) = 0.3 C^-0.1250" in result.output
