@@ -55,3 +55,19 @@ def test_l2l_predict_refuses_perplexities_and_warns_above_the_fitted_x(tmp_path)
     inside = CliRunner().invoke(main, ["l2l", "predict", str(saved), "--x-values",
                                        f"{top * 0.99:.4f}"])
     assert "warning" not in inside.output
+
+
+def test_task_accuracy_in_percent_is_named(tmp_path):
+    import pandas as pd
+
+    from scaling.data import load_llm_line
+
+    frame = load_llm_line()
+    frame["HellaSwag Accuracy"] = frame["HellaSwag Accuracy"] * 100
+    path = tmp_path / "pct.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["l2l", str(path), "--x", "HellaSwag Loss", "--y",
+                                       "HellaSwag Accuracy", "--task", "--chance", "0.25"])
+    assert result.exit_code == 2
+    assert "column 'HellaSwag Accuracy' looks like a percentage" in result.output
+    assert isinstance(frame, pd.DataFrame)

@@ -255,7 +255,11 @@ def _checked(frame: pd.DataFrame, x_col: str, y_col: str, cols: list[str], opts:
     if bad.any():
         rows = list(frame.index[bad][:5])
         what = "losses must be > 0" if not task else "loss must be > 0 and accuracy in [0, 1]"
-        raise ValueError(f"{what}: bad values in rows {rows}")
+        hint = ""
+        if task and np.all(y[complete] >= 0) and 1 < np.nanmax(y[complete]) <= 100:
+            hint = (f"; column {y_col!r} looks like a percentage (up to "
+                    f"{np.nanmax(y[complete]):.3g}): divide it by 100")
+        raise ValueError(f"{what}: bad values in rows {rows}{hint}")
     return x, y, complete
 
 
