@@ -43,8 +43,9 @@ def test_reference_on_another_size_only_is_clean():
 @pytest.mark.slow
 def test_readme_early_curve_example_is_the_honest_one(tmp_path):
     """The README's reference (25M runs only) predicts 100M cosine_72000 from 30% of it
-    within a narrow interval that holds the truth, silently; a reference that holds out the
-    100M runs gives a far wider interval and a warning."""
+    within a narrow interval that holds the truth, silently. Without --where the
+    reference no longer holds out the 100M runs (a law without a size term holds out only
+    its own size), so it is the same reference: no overlap warning, the same interval."""
     import json
 
     from click.testing import CliRunner
@@ -54,23 +55,19 @@ def test_readme_early_curve_example_is_the_honest_one(tmp_path):
     runs = "25M/constant_24000,25M/cosine_24000,25M/wsdcon_9"
     predict = ["predict", "bundled:multipower", "--law", "tissue", "--run",
                "100M/cosine_72000", "--upto-step", "21600", "--json", "--reference"]
-    widths = {}
-    for name, extra in (("honest", ["--where", "model == '25M'"]), ("mixed", [])):
+    out = {}
+    for name, extra in (("where", ["--where", "model == '25M'"]), ("fit-runs only", [])):
         ref = tmp_path / f"{name}.json"
         fit = CliRunner().invoke(main, ["fit", "bundled:multipower", "--law", "tissue",
                                         "--fit-runs", runs, *extra, "--save", str(ref)])
         assert fit.exit_code == 0, fit.output
-        out = CliRunner().invoke(main, predict + [str(ref)])
-        assert out.exit_code == 0, out.output
-        payload = json.loads(out.output)
+        assert all(r.startswith("25M/") for r in json.loads(ref.read_text())["heldout"])
+        res = CliRunner().invoke(main, predict + [str(ref)])
+        assert res.exit_code == 0, res.output
+        payload = json.loads(res.output)
         lo, hi = payload["final_loss"]["pi"]
-        widths[name] = (hi - lo) / payload["final_loss"]["value"]
-        overlap = [w for w in payload["warnings"] if "target's size" in w]
-        if name == "honest":
-            assert lo <= 2.8632 <= hi and not overlap
-        else:
-            assert len(overlap) == 1
-    # the early-curve pi is calibrated by backtests on the table's finished runs (issue 25),
-    # no longer by the reference's held-out errors, so both references give honest widths;
-    # the mixed one is still flagged
-    assert widths["honest"] < 0.03 and widths["mixed"] < 0.05
+        assert lo <= 2.8632 <= hi
+        assert not [w for w in payload["warnings"] if "target's size" in w]
+        out[name] = (hi - lo) / payload["final_loss"]["value"]
+    assert out["where"] < 0.03
+    assert out["fit-runs only"] == pytest.approx(out["where"], rel=1e-6)
