@@ -240,7 +240,8 @@ def fit_curves(table, law: str = "mpl", *, fit_runs=None, eval_runs=None,
     fit_runs : sequence of str, optional
         Runs to fit (default: runs whose ``split`` is ``fit``; every run if no split).
     eval_runs : sequence of str, optional
-        Runs to evaluate on (default: every other run).
+        Runs to evaluate on (default: every other run; for a law without a model-size
+        term, every other run of the fitted runs' size, the rest named in a warning).
     drop_warmup : bool
         Leave out points inside the warmup (default).
     min_step, every : int
@@ -271,14 +272,27 @@ def fit_curves(table, law: str = "mpl", *, fit_runs=None, eval_runs=None,
     unknown = [r for r in list(fit_runs) + list(eval_runs or []) if r not in by_id]
     if unknown:
         raise ValueError(f"unknown run_id(s) {unknown[:5]}")
+    note = None
     if eval_runs is None:
-        eval_runs = [r for r in by_id if r not in set(fit_runs)]
+        runs = table.runs
+        eval_runs, note = _same_size_eval(runs, "model" if "model" in runs.columns else "N",
+                                          fit_runs, law)
+        eval_runs = [r for r in (eval_runs or by_id) if r in by_id]
     # a "held-out" error never includes a fitted run
     eval_runs = [r for r in eval_runs if r not in set(fit_runs)]
     info = {"source": table.meta.get("source"), "data_hash": table.data_hash(),
             "drop_warmup": drop_warmup, "min_step": int(min_step), "every": int(every)}
-    return fit_curve_law([by_id[r] for r in fit_runs], law,
-                         heldout=[by_id[r] for r in eval_runs], data_info=info, **options)
+    result = fit_curve_law([by_id[r] for r in fit_runs], law,
+                           heldout=[by_id[r] for r in eval_runs], data_info=info, **options)
+    if note is None:
+        return result
+    if options.get("warn", getattr(options.get("options"), "warn", True)):
+        import warnings
+
+        from ..result import FitWarning
+
+        warnings.warn(note, FitWarning, stacklevel=2)
+    return result.with_warnings(note)
 
 
 def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> dict:
@@ -293,11 +307,7 @@ def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> 
     runs = table.runs
     label_col = "model" if "model" in runs.columns else "N"
     if fit_runs:
-        eval_runs, note = _same_size_eval(runs, label_col, fit_runs, law)
-        result = fit_curves(table, law, fit_runs=fit_runs, eval_runs=eval_runs, **options)
-        if note:
-            result = result.with_warnings(note)
-        return {"all": result}
+        return {"all": fit_curves(table, law, fit_runs=fit_runs, **options)}
     if label_col not in runs.columns or runs[label_col].isna().all():
         return {"all": fit_curves(table, law, **options)}
     if runs[label_col].isna().any():
