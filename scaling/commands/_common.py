@@ -212,6 +212,11 @@ def load(data: str, columns, runs=None, log_format=None, model_size=None,
     return table
 
 
+def units_as_is() -> bool:
+    """``--units as-is`` was given: the values are meant as written."""
+    return bool(_units().get("as_is"))
+
+
 def _units() -> dict:
     ctx = click.get_current_context(silent=True)
     return dict(ctx.meta.get(_UNITS, {})) if ctx is not None else {}

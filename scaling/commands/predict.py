@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import points_for_few_runs, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, POSITIVE_QUANTITY, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
+from ._common import points_for_few_runs, units_as_is, CURVE_DROP_HIGHEST, CURVE_LAW_NAMES, Finite, POSITIVE_QUANTITY, LawChoice, InputError, make_estimator, fit_options, jsonable, load, strip_ansi
 
 
 @click.command()
@@ -136,7 +136,7 @@ def predict(data_path, law, run_id, upto_step, reference, n_params, tokens, uniq
         from scaling.fits.targets import check_target_counts
 
         check_target_counts({k: v for k, v in given.items() if v is not None},
-                            as_is=_as_is())
+                            as_is=units_as_is())
         payload = _point_payload(estimator, table, given, n_boot=n_boot, seed=seed,
                                  level=level)
     if as_json:
@@ -218,13 +218,6 @@ def _out_format(out_path) -> str | None:
     return fmt
 
 
-def _as_is() -> bool:
-    """``--units as-is`` was given (the values are meant as written)."""
-    from ._common import _UNITS
-
-    return bool(click.get_current_context().meta.get(_UNITS, {}).get("as_is"))
-
-
 def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> None:
     """``scaling predict FIT.json --at TARGETS.csv``: numpy and the law only (fast)."""
     from scaling.fits.saved import load_saved, predict_targets, read_targets
@@ -242,7 +235,7 @@ def _predict_saved(fit_path: Path, at, out_path, group, as_json, level=0.9) -> N
     columns = read_targets(Path(at))
     from scaling.fits.targets import check_target_counts
 
-    check_target_counts(columns, as_is=_as_is())
+    check_target_counts(columns, as_is=units_as_is())
     pred = predict_targets(result, columns, group=group, level=level)
     preds = _target_columns(pred)
     names = list(preds)
