@@ -126,7 +126,7 @@ def parse_units(items) -> dict:
             continue
         column, sep, unit = item.partition("=")
         column, unit = column.strip(), unit.strip()
-        if column == "C" and sep and _squash(unit) in ("pfdays", "pfday", "pfsdays"):
+        if column == "C" and sep and squash_name(unit) in ("pfdays", "pfday", "pfsdays"):
             out["C"] = PF_DAY
         elif column in ("N", "D", "C") and sep and unit.upper() in UNIT_SCALES:
             out[column] = UNIT_SCALES[unit.upper()]
@@ -172,8 +172,10 @@ def apply_units(table, units: dict):
     return RunsTable(runs, points, meta)
 
 
-def _squash(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+def squash_name(text) -> str:
+    """Lower-case letters and digits only (``"PF-days"`` -> ``"pfdays"``, ``"params_M"`` ->
+    ``"paramsm"``): how unit names and other tools' column names are compared."""
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
 
 
 def _span(values) -> str:

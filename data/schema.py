@@ -345,20 +345,18 @@ _UNIT_SUFFIXES = (("m", "M"), ("b", "B"), ("k", "K"), ("t", "T"), ("millions", "
                   ("billions", "B"))
 
 
-def _squash(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
 def column_hint(missing, found) -> str:
     """``" (did you mean --col N=params --col D=tokens?)"`` for the missing columns that a
     found column (``found``: the numeric ones) names in another tool's words
     (:data:`COLUMN_ALIASES`); with ``--units`` where the name carries a unit
     (``params_M``). Empty when nothing matches."""
+    from .checks import squash_name
+
     cols, units = [], []
     for want in missing:
         key = want.split(" ")[0]  # "D (or C, ...)"
         for name in found:
-            squashed, unit = _squash(name), None
+            squashed, unit = squash_name(name), None
             for suffix, value in _UNIT_SUFFIXES:
                 if squashed.endswith(suffix) and squashed[:-len(suffix)] in COLUMN_ALIASES.get(key, ()):
                     squashed, unit = squashed[:-len(suffix)], value

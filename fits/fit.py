@@ -38,6 +38,10 @@ __all__ = ["fit_law", "FitLawOptions", "ScalingLawFit", "as_table", "warm_refit"
 POINT_VARIABLES = ("N", "D", "C", "step")
 
 
+class TooFewPointsError(ValueError):
+    """Fewer fitted points than the law's free parameters."""
+
+
 def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray, n_free: int,
                   y_name: str = "loss"):
     names = list(law.variables)
@@ -47,7 +51,7 @@ def _check_arrays(law: Law, variables: Mapping[str, np.ndarray], y: np.ndarray, 
     checked = positive_arrays({**{v: variables[v] for v in names}, y_name: y}, like=y_name)
     arrays, y = [checked[v] for v in names], checked[y_name]
     if y.size < max(n_free, 1):
-        raise ValueError(f"law {law.name!r} has {n_free} free parameters and needs at least "
+        raise TooFewPointsError(f"law {law.name!r} has {n_free} free parameters and needs at least "
                          f"{n_free} points ({n_free + 1} to check the fit); got {y.size}; "
                          "fix or tie parameters (--fix, --tie) or add runs")
     for name, arr in zip(names, arrays):
@@ -425,10 +429,10 @@ class ScalingLawFit(EstimatorParams):
                                    fixed=self.fixed, tied=self.tied, prior=self.prior,
                                    max_iter=self.max_iter, run_ids=frame["run_id"].tolist(),
                                    data_info=info, warn=warn)
-        except ValueError as err:  # too few final points of runs that logged curves
-            hint = checkpoints_hint(self.selection_) if "needs at least" in str(err) else None
+        except TooFewPointsError as err:  # too few final points of runs that logged curves
+            hint = checkpoints_hint(self.selection_)
             if hint:
-                raise ValueError(f"{err}; or {hint}") from None
+                raise TooFewPointsError(f"{err}; or {hint}") from None
             raise
         self.result_ = finish_selection(self.result_, self.selection_, law, x, warn=warn)
         self.params_ = self.result_.values

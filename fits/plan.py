@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from scaling.data.checks import MAX_LOSS
 from scaling.data.options import Options
 
 from .display import ReportDisplay
@@ -21,7 +22,6 @@ from .plan_checks import convention_variants as _convention_variants  # noqa: F4
 from .plan_checks import judge_fragility, prediction_intervals, refit_params, sensitivity
 from .plan_data import refuse_constrained, single_epoch_runs
 from .plan_robust import DEFAULT_TOLERANCE, robust_choice
-from scaling.data.checks import MAX_LOSS
 from .prediction import DEFAULT_LEVEL, Prediction
 from .result import FitResult, to_jsonable
 

@@ -274,25 +274,21 @@ def fit_curves(table, law: str = "mpl", *, fit_runs=None, eval_runs=None,
         raise ValueError(f"unknown run_id(s) {unknown[:5]}")
     note = None
     if eval_runs is None:
-        runs = table.runs
-        eval_runs, note = _same_size_eval(runs, "model" if "model" in runs.columns else "N",
-                                          fit_runs, law)
+        eval_runs, note = _same_size_eval(table.runs, fit_runs, law)
         eval_runs = [r for r in (eval_runs or by_id) if r in by_id]
     # a "held-out" error never includes a fitted run
     eval_runs = [r for r in eval_runs if r not in set(fit_runs)]
     info = {"source": table.meta.get("source"), "data_hash": table.data_hash(),
             "drop_warmup": drop_warmup, "min_step": int(min_step), "every": int(every)}
+    opts = CurveFitOptions.of(options.pop("options", None), **options)
     result = fit_curve_law([by_id[r] for r in fit_runs], law,
-                           heldout=[by_id[r] for r in eval_runs], data_info=info, **options)
-    if note is None:
-        return result
-    if options.get("warn", getattr(options.get("options"), "warn", True)):
-        import warnings
-
-        from ..result import FitWarning
-
-        warnings.warn(note, FitWarning, stacklevel=2)
-    return result.with_warnings(note)
+                           heldout=[by_id[r] for r in eval_runs], data_info=info,
+                           options=replace(opts, warn=False))
+    if note:
+        result = result.with_warnings(note)
+    if opts.warn:
+        result.warn(stacklevel=2)
+    return result
 
 
 def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> dict:
@@ -304,10 +300,10 @@ def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> 
     ``model`` column, else by ``N``; a table with neither (the curves of one model)
     gives one fit, labelled ``"all"``.
     """
-    runs = table.runs
-    label_col = "model" if "model" in runs.columns else "N"
     if fit_runs:
         return {"all": fit_curves(table, law, fit_runs=fit_runs, **options)}
+    runs = table.runs
+    label_col = size_label(runs)
     if label_col not in runs.columns or runs[label_col].isna().all():
         return {"all": fit_curves(table, law, **options)}
     if runs[label_col].isna().any():
@@ -320,13 +316,19 @@ def fit_curves_by_size(table, law: str = "mpl", *, fit_runs=None, **options) -> 
     return out
 
 
-def _same_size_eval(runs, label_col: str, fit_runs, law: str):
+def size_label(runs) -> str:
+    """The run column that tells model sizes apart: ``model``, else ``N``."""
+    return "model" if "model" in runs.columns else "N"
+
+
+def _same_size_eval(runs, fit_runs, law: str):
     """The held-out runs of a fit on ``fit_runs``: every other run, except, for a law
     without a model-size term, runs of other sizes (a 25M fit's errors on 100M curves
     measure the size, not the schedule, and would swamp the interval calibrated from
     them). Returns ``(eval_runs or None, note or None)``."""
     from .laws import get_curve_law
 
+    label_col = size_label(runs)
     if get_curve_law(law).sized or label_col not in runs.columns \
             or runs[label_col].isna().any():
         return None, None

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from scaling.data.checks import MAX_LOSS
+
 from ..display import ReportDisplay
 
 from ..bootstrap import percentile_interval
@@ -220,10 +222,6 @@ class L2LResult(ReportDisplay):
         return self.report()
 
 
-#: An x loss above this is not a cross-entropy in nats (as ``data.checks.MAX_LOSS``).
-MAX_X_LOSS = 15.0
-
-
 def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
                    level: float | None = None, seed: int = 0) -> Prediction:
     """Translate new ``x`` values with a saved :class:`L2LResult` (its ``to_dict()``).
@@ -252,8 +250,8 @@ def l2l_prediction(saved: dict, x_values, group: str | None = None, *,
     x = np.atleast_1d(np.asarray(x_values, dtype=float))
     if not np.all(np.isfinite(x)):
         raise ValueError("x values must be finite numbers")
-    if np.any(x > MAX_X_LOSS):
-        raise ValueError(f"x = {x.max():.6g} is not a loss in nats (below ~{MAX_X_LOSS:g} for "
+    if np.any(x > MAX_LOSS):
+        raise ValueError(f"x = {x.max():.6g} is not a loss in nats (below ~{MAX_LOSS:g} for "
                          f"any vocabulary): a perplexity? its log is {math.log(x.max()):.4g}; "
                          "a percentage? divide by 100")
     params = entry["params"]
